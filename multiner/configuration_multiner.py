@@ -97,7 +97,9 @@ class MultiNerConfig(PreTrainedConfig):
 
     def _check_fields(self) -> None:
         if not self.entity_types:
-            raise ValueError("MultiNerConfig.entity_types is required: give the list of entity types, e.g. ['PER', 'LOC'].")
+            raise ValueError(
+                "MultiNerConfig.entity_types is required: give the list of entity types, e.g. ['PER', 'LOC']."
+            )
         if not all(isinstance(name, str) and name for name in self.entity_types):
             raise ValueError(f"MultiNerConfig.entity_types must be non-empty strings, got {self.entity_types!r}.")
         if len(set(self.entity_types)) != len(self.entity_types):

@@ -37,7 +37,9 @@ class MultiNerDataCollator:
 
     def __post_init__(self) -> None:
         if self.return_tensors != "pt":
-            raise ValueError(f"MultiNerDataCollator returns PyTorch tensors only, got return_tensors={self.return_tensors!r}.")
+            raise ValueError(
+                f"MultiNerDataCollator returns PyTorch tensors only, got return_tensors={self.return_tensors!r}."
+            )
 
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         if not features:

@@ -47,7 +47,9 @@ def decode_spans(
     end_at = end_at.transpose(0, 1, 3, 2)  # [rows, context, max_span, types]
     found = (start[:, :, None, :] > threshold) & (end_at > threshold) & (span > threshold)
     rows, firsts, widths, types = np.nonzero(found)
-    scores = np.cbrt(start[rows, firsts, types] * end_at[rows, firsts, widths, types] * span[rows, firsts, widths, types])
+    scores = np.cbrt(
+        start[rows, firsts, types] * end_at[rows, firsts, widths, types] * span[rows, firsts, widths, types]
+    )
     decoded: list[list[tuple[int, int, int, float]]] = [[] for _ in range(start.shape[0])]
     for row, first, width, type_pos, score in zip(rows, firsts, widths, types, scores):
         decoded[int(row)].append((int(type_pos), int(first), int(first + width), float(score)))

@@ -162,7 +162,12 @@ class SpanHeads(nn.Module):
 
 
 def shifted_windows(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
-    """`out[..., i, k, ...] = values[..., i + k, ...]` along `dim` (zero past the end); a new axis after `dim`."""
+    """`out[..., i, k, ...] = values[..., i + k, ...]` along `dim` (zero past the end); a new axis after `dim`.
+
+    Example:
+        >>> shifted_windows(torch.tensor([1, 2, 3]), 2, dim=0).tolist()
+        [[1, 2], [2, 3], [3, 0]]
+    """
     padding = [0, 0] * (values.dim() - dim - 1) + [0, size - 1]
     padded = F.pad(values, padding)
     return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
@@ -354,7 +359,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
         type_pos, first, last = labels[valid].unbind(-1)
         width = last - first
         if valid.any() and (
-            type_pos.max() >= types or first.min() < 0 or last.max() >= context or width.min() < 0
+            type_pos.max() >= types
+            or first.min() < 0
+            or last.max() >= context
+            or width.min() < 0
             or width.max() >= max_span_length
         ):
             raise ValueError(

@@ -7,11 +7,12 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer, ProcessorMixin
 
-from .data_collator import MultiNerDataCollator
+from .data_collator import LABEL_PAD, MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
 
 # Annotation-guideline queries (BERT-MRC, Li et al. 2020) for the CoNLL-2003 and GENIA label sets.
@@ -28,6 +29,9 @@ DEFAULT_QUERIES = {
     "cell_type": "cell type",
 }
 QUERY_TEMPLATE = "find all {name} entities in the text."
+
+PROCESSOR_CONFIG_NAME = "processor_config.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 REASONS = {
     "misaligned": "its start or end falls inside a word (no token boundary there)",
@@ -79,6 +83,12 @@ class Window:
     overlaps_previous: bool
     overlaps_next: bool
 
+    def sees_whole(self, first: int, last: int) -> bool:
+        """Whether tokens first..last (inclusive) lie inside this window, off any edge where it was cut."""
+        inside = self.start <= first and last < self.stop
+        on_cut = (first == self.start and self.overlaps_previous) or (last == self.stop - 1 and self.overlaps_next)
+        return inside and not on_cut
+
 
 @dataclass(frozen=True)
 class QueryLayout:
@@ -95,7 +105,9 @@ class MultiNerBatch(dict):
     """Model inputs (the dict itself, so `model(**batch)` works) plus what `decode` needs to map predictions back to
     the inputs (attributes: `windows`, `contexts`, `entity_types`)."""
 
-    def __init__(self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context], entity_types: list[str]):
+    def __init__(
+        self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context], entity_types: list[str]
+    ):
         super().__init__(inputs)
         self.windows = windows
         self.contexts = contexts
@@ -149,7 +161,9 @@ class MultiNerProcessor(ProcessorMixin):
             raise ValueError("MultiNerProcessor needs entity_types, e.g. ['PER', 'LOC', 'ORG', 'MISC'].")
         unknown = sorted(set(queries or {}) - set(entity_types))
         if unknown:
-            raise ValueError(f"queries given for unknown entity types {unknown}; entity_types are {list(entity_types)}.")
+            raise ValueError(
+                f"queries given for unknown entity types {unknown}; entity_types are {list(entity_types)}."
+            )
         for name, value in {"max_length": max_length, "max_span_length": max_span_length}.items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"MultiNerProcessor {name}={value!r} must be a positive integer.")
@@ -183,6 +197,21 @@ class MultiNerProcessor(ProcessorMixin):
         tokenizer = AutoTokenizer.from_pretrained(encoder_name_or_path)
         return cls(tokenizer, entity_types=entity_types, **kwargs)
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> MultiNerProcessor:
+        """Load a processor saved with `save_pretrained` (a local folder or a Hub repository)."""
+        folder = Path(pretrained_model_name_or_path)
+        if folder.is_dir():
+            missing = [] if (folder / PROCESSOR_CONFIG_NAME).is_file() else [PROCESSOR_CONFIG_NAME]
+            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+                missing.append(" or ".join(TOKENIZER_FILES))
+            if missing:
+                raise FileNotFoundError(
+                    f"{folder} is not a complete MultiNerProcessor checkpoint: missing {', '.join(missing)}. "
+                    "Save the processor beside the model with processor.save_pretrained(folder)."
+                )
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
     # ----------------------------------------------------------------------------------------------- features
 
     def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
@@ -193,7 +222,8 @@ class MultiNerProcessor(ProcessorMixin):
         the model cannot represent are counted in `self.unrepresentable` and reported with a warning.
 
         Example:
-            >>> train = dataset.map(processor.preprocess, batched=True, remove_columns=dataset.column_names)  # doctest: +SKIP
+            >>> columns = dataset.column_names  # doctest: +SKIP
+            >>> train = dataset.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
         """
         single = _is_single_example(examples)
         batch = {name: [value] for name, value in examples.items()} if single else examples
@@ -281,25 +311,32 @@ class MultiNerProcessor(ProcessorMixin):
                 f"The model scores spans up to {outputs.span_logits.shape[2]} tokens but the processor's "
                 f"max_span_length is {self.max_span_length}; build the processor with the model's max_span_length."
             )
+        windows_of: dict[int, list[Window]] = {}
+        for window in batch.windows:
+            windows_of.setdefault(window.example, []).append(window)
         best: list[dict[tuple[str, int, int], float]] = [{} for _ in batch.contexts]
         spans_per_window = decode_spans(outputs.start_logits, outputs.end_logits, outputs.span_logits, threshold)
         for window, spans in zip(batch.windows, spans_per_window):
             context = batch.contexts[window.example]
-            last_position = window.stop - window.start - 1
             for type_pos, first, last, score in spans:
-                # A span touching a cut edge may be an entity cut in two; the overlapping window sees it whole.
-                if (first == 0 and window.overlaps_previous) or (last == last_position and window.overlaps_next):
+                first, last = window.start + first, window.start + last
+                # A span on a cut edge may be part of an entity cut in two: trust a window that sees it whole.
+                if not window.sees_whole(first, last) and any(
+                    other.sees_whole(first, last) for other in windows_of[window.example]
+                ):
                     continue
-                key = (
-                    batch.entity_types[type_pos],
-                    context.offsets[window.start + first][0],
-                    context.offsets[window.start + last][1],
-                )
+                key = (batch.entity_types[type_pos], context.offsets[first][0], context.offsets[last][1])
                 best[window.example][key] = max(score, best[window.example].get(key, 0.0))
         results = []
         for context, found in zip(batch.contexts, best):
             entities = [
-                {"entity_group": label, "score": score, "word": context.fragment(start, end), "start": start, "end": end}
+                {
+                    "entity_group": label,
+                    "score": score,
+                    "word": context.fragment(start, end),
+                    "start": start,
+                    "end": end,
+                }
                 for (label, start, end), score in found.items()
             ]
             if flat:
@@ -311,7 +348,8 @@ class MultiNerProcessor(ProcessorMixin):
         """Raise if a model's config does not match this processor (entity types, span length)."""
         if list(config.entity_types) != self.entity_types:
             raise ValueError(
-                f"The processor's entity_types {self.entity_types} differ from the model's {list(config.entity_types)}; "
+                f"The processor's entity_types {self.entity_types} differ from the model's "
+                f"{list(config.entity_types)}; "
                 "use the processor saved with the model, or build one with the model's entity_types in that order."
             )
         if config.max_span_length != self.max_span_length:
@@ -366,7 +404,9 @@ class MultiNerProcessor(ProcessorMixin):
     def _checked_source(source: Any, index: int) -> str | list[str]:
         if isinstance(source, str):
             if not source.strip():
-                raise ValueError(f"Input {index} is an empty or whitespace-only text; give text to search for entities.")
+                raise ValueError(
+                    f"Input {index} is an empty or whitespace-only text; give text to search for entities."
+                )
             return source
         if isinstance(source, Sequence) and source and all(isinstance(word, str) and word for word in source):
             return list(source)
@@ -382,7 +422,9 @@ class MultiNerProcessor(ProcessorMixin):
         word_ids = encoding.word_ids()
         if not word_ids:
             raise ValueError(f"Input {index} gives no tokens (only characters the tokenizer drops): {source!r:.80}.")
-        offsets = [tuple(offset) for offset in encoding["offset_mapping"]] if is_text else [(w, w + 1) for w in word_ids]
+        offsets = (
+            [tuple(offset) for offset in encoding["offset_mapping"]] if is_text else [(w, w + 1) for w in word_ids]
+        )
         word_first = [i == 0 or word_ids[i - 1] != word for i, word in enumerate(word_ids)]
         word_last = [i == len(word_ids) - 1 or word_ids[i + 1] != word for i, word in enumerate(word_ids)]
         return Context(source, list(encoding["input_ids"]), offsets, word_first, word_last)
@@ -473,15 +515,18 @@ class MultiNerProcessor(ProcessorMixin):
 
 
 def _append_row(rows: dict[str, list], features: dict[str, list], labels: list[list[int]]) -> None:
+    # A window without entities holds one padding triple, so Arrow infers the column type from any batch.
+    labels = labels or [[LABEL_PAD] * 3]
     for name, value in {**features, "labels": labels}.items():
         rows.setdefault(name, []).append(value)
 
 
 def _is_single_example(examples: Mapping[str, Any]) -> bool:
+    """A batch (from `map(batched=True)`) holds lists of texts or lists of word lists; anything else is one example."""
     if "text" in examples:
-        return isinstance(examples["text"], str)
+        return not isinstance(examples["text"], (list, tuple))
     words = examples.get("tokens")
-    return isinstance(words, Sequence) and (len(words) == 0 or isinstance(words[0], str))
+    return not isinstance(words, (list, tuple)) or not words or not isinstance(words[0], (list, tuple))
 
 
 def _checked_entity(entity: Any, index: int, limit: int, entity_types: list[str]) -> tuple[int, int, str]:

@@ -1,0 +1,132 @@
+"""Strict span precision / recall / F1 (micro and per type), a Trainer `compute_metrics`, and seqeval for flat data."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from .decoding import decode_spans, keep_non_overlapping
+
+Span = tuple[str, int, int]  # (label, start, end)
+
+
+def span_scores(
+    gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]], entity_types: Sequence[str] | None = None
+) -> dict:
+    """Strict span matching: an entity counts as correct only with the same label, start and end.
+
+    Args:
+        gold, predicted: per example, the (label, start, end) entities.
+        entity_types: types reported per type (default: every label seen).
+
+    Returns:
+        `{"precision", "recall", "f1", "per_type": {label: {"precision", "recall", "f1", "support"}}}`.
+
+    Example:
+        >>> span_scores([[("PER", 0, 2), ("LOC", 5, 6)]], [[("PER", 0, 2), ("LOC", 4, 6)]])["f1"]
+        0.5
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"gold has {len(gold)} examples but predicted has {len(predicted)}.")
+    true_positives, gold_counts, predicted_counts = Counter(), Counter(), Counter()
+    for gold_spans, predicted_spans in zip(gold, predicted):
+        gold_set, predicted_set = set(gold_spans), set(predicted_spans)
+        true_positives.update(label for label, _, _ in gold_set & predicted_set)
+        gold_counts.update(label for label, _, _ in gold_set)
+        predicted_counts.update(label for label, _, _ in predicted_set)
+    labels = list(entity_types) if entity_types is not None else sorted(gold_counts | predicted_counts)
+    scores = _prf(sum(true_positives.values()), sum(predicted_counts.values()), sum(gold_counts.values()))
+    scores["per_type"] = {
+        label: {
+            **_prf(true_positives[label], predicted_counts[label], gold_counts[label]),
+            "support": gold_counts[label],
+        }
+        for label in labels
+    }
+    return scores
+
+
+def flatten_scores(scores: dict) -> dict[str, float]:
+    """`span_scores` output as one flat dict of floats (`precision`, ..., `PER_f1`, ...), as Trainer logs want."""
+    flat = {name: scores[name] for name in ("precision", "recall", "f1")}
+    for label, label_scores in scores["per_type"].items():
+        flat.update({f"{label}_{name}": float(label_scores[name]) for name in ("precision", "recall", "f1")})
+    return flat
+
+
+class MultiNerMetrics:
+    """`compute_metrics` for a stock `Trainer`: strict span P/R/F1 on the windows of the evaluation set.
+
+    Spans are compared in token coordinates of each window, so no text is needed; gold entities the processor could
+    not represent are not in the labels (the processor counts them).
+
+    Args:
+        entity_types: the model's entity types, in order.
+        threshold: probability the start, end and span-match scores must each exceed.
+        flat: keep only non-overlapping predictions (for flat datasets such as CoNLL-2003).
+
+    Example:
+        >>> metrics = MultiNerMetrics(["PER", "LOC"], flat=True)
+        >>> trainer = Trainer(..., compute_metrics=metrics)  # doctest: +SKIP
+    """
+
+    def __init__(self, entity_types: Sequence[str], threshold: float = 0.5, flat: bool = False):
+        self.entity_types = list(entity_types)
+        self.threshold = threshold
+        self.flat = flat
+
+    def __call__(self, eval_prediction) -> dict[str, float]:
+        start_logits, end_logits, span_logits = eval_prediction.predictions[:3]
+        predicted = [
+            self._named(spans) for spans in decode_spans(start_logits, end_logits, span_logits, self.threshold)
+        ]
+        gold = [
+            [(self.entity_types[int(t)], int(first), int(last) + 1) for t, first, last in row if t >= 0]
+            for row in eval_prediction.label_ids
+        ]
+        return flatten_scores(span_scores(gold, predicted, self.entity_types))
+
+    def _named(self, spans: list[tuple[int, int, int, float]]) -> list[Span]:
+        if self.flat:
+            spans = keep_non_overlapping(spans, lambda span: (span[1], span[2] + 1), lambda span: span[3])
+        return [(self.entity_types[type_pos], first, last + 1) for type_pos, first, last, _ in spans]
+
+
+def spans_to_iob2(length: int, spans: Iterable[Span]) -> list[str]:
+    """IOB2 tags of `length` words for flat (label, start, end) word spans.
+
+    Example:
+        >>> spans_to_iob2(4, [("PER", 1, 3)])
+        ['O', 'B-PER', 'I-PER', 'O']
+    """
+    tags = ["O"] * length
+    for label, start, end in sorted(spans, key=lambda span: (span[1], span[2])):
+        if any(tag != "O" for tag in tags[start:end]):
+            raise ValueError(f"spans_to_iob2 needs flat spans; {(label, start, end)} overlaps another span.")
+        tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (end - start - 1)
+    return tags
+
+
+def seqeval_scores(
+    lengths: Sequence[int], gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]
+) -> dict:
+    """seqeval's micro P/R/F1 (CoNLL-style, IOB2, strict=False as in conlleval) on flat word spans."""
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    gold_tags = [spans_to_iob2(length, spans) for length, spans in zip(lengths, gold)]
+    predicted_tags = [spans_to_iob2(length, spans) for length, spans in zip(lengths, predicted)]
+    return {
+        "precision": float(precision_score(gold_tags, predicted_tags)),
+        "recall": float(recall_score(gold_tags, predicted_tags)),
+        "f1": float(f1_score(gold_tags, predicted_tags)),
+    }
+
+
+def _prf(true_positives: int, predicted: int, gold: int) -> dict[str, float]:
+    precision = true_positives / predicted if predicted else 0.0
+    recall = true_positives / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+__all__ = ["MultiNerMetrics", "flatten_scores", "seqeval_scores", "span_scores", "spans_to_iob2"]

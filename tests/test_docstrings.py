@@ -1,0 +1,15 @@
+"""The examples in the public docstrings run and show what they say (those needing a trained model are +SKIP)."""
+
+import doctest
+
+import pytest
+
+from multiner import configuration_multiner, decoding, evaluation, modeling_multiner, processing_multiner, readers
+
+
+@pytest.mark.parametrize(
+    "module", [configuration_multiner, decoding, evaluation, modeling_multiner, processing_multiner, readers]
+)
+def test_docstring_examples(module):
+    failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failed == 0 and attempted > 0

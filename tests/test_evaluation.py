@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from transformers import EvalPrediction
+
+from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores, span_scores, spans_to_iob2
+
+
+def test_span_scores_micro_and_per_type():
+    gold = [[("PER", 0, 2), ("LOC", 5, 6)], [("ORG", 1, 3), ("LOC", 4, 5)]]
+    predicted = [[("PER", 0, 2), ("LOC", 4, 6)], [("ORG", 1, 3), ("PER", 4, 5)]]
+    scores = span_scores(gold, predicted, ["PER", "LOC", "ORG"])
+    assert scores["precision"] == pytest.approx(2 / 4)
+    assert scores["recall"] == pytest.approx(2 / 4)
+    assert scores["f1"] == pytest.approx(0.5)
+    assert scores["per_type"]["PER"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert scores["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}
+    assert flatten_scores(scores)["ORG_f1"] == 1.0
+
+
+def test_nested_spans_count_separately():
+    gold = [[("ORG", 0, 3), ("LOC", 2, 3)]]
+    assert span_scores(gold, [[("ORG", 0, 3)]])["recall"] == 0.5
+
+
+def test_mismatched_lengths_raise():
+    with pytest.raises(ValueError, match="gold has 1 examples but predicted has 2"):
+        span_scores([[]], [[], []])
+
+
+def test_trainer_metrics_decode_logits_against_label_triples():
+    types = ["PER", "LOC"]
+    start = np.full((2, 4, 2), -9.0)
+    end, span = start.copy(), np.full((2, 4, 3, 2), -9.0)
+    # row 0: PER tokens 0..1 predicted and gold; row 1: LOC token 2 predicted, gold is LOC 2..3
+    start[0, 0, 0] = end[0, 1, 0] = span[0, 0, 1, 0] = 9.0
+    start[1, 2, 1] = end[1, 2, 1] = span[1, 2, 0, 1] = 9.0
+    labels = np.array([[[0, 0, 1], [-100, -100, -100]], [[1, 2, 3], [-100, -100, -100]]])
+    metrics = MultiNerMetrics(types)(EvalPrediction(predictions=(start, end, span), label_ids=labels))
+    assert metrics["precision"] == 0.5 and metrics["recall"] == 0.5
+    assert metrics["PER_f1"] == 1.0 and metrics["LOC_f1"] == 0.0
+
+
+def test_flat_metrics_drop_the_weaker_overlapping_prediction():
+    start = np.full((1, 3, 2), -9.0)
+    end, span = start.copy(), np.full((1, 3, 3, 2), -9.0)
+    start[0, 0, 0] = end[0, 2, 0] = span[0, 0, 2, 0] = 9.0  # PER 0..2, confident
+    start[0, 1, 1] = end[0, 2, 1] = span[0, 1, 1, 1] = 1.0  # LOC 1..2, weaker, overlapping
+    labels = np.array([[[0, 0, 2]]])
+    prediction = EvalPrediction(predictions=(start, end, span), label_ids=labels)
+    assert MultiNerMetrics(["PER", "LOC"])(prediction)["precision"] == 0.5
+    assert MultiNerMetrics(["PER", "LOC"], flat=True)(prediction)["precision"] == 1.0
+
+
+def test_seqeval_agrees_with_strict_spans_on_flat_data():
+    lengths = [5, 4]
+    gold = [[("PER", 0, 2), ("LOC", 3, 4)], [("ORG", 0, 1)]]
+    predicted = [[("PER", 0, 2), ("LOC", 3, 5)], [("ORG", 0, 1)]]
+    assert seqeval_scores(lengths, gold, predicted)["f1"] == pytest.approx(span_scores(gold, predicted)["f1"])
+    assert spans_to_iob2(3, [("PER", 1, 3)]) == ["O", "B-PER", "I-PER"]
+    with pytest.raises(ValueError, match="flat spans"):
+        spans_to_iob2(3, [("PER", 0, 2), ("LOC", 1, 3)])

@@ -1,0 +1,150 @@
+import os
+
+import pytest
+import torch
+from transformers import AutoModel
+
+from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor
+from multiner.modeling_multiner import MASKED_LOGIT
+
+TYPES = ["PER", "LOC", "ORG"]
+TEXTS = ["Ada Lovelace was born in London, England.", "Alan Turing worked at the University of Manchester."]
+
+
+def build(encoder_dir, **config):
+    torch.manual_seed(0)
+    model = MultiNerModel.from_encoder(encoder_dir, entity_types=TYPES, max_span_length=6, **config).eval()
+    processor = MultiNerProcessor.from_encoder(encoder_dir, entity_types=TYPES, max_span_length=6)
+    return model, processor
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"type_attention": "none"}, {"type_attention": "token"}, {"type_attention": "full"}, BERT_MRC],
+    ids=["none", "token", "full", "bert-mrc"],
+)
+def test_output_shapes_and_masking(encoder_dir, config):
+    model, processor = build(encoder_dir, **config)
+    batch = processor(TEXTS)
+    batch_size, types, _ = batch["input_ids"].shape
+    context = batch["context_mask"].shape[1]
+    outputs = model(**batch)
+    assert outputs.loss is None
+    assert outputs.start_logits.shape == (batch_size, context, types)
+    assert outputs.end_logits.shape == (batch_size, context, types)
+    assert outputs.span_logits.shape == (batch_size, context, 6, types)
+    # padding and non-initial sub-words cannot start an entity
+    not_start = batch["start_mask"] == 0
+    assert torch.all(outputs.start_logits[not_start] == MASKED_LOGIT)
+    assert torch.all(outputs.start_logits[~not_start] != MASKED_LOGIT)
+    # a span running past the end of the context is masked
+    shortest = int(batch["context_mask"].sum(1).min())
+    row = int(batch["context_mask"].sum(1).argmin())
+    assert torch.all(outputs.span_logits[row, shortest - 1, 1:] == MASKED_LOGIT)
+
+
+def test_shared_heads_have_one_head_set_and_per_type_heads_one_per_type(bert_dir):
+    shared, _ = build(bert_dir, **BERT_MRC)
+    per_type, _ = build(bert_dir, type_attention="none")
+    assert shared.heads.boundary_weight.shape[0] == 1
+    assert per_type.heads.boundary_weight.shape[0] == len(TYPES)
+    assert not any(name.startswith("type_attention") for name, _ in shared.named_parameters())
+
+
+def test_all_types_go_through_the_encoder_in_one_call(bert_dir):
+    model, processor = build(bert_dir)
+    batch = processor(TEXTS)
+    shapes = []
+    model.encoder.register_forward_hook(
+        lambda module, args, kwargs, output: shapes.append(kwargs["input_ids"].shape), with_kwargs=True
+    )
+    model(**batch)
+    batch_size, types, seq = batch["input_ids"].shape
+    assert shapes == [(batch_size * types, seq)]
+
+
+def test_subset_of_types_matches_full_run_without_type_attention(bert_dir):
+    model, processor = build(bert_dir, type_attention="none")
+    full = model(**processor(TEXTS))
+    subset = processor(TEXTS, entity_types=["LOC"])
+    assert subset["entity_type_ids"].tolist() == [1]
+    only_loc = model(**subset)
+    torch.testing.assert_close(only_loc.start_logits[..., 0], full.start_logits[..., 1])
+    torch.testing.assert_close(only_loc.span_logits[..., 0], full.span_logits[..., 1])
+
+
+def test_type_attention_mixes_types(bert_dir):
+    """With type attention, one type's scores depend on the other types' queries; without it they do not."""
+    for mode, should_change in (("full", True), ("token", True), ("none", False)):
+        model, processor = build(bert_dir, type_attention=mode)
+        with torch.no_grad():
+            for parameter in model.heads.parameters():
+                parameter.normal_()
+        batch = processor(TEXTS)
+        before = model(**batch).start_logits[..., 0]
+        # change only the ORG query's tokens
+        org = batch["input_ids"][:, 2].clone()
+        org[:, 1] = org[:, 1] + 1
+        batch["input_ids"][:, 2] = org
+        after = model(**batch).start_logits[..., 0]
+        assert (not torch.allclose(before, after)) == should_change, mode
+
+
+def test_loss_only_with_labels_and_it_trains(bert_dir):
+    model, processor = build(bert_dir, head_dropout=0.0, type_attention_dropout=0.0)
+    model.train()
+    row = processor.preprocess({"text": TEXTS[0], "entities": [{"start": 0, "end": 12, "label": "PER"}]})
+    batch = MultiNerDataCollator(processor)([row])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        loss = model(**batch).loss
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert losses[-1] < losses[0] / 4
+
+
+def test_labels_outside_the_inputs_raise(bert_dir):
+    model, processor = build(bert_dir)
+    batch = processor(TEXTS)
+    batch["labels"] = torch.tensor([[[0, 0, 9]], [[0, 1, 1]]])  # 10 tokens > max_span_length 6
+    with pytest.raises(ValueError, match="max_span_length=6"):
+        model(**batch)
+
+
+def test_inputs_with_other_number_of_types_raise(bert_dir):
+    model, _ = build(bert_dir)
+    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=["PER", "LOC"], max_span_length=6)
+    with pytest.raises(ValueError, match="inputs hold 2 entity types but the model knows 3"):
+        model(**processor(TEXTS))
+
+
+def test_span_memory_is_linear_in_context_length(bert_dir):
+    """The span head scores [context, max_span] pairs: a 4x longer context gives a 4x larger span tensor."""
+    model, processor = build(bert_dir)
+    short = processor(" ".join(["word"] * 30))
+    long = processor(" ".join(["word"] * 120))
+    assert model(**short).span_logits.numel() * 4 == model(**long).span_logits.numel()
+
+
+def test_save_and_auto_load_give_equal_outputs_with_safetensors_only(encoder_dir, tmp_path):
+    model, processor = build(encoder_dir, type_attention="token")
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    files = os.listdir(tmp_path)
+    assert "model.safetensors" in files and not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert isinstance(loaded, MultiNerModel)
+    batch = processor(TEXTS)
+    expected, actual = model(**batch), loaded(**batch)
+    for name in ("start_logits", "end_logits", "span_logits"):
+        torch.testing.assert_close(getattr(actual, name), getattr(expected, name))
+
+
+def test_bfloat16_forward(bert_dir):
+    model, processor = build(bert_dir)
+    outputs = model.to(torch.bfloat16)(**processor(TEXTS))
+    assert outputs.span_logits.dtype == torch.bfloat16
+    assert torch.isfinite(outputs.span_logits.float()).all()
