@@ -38,10 +38,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=float, default=4)
     parser.add_argument("--output_dir", default="multiner-demo")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--span_loss_weight", type=float, default=0.1)
+    parser.add_argument("--span_candidates", default="pred_and_gold", choices=["pred_and_gold", "all"])
     args = parser.parse_args(argv)
 
     set_seed(args.seed)
-    model = MultiNerModel.from_encoder(entity_types=ENTITY_TYPES)
+    model = MultiNerModel.from_encoder(
+        entity_types=ENTITY_TYPES, span_loss_weight=args.span_loss_weight, span_candidates=args.span_candidates
+    )
     processor = MultiNerProcessor.from_encoder(entity_types=ENTITY_TYPES)
     train, dev = sample_dataset("train"), sample_dataset("dev")
     train = train.map(processor.preprocess, batched=True, remove_columns=train.column_names)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoConfig, AutoModel, PreTrainedConfig, PreTrainedModel
+from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
@@ -235,10 +235,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
         """
         if encoder_name_or_path is None:
             encoder_name_or_path = default_encoder_path()
-        encoder_config = AutoConfig.from_pretrained(encoder_name_or_path)
-        encoder = AutoModel.from_pretrained(
-            encoder_name_or_path, config=encoder_config, **_encoder_kwargs(encoder_config)
-        )
+        encoder = AutoModel.from_pretrained(encoder_name_or_path)
+        if _encoder_kwargs(encoder.config):
+            # Loaded whole (no report of unused pooler weights), then built like `build_encoder` builds it.
+            encoder.pooler = None
         config = MultiNerConfig(encoder_config=encoder.config.to_dict(), entity_types=entity_types, **config_kwargs)
         return cls(config, encoder=encoder)
 

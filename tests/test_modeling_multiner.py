@@ -148,3 +148,19 @@ def test_bfloat16_forward(bert_dir):
     outputs = model.to(torch.bfloat16)(**processor(TEXTS))
     assert outputs.span_logits.dtype == torch.bfloat16
     assert torch.isfinite(outputs.span_logits.float()).all()
+
+
+def test_span_candidates_select_the_spans_in_the_span_loss(bert_dir):
+    """With no predicted and no gold boundaries, `pred_and_gold` has no span candidates (span loss 0) while `all`
+    scores every valid span."""
+    span_only = {"start_loss_weight": 0.0, "end_loss_weight": 0.0, "span_loss_weight": 1.0}
+    losses = {}
+    for mode in ("all", "pred_and_gold"):
+        model, processor = build(bert_dir, span_candidates=mode, **span_only)
+        with torch.no_grad():
+            model.heads.boundary_bias.fill_(-50.0)  # nothing predicted as a start or an end
+        batch = processor(TEXTS)
+        batch["labels"] = torch.full((2, 1, 3), -100)
+        losses[mode] = model(**batch).loss.item()
+    assert losses["pred_and_gold"] == 0.0
+    assert losses["all"] > 0.1
