@@ -56,6 +56,8 @@ class MultiNerConfig(PreTrainedConfig):
             and end are both predicted, or both gold).
         start_loss_weight, end_loss_weight, span_loss_weight (`float`, defaults to 1.0, 1.0, 0.1):
             Weights of the three binary cross-entropy losses.
+        encoder_name (`str`, *optional*):
+            The name or path the encoder was loaded from (`from_encoder` sets it); model cards cite it.
         query_mode (`str`, defaults to `"per_type"`):
             `"per_type"`: one `[CLS] query [SEP] context [SEP]` sequence per type (the paper).
 
@@ -84,6 +86,7 @@ class MultiNerConfig(PreTrainedConfig):
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
     query_mode: str = "per_type"
+    encoder_name: str | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
         super().__post_init__(**kwargs)

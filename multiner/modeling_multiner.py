@@ -239,7 +239,12 @@ class MultiNerModel(MultiNerPreTrainedModel):
         if _encoder_kwargs(encoder.config):
             # Loaded whole (no report of unused pooler weights), then built like `build_encoder` builds it.
             encoder.pooler = None
-        config = MultiNerConfig(encoder_config=encoder.config.to_dict(), entity_types=entity_types, **config_kwargs)
+        config = MultiNerConfig(
+            encoder_config=encoder.config.to_dict(),
+            entity_types=entity_types,
+            encoder_name=str(encoder_name_or_path),
+            **config_kwargs,
+        )
         return cls(config, encoder=encoder)
 
     def forward(

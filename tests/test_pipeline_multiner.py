@@ -1,0 +1,211 @@
+"""The inference pipeline, and self-contained Hub-ready folders that load without multiner installed."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import datasets
+import pytest
+import torch
+from transformers import AutoModel, AutoProcessor, Trainer, TrainingArguments, pipeline, set_seed
+
+from multiner import MultiNerDataCollator, MultiNerModel, MultiNerPipeline, MultiNerProcessor
+
+TYPES = ["PER", "LOC", "ORG"]
+SENTENCES = [
+    ("Ada Lovelace lived in London.", [(0, 12, "PER"), (22, 28, "LOC")]),
+    ("The Bank of England hired Alan Turing.", [(4, 19, "ORG"), (12, 19, "LOC"), (26, 37, "PER")]),
+    ("Marie Curie moved to Paris from Warsaw.", [(0, 11, "PER"), (21, 26, "LOC"), (32, 38, "LOC")]),
+    ("Nothing to find here.", []),
+]
+
+
+def document(order):
+    """SENTENCES joined in the given order, with the entities shifted to the joined text."""
+    pieces, entities, offset = [], [], 0
+    for index in order:
+        text, spans_of_text = SENTENCES[index]
+        pieces.append(text)
+        entities += [(offset + s, offset + e, label) for s, e, label in spans_of_text]
+        offset += len(text) + 1
+    return " ".join(pieces), entities
+
+
+@pytest.fixture(scope="module")
+def model_dir(bert_dir, tmp_path_factory):
+    """A tiny model trained until it knows SENTENCES, alone and in multi-sentence documents split into windows of
+    64 tokens, saved with its processor."""
+    set_seed(0)
+    folder = tmp_path_factory.mktemp("pipeline-model")
+    model = MultiNerModel.from_encoder(
+        bert_dir,
+        entity_types=TYPES,
+        max_span_length=8,
+        head_dropout=0.0,
+        type_attention_dropout=0.0,
+    )
+    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8, max_length=64, stride=24)
+    generator = random.Random(0)
+    documents = SENTENCES + [document(generator.choices(range(4), k=8)) for _ in range(12)]
+    data = datasets.Dataset.from_list(
+        [{"text": t, "entities": [{"start": s, "end": e, "label": lab} for s, e, lab in ents]} for t, ents in documents]
+    )
+    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    args = TrainingArguments(
+        output_dir=str(folder / "run"),
+        num_train_epochs=40,
+        per_device_train_batch_size=2,
+        learning_rate=3e-3,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return str(folder)
+
+
+def spans(entities):
+    return {(e["start"], e["end"], e["entity_group"]) for e in entities}
+
+
+def test_pipeline_returns_sorted_json_safe_entities(model_dir):
+    ner = pipeline("multi-ner", model=model_dir)
+    assert isinstance(ner, MultiNerPipeline)
+    text, gold = SENTENCES[1]
+    entities = ner(text)
+    assert spans(entities) == set(gold)
+    assert [e["start"] for e in entities] == sorted(e["start"] for e in entities)
+    assert all(e["word"] == text[e["start"] : e["end"]] and type(e["score"]) is float for e in entities)
+    json.dumps(entities)
+
+
+def test_flat_keeps_non_overlapping_entities(model_dir):
+    ner = pipeline("multi-ner", model=model_dir)
+    nested = ner(SENTENCES[1][0])
+    flat = ner(SENTENCES[1][0], flat=True)
+    assert all(a["end"] <= b["start"] for a, b in zip(flat, flat[1:]))
+    assert len(flat) < len(nested) and spans(flat) <= spans(nested)
+    # every entity left out overlaps a kept one that scores at least as high
+    for left_out in [e for e in nested if e not in flat]:
+        assert any(k["start"] < left_out["end"] and left_out["start"] < k["end"] and k["score"] >= left_out["score"] for k in flat)
+
+
+def test_lists_generators_batches_and_empty_texts(model_dir):
+    ner = pipeline("multi-ner", model=model_dir)
+    texts = [text for text, _ in SENTENCES] + ["", "   "]
+    expected = [set(gold) for _, gold in SENTENCES] + [set(), set()]
+    assert [spans(found) for found in ner(texts, batch_size=3)] == expected
+    assert [spans(found) for found in ner((text for text in texts), batch_size=2)] == expected
+    assert ner("") == []
+
+
+def test_non_string_input_is_a_clear_error(model_dir):
+    ner = pipeline("multi-ner", model=model_dir)
+    with pytest.raises(ValueError, match="takes strings"):
+        ner([42])
+
+
+def test_entity_type_subset_runs_only_those_queries(model_dir):
+    ner = pipeline("multi-ner", model=model_dir)
+    shapes = []
+    ner.model.encoder.register_forward_hook(
+        lambda module, args, kwargs, output: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    found = ner(SENTENCES[0][0], entity_types=["LOC"])
+    assert {e["entity_group"] for e in found} == {"LOC"}
+    assert shapes[0][0] == 1  # one sequence: 1 text x 1 type
+
+
+def test_long_text_is_windowed_and_merged(model_dir):
+    """A text of several thousand characters in windows of 64 tokens: every entity is found, those cut in two by a
+    window border included, with exact offsets. (The tiny model also adds some spans across sentences; that is the
+    model's error, not the windowing's: the processor tests prove the merge exact on gold logits.)"""
+    ner = pipeline("multi-ner", model=model_dir)
+    text, gold = document([index % 3 for index in range(90)])
+    batch = ner.processor(text)
+    assert len(text) > 3000 and len(batch.windows) > 10
+    context = batch.contexts[0]
+    first_token = {start: i for i, (start, _) in enumerate(context.offsets)}
+    last_token = {end: i for i, (_, end) in enumerate(context.offsets)}
+    cut_by_a_border = [
+        (s, e, label)
+        for s, e, label in gold
+        if any(first_token[s] < window.stop <= last_token[e] for window in batch.windows)
+    ]
+    assert len(cut_by_a_border) >= 5
+
+    found = ner(text)
+    assert set(gold) <= spans(found)
+    assert all(e["word"] == text[e["start"] : e["end"]] for e in found)
+    with torch.no_grad():
+        direct = ner.processor.decode(ner.model(**batch), batch)[0]
+    assert found == direct
+
+
+def test_ner_task_with_pipeline_class(model_dir):
+    ner = pipeline("ner", model=model_dir, pipeline_class=MultiNerPipeline)
+    assert spans(ner(SENTENCES[0][0])) == set(SENTENCES[0][1])
+
+
+def test_bfloat16_and_device_map(model_dir):
+    text, gold = SENTENCES[2]
+    assert spans(pipeline("multi-ner", model=model_dir, dtype=torch.bfloat16, device="cpu")(text)) == set(gold)
+    model = AutoModel.from_pretrained(model_dir, device_map="auto")
+    ner = pipeline("multi-ner", model=model, processor=AutoProcessor.from_pretrained(model_dir))
+    assert spans(ner(text)) == set(gold)
+
+
+def test_processor_of_other_types_is_refused(model_dir):
+    model = AutoModel.from_pretrained(model_dir)
+    processor = MultiNerProcessor(AutoProcessor.from_pretrained(model_dir).tokenizer, entity_types=["PER", "LOC"])
+    with pytest.raises(ValueError, match="differ from the model's"):
+        pipeline("multi-ner", model=model, processor=processor)
+
+
+def test_saved_pipeline_folder_loads_without_multiner(model_dir, tmp_path):
+    ner = pipeline("multi-ner", model=model_dir)
+    folder = tmp_path / "hub-ready"
+    ner.save_pretrained(folder)
+    files = set(os.listdir(folder))
+    assert {"config.json", "model.safetensors", "processor_config.json", "tokenizer.json", "README.md"} <= files
+    assert {"configuration_multiner.py", "modeling_multiner.py", "processing_multiner.py", "pipeline_multiner.py"} <= files
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["auto_map"]["AutoModel"] == "modeling_multiner.MultiNerModel"
+    assert "multi-ner" in config["custom_pipelines"]
+
+    texts = [text for text, _ in SENTENCES]
+    expected = [[(e["entity_group"], e["start"], e["end"]) for e in found] for found in ner(texts)]
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.modules["multiner"] = None  # multiner cannot be imported in this process
+        import torch
+        from transformers import AutoModel, AutoProcessor, pipeline
+        folder, texts = {str(folder)!r}, {texts!r}
+        model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+        processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+        assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+        batch = processor(texts)
+        with torch.no_grad():
+            decoded = processor.decode(model(**batch), batch)
+        ner = pipeline(model=folder, trust_remote_code=True)
+        piped = ner(texts)
+        print(json.dumps([[[[e["entity_group"], e["start"], e["end"]] for e in f] for f in r] for r in (decoded, piped)]))
+        """
+    )
+    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    decoded, piped = json.loads(result.stdout.strip().splitlines()[-1])
+    as_tuples = [[tuple(e) for e in found] for found in decoded]
+    assert as_tuples == expected
+    assert [[tuple(e) for e in found] for found in piped] == expected
