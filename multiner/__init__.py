@@ -23,9 +23,7 @@ AutoModel.register(MultiNerConfig, MultiNerModel, exist_ok=True)
 AutoProcessor.register(MultiNerConfig, MultiNerProcessor, exist_ok=True)
 # Also a token-classification model, so that pipeline("ner", model=folder, pipeline_class=MultiNerPipeline) loads it.
 AutoModelForTokenClassification.register(MultiNerConfig, MultiNerModel, exist_ok=True)
-PIPELINE_REGISTRY.register_pipeline(
-    PIPELINE_TASK, pipeline_class=MultiNerPipeline, pt_model=AutoModel, type="text"
-)
+PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=MultiNerPipeline, pt_model=AutoModel, type="text")
 
 __all__ = [
     "BERT_MRC",

@@ -68,9 +68,7 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
     card_data = card_data or MultiNerCardData()
     architecture = "BERT-MRC" if config.share_heads and config.type_attention == "none" else "Multi-NER"
     base_model = card_data.base_model or hub_id_of_encoder(getattr(config, "encoder_name", None))
-    model_name = card_data.model_name or " ".join(
-        [architecture, "on", ", ".join(card_data.datasets) or "custom data"]
-    )
+    model_name = card_data.model_name or " ".join([architecture, "on", ", ".join(card_data.datasets) or "custom data"])
     metadata = ModelCardData(
         library_name="multiner",
         pipeline_tag="token-classification",

@@ -47,11 +47,16 @@ def model_dir(bert_dir, tmp_path_factory):
         head_dropout=0.0,
         type_attention_dropout=0.0,
     )
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8, max_length=64, stride=24)
+    processor = MultiNerProcessor.from_encoder(
+        bert_dir, entity_types=TYPES, max_span_length=8, max_length=64, stride=24
+    )
     generator = random.Random(0)
     documents = SENTENCES + [document(generator.choices(range(4), k=8)) for _ in range(12)]
     data = datasets.Dataset.from_list(
-        [{"text": t, "entities": [{"start": s, "end": e, "label": lab} for s, e, lab in ents]} for t, ents in documents]
+        [
+            {"text": t, "entities": [{"start": s, "end": e, "label": lab} for s, e, lab in ents]}
+            for t, ents in documents
+        ]
     )
     train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
     args = TrainingArguments(
@@ -93,7 +98,10 @@ def test_flat_keeps_non_overlapping_entities(model_dir):
     assert len(flat) < len(nested) and spans(flat) <= spans(nested)
     # every entity left out overlaps a kept one that scores at least as high
     for left_out in [e for e in nested if e not in flat]:
-        assert any(k["start"] < left_out["end"] and left_out["start"] < k["end"] and k["score"] >= left_out["score"] for k in flat)
+        assert any(
+            k["start"] < left_out["end"] and left_out["start"] < k["end"] and k["score"] >= left_out["score"]
+            for k in flat
+        )
 
 
 def test_lists_generators_batches_and_empty_texts(model_dir):
@@ -174,7 +182,12 @@ def test_saved_pipeline_folder_loads_without_multiner(model_dir, tmp_path):
     ner.save_pretrained(folder)
     files = set(os.listdir(folder))
     assert {"config.json", "model.safetensors", "processor_config.json", "tokenizer.json", "README.md"} <= files
-    assert {"configuration_multiner.py", "modeling_multiner.py", "processing_multiner.py", "pipeline_multiner.py"} <= files
+    assert {
+        "configuration_multiner.py",
+        "modeling_multiner.py",
+        "processing_multiner.py",
+        "pipeline_multiner.py",
+    } <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"]["AutoModel"] == "modeling_multiner.MultiNerModel"
@@ -197,7 +210,8 @@ def test_saved_pipeline_folder_loads_without_multiner(model_dir, tmp_path):
             decoded = processor.decode(model(**batch), batch)
         ner = pipeline(model=folder, trust_remote_code=True)
         piped = ner(texts)
-        print(json.dumps([[[[e["entity_group"], e["start"], e["end"]] for e in f] for f in r] for r in (decoded, piped)]))
+        triples = lambda results: [[[e["entity_group"], e["start"], e["end"]] for e in f] for f in results]
+        print(json.dumps([triples(decoded), triples(piped)]))
         """
     )
     environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
