@@ -98,6 +98,7 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
         hyperparameters=card_data.hyperparameters,
         eval_results=card_data.eval_results,
         example=card_data.example,
+        eval_split=card_data.eval_split,
     )
 
 
