@@ -44,13 +44,15 @@ class MultiNerOutput(ModelOutput):
 class MaskedSelfAttention(nn.Module):
     """Scaled dot-product self-attention with a key mask, residual connection and layer norm."""
 
-    def __init__(self, hidden_size: int, num_heads: int, dropout: float, layer_norm_eps: float):
+    def __init__(self, config: MultiNerConfig):
         super().__init__()
-        self.num_heads = num_heads
+        hidden_size = config.hidden_size
+        self.num_heads = config.type_attention_heads
         self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
         self.output = nn.Linear(hidden_size, hidden_size)
-        self.dropout = nn.Dropout(dropout)
-        self.layer_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        self.dropout = nn.Dropout(config.type_attention_dropout)
+        # Encoder configs differ: DistilBERT's, for one, has no layer_norm_eps (its layers use BERT's 1e-12).
+        self.layer_norm = nn.LayerNorm(hidden_size, eps=getattr(config.encoder_config, "layer_norm_eps", 1e-12))
 
     def forward(self, hidden: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         """hidden: [groups, items, hidden]; key_mask: [groups, items] (True = may be attended) or None."""
@@ -83,12 +85,7 @@ class TokenTypeAttention(nn.Module):
 
     def __init__(self, config: MultiNerConfig):
         super().__init__()
-        self.attention = MaskedSelfAttention(
-            config.hidden_size,
-            config.type_attention_heads,
-            config.type_attention_dropout,
-            config.encoder_config.layer_norm_eps,
-        )
+        self.attention = MaskedSelfAttention(config)
 
     def forward(self, hidden: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
         batch, types, context, hidden_size = hidden.shape
@@ -102,12 +99,7 @@ class FullTypeAttention(nn.Module):
 
     def __init__(self, config: MultiNerConfig):
         super().__init__()
-        self.attention = MaskedSelfAttention(
-            config.hidden_size,
-            config.type_attention_heads,
-            config.type_attention_dropout,
-            config.encoder_config.layer_norm_eps,
-        )
+        self.attention = MaskedSelfAttention(config)
 
     def forward(self, hidden: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
         batch, types, context, hidden_size = hidden.shape

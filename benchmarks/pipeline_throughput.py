@@ -1,0 +1,143 @@
+"""Inference throughput of MultiNerPipeline vs transformers' token-classification pipeline, same encoder.
+
+Both read the same CoNLL-2003 development sentences (as text) at the same batch size on this machine. Multi-NER
+needs a trained model for a realistic decoding cost: unless --model is given, one is trained first (2 epochs on
+400 CoNLL-2003 training sentences, default queries) and kept in benchmarks/results/. The token-classification model
+is the same encoder with a 9-label head (its weights do not change its cost).
+
+    python benchmarks/pipeline_throughput.py [--sentences 1000] [--batch_size 32] [--model DIR]
+
+Writes benchmarks/results/pipeline_throughput.json and its section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import torch
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    Trainer,
+    TrainingArguments,
+    pipeline,
+    set_seed,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+
+from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
+from multiner.readers import read_conll  # noqa: E402
+
+TYPES = ["PER", "LOC", "ORG", "MISC"]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def train_small_model(folder: Path) -> None:
+    set_seed(0)
+    examples = [e for e in read_conll(DATA / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
+    model = MultiNerModel.from_encoder(entity_types=TYPES)
+    processor = MultiNerProcessor.from_encoder(entity_types=TYPES)
+    data = datasets.Dataset.from_list(examples)
+    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    args = TrainingArguments(
+        output_dir=str(folder / "run"),
+        num_train_epochs=2,
+        per_device_train_batch_size=8,
+        learning_rate=3e-4,
+        warmup_steps=10,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+
+
+def sentences_per_second(run, texts: list[str], batch_size: int) -> tuple[float, int]:
+    run(texts[:batch_size])  # warm-up
+    start = time.perf_counter()
+    outputs = run(texts)
+    elapsed = time.perf_counter() - start
+    return len(texts) / elapsed, sum(len(found) for found in outputs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args()
+
+    dev = read_conll(DATA / "conll2003" / "eng.testa")[: args.sentences]
+    texts = [" ".join(example["tokens"]) for example in dev]
+    model_dir = args.model or RESULTS / "multiner-conll-small"
+    if not (model_dir / "model.safetensors").is_file():
+        train_small_model(model_dir)
+
+    torch.manual_seed(0)
+    multi_ner = pipeline("multi-ner", model=str(model_dir), batch_size=args.batch_size)
+    ours, our_entities = sentences_per_second(multi_ner, texts, args.batch_size)
+
+    encoder = default_encoder_path()
+    token_model = AutoModelForTokenClassification.from_pretrained(encoder, num_labels=9)
+    token_classifier = pipeline(
+        "token-classification",
+        model=token_model,
+        tokenizer=AutoTokenizer.from_pretrained(encoder),
+        aggregation_strategy="simple",
+        batch_size=args.batch_size,
+    )
+    theirs, _ = sentences_per_second(token_classifier, texts, args.batch_size)
+
+    queries = multi_ner.processor.queries
+    result = {
+        "date": today(),
+        "machine": machine(),
+        "command": command(),
+        "sentences": len(texts),
+        "batch_size": args.batch_size,
+        "entity_types": len(TYPES),
+        "multi_ner_sentences_per_second": round(ours, 2),
+        "multi_ner_entities_found": our_entities,
+        "token_classification_sentences_per_second": round(theirs, 2),
+        "ratio": round(ours / theirs, 3),
+        "multi_ner_config": {k: multi_ner.model.config.to_dict()[k] for k in ("type_attention", "share_heads")},
+        "query_tokens": {t: len(multi_ner.processor.tokenizer(q)["input_ids"]) for t, q in queries.items()},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "pipeline_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    query_tokens = ", ".join(f"{name} {count}" for name, count in result["query_tokens"].items())
+    write_section(
+        "pipeline_throughput",
+        f"""
+## Pipeline throughput (issue: inference and sharing)
+
+{result["sentences"]} CoNLL-2003 development sentences (`eng.testa`, as plain text), batch size {args.batch_size},
+same encoder (all-MiniLM-L6-v2). Multi-NER: type attention "{result["multi_ner_config"]["type_attention"]}",
+4 entity types with the default guideline queries ({query_tokens} tokens with [CLS]/[SEP]), so each sentence is
+4 encoder sequences; token classification: 1 sequence, `aggregation_strategy="simple"`.
+
+| pipeline | sentences/s |
+|---|---|
+| `pipeline("multi-ner")` (this package) | {result["multi_ner_sentences_per_second"]} |
+| `pipeline("token-classification")` (transformers) | {result["token_classification_sentences_per_second"]} |
+| ratio (Multi-NER / token classification) | {result["ratio"]} |
+
+- Command: `{result["command"]}`
+- Machine: {result["machine"]}
+- Date: {result["date"]}
+""",
+    )
+
+
+if __name__ == "__main__":
+    main()
