@@ -143,13 +143,15 @@ class SpanHeads(nn.Module):
         """
         boundary = torch.einsum("btch,tkh->bctk", hidden, self.boundary_weight[head_index])
         boundary = boundary + self.boundary_bias[head_index]
+        # Spans cannot be longer than the context: score only those offsets, pad the rest (masked by the caller).
+        span_size = min(self.max_span_length, hidden.shape[2])
         span_start = torch.einsum("btch,thd->btcd", hidden, self.span_start_weight[head_index])
         span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
-        span_end = shifted_windows(span_end, self.max_span_length, dim=2)  # [batch, types, context, max_span, d]
+        span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
         span_hidden = span_start.unsqueeze(3) + span_end + self.span_hidden_bias[head_index][:, None, None, :]
         span_hidden = self.dropout(self.activation(span_hidden))
         span = torch.einsum("btckd,td->bckt", span_hidden, self.span_output_weight[head_index])
-        span = span + self.span_output_bias[head_index]
+        span = F.pad(span + self.span_output_bias[head_index], (0, 0, 0, self.max_span_length - span_size))
         return boundary[..., 0], boundary[..., 1], span
 
 

@@ -101,10 +101,28 @@ class MultiNerPipeline(Pipeline):
     def get_iterator(
         self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params
     ) -> Iterator[list[dict]]:
-        """Lists, datasets and generators of texts: `batch_size` texts (all their windows) per forward pass."""
-        for texts in _chunks(inputs, max(1, batch_size or 1)):
-            chunk = self.forward(self.preprocess(texts, **preprocess_params), **forward_params)
-            yield from self.postprocess(chunk, **postprocess_params)
+        """Lists, datasets and generators of texts: `batch_size` texts (all their windows) per forward pass.
+
+        A list is run shortest text first, so that a batch holds texts of similar length and little padding, and
+        the results come back in the list's order; datasets and generators stream in their own order."""
+        size = max(1, batch_size or 1)
+        if not isinstance(inputs, (list, tuple)):
+            for texts in _chunks(inputs, size):
+                yield from self._run(texts, preprocess_params, forward_params, postprocess_params)
+            return
+        order = sorted(
+            range(len(inputs)), key=lambda index: len(inputs[index]) if isinstance(inputs[index], str) else 0
+        )
+        results: list[list[dict] | None] = [None] * len(inputs)
+        for positions in _chunks(order, size):
+            found = self._run([inputs[i] for i in positions], preprocess_params, forward_params, postprocess_params)
+            for position, entities in zip(positions, found):
+                results[position] = entities
+        yield from results
+
+    def _run(self, texts: list[str], preprocess_params, forward_params, postprocess_params) -> list[list[dict]]:
+        chunk = self.forward(self.preprocess(texts, **preprocess_params), **forward_params)
+        return self.postprocess(chunk, **postprocess_params)
 
     def save_pretrained(self, save_directory, card_data: MultiNerCardData | None = None, **kwargs) -> None:
         """One self-contained folder: model (safetensors), processor and tokenizer, the custom code (so it loads with
@@ -126,10 +144,10 @@ class MultiNerPipeline(Pipeline):
             return api.upload_folder(repo_id=repo_id, folder_path=folder, **kwargs).commit_url
 
 
-def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for text in texts:
-        chunk.append(text)
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) == size:
             yield chunk
             chunk = []
