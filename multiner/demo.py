@@ -2,7 +2,7 @@
 sample dataset shipped with the package, report strict span F1 on its held-out split, save the model, and print
 the entities found in a few new sentences.
 
-    python -m multiner.demo [--epochs 4] [--output_dir multiner-demo]
+    python -m multiner.demo [--epochs 8] [--output_dir multiner-demo]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def sample_dataset(split: str) -> datasets.Dataset:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=float, default=4)
+    parser.add_argument("--epochs", type=float, default=8)
     parser.add_argument("--output_dir", default="multiner-demo")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--span_loss_weight", type=float, default=0.1)

@@ -1,0 +1,206 @@
+"""Fine-tune Multi-NER (or BERT-MRC) with the stock Trainer, in the style of transformers' run_ner.py.
+
+Data: local CoNLL column files (IOB1/IOB2), word-span jsonlines (GENIA, nested), SpERT-style json (CoNLL04, ADE), or
+a `datasets` Hub name with `tokens` and IOB `ner_tags` columns (needs Hub access). Every TrainingArguments option
+works on the command line. Evaluates strict span P/R/F1 (per type and micro; seqeval too with --flat), writes
+`eval_results.json`, and saves the model, processor and model card to --output_dir.
+
+    python examples/train.py --train_file ../shared/data/conll2003/eng.train \\
+        --validation_file ../shared/data/conll2003/eng.testa --flat --output_dir runs/conll \\
+        --num_train_epochs 1 --per_device_train_batch_size 8 --learning_rate 1e-4
+
+    accelerate launch --multi_gpu --num_processes 2 examples/train.py ... --use_cpu   # 2 CPU processes (gloo)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import torch
+from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+
+from multiner import (
+    BERT_MRC,
+    MultiNerCardCallback,
+    MultiNerCardData,
+    MultiNerDataCollator,
+    MultiNerModel,
+    MultiNerProcessor,
+)
+from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores, span_scores
+from multiner.readers import entity_types_of, iob_to_spans, read_conll, read_spert_json, read_word_span_jsonl
+
+logger = logging.getLogger("multiner.train")
+READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
+
+
+@dataclass
+class ModelArguments:
+    encoder: str | None = field(
+        default=None, metadata={"help": "Encoder folder or Hub name (default: packaged MiniLM)."}
+    )
+    bert_mrc: bool = field(
+        default=False, metadata={"help": "The BERT-MRC configuration: shared heads, no type attention."}
+    )
+    type_attention: str = field(default="full", metadata={"help": "none, token or full."})
+    type_attention_heads: int = 4
+    share_heads: bool = False
+    span_candidates: str = field(default="pred_and_gold", metadata={"help": "pred_and_gold or all."})
+    start_loss_weight: float = 1.0
+    end_loss_weight: float = 1.0
+    span_loss_weight: float = 0.1
+    max_span_length: int = 32
+    head_dropout: float = 0.1
+
+
+@dataclass
+class DataArguments:
+    train_file: str | None = None
+    validation_file: str | None = None
+    dataset_name: str | None = field(default=None, metadata={"help": "A datasets Hub name (tokens + ner_tags)."})
+    data_format: str | None = field(default=None, metadata={"help": "conll, jsonl or spert; guessed from the name."})
+    entity_types: list[str] | None = field(default=None, metadata={"help": "Default: every label in the data."})
+    queries_file: str | None = field(default=None, metadata={"help": "JSON object: entity type -> query."})
+    max_length: int = 256
+    stride: int = 64
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    flat: bool = field(default=False, metadata={"help": "Flat decoding (non-overlapping entities) for evaluation."})
+    threshold: float = 0.5
+    dataset_label: str | None = field(default=None, metadata={"help": "Name of the data on the model card."})
+
+
+def load_examples(path: str | None, data_format: str | None) -> list[dict]:
+    if path is None:
+        return []
+    if data_format is None:
+        suffix = Path(path).suffix
+        data_format = "jsonl" if suffix in (".jsonl", ".jsonlines") else "spert" if suffix == ".json" else "conll"
+    if data_format not in READERS:
+        raise ValueError(f"--data_format {data_format!r} is not one of {sorted(READERS)}.")
+    return READERS[data_format](path)
+
+
+def load_hub_examples(name: str) -> tuple[list[dict], list[dict]]:
+    hub = datasets.load_dataset(name)
+    names = hub["train"].features["ner_tags"].feature.names
+
+    def convert(split: str) -> list[dict]:
+        return [
+            {"tokens": row["tokens"], "entities": iob_to_spans([names[tag] for tag in row["ner_tags"]])}
+            for row in hub[split]
+        ]
+
+    return convert("train"), convert("validation") if "validation" in hub else []
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
+        model_args, data_args, training_args = parser.parse_json_file(sys.argv[1])
+    else:
+        model_args, data_args, training_args = parser.parse_args_into_dataclasses(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    set_seed(training_args.seed)
+
+    if data_args.dataset_name:
+        train_examples, eval_examples = load_hub_examples(data_args.dataset_name)
+    else:
+        train_examples = load_examples(data_args.train_file, data_args.data_format)
+        eval_examples = load_examples(data_args.validation_file, data_args.data_format)
+    if not train_examples and training_args.do_train:
+        raise ValueError("No training data: give --train_file or --dataset_name.")
+    train_examples = train_examples[: data_args.max_train_samples]
+    eval_examples = eval_examples[: data_args.max_eval_samples]
+    entity_types = data_args.entity_types or entity_types_of(train_examples + eval_examples)
+    queries = json.loads(Path(data_args.queries_file).read_text()) if data_args.queries_file else None
+
+    switches = {
+        name: getattr(model_args, name)
+        for name in (
+            "type_attention",
+            "type_attention_heads",
+            "share_heads",
+            "span_candidates",
+            "start_loss_weight",
+            "end_loss_weight",
+            "span_loss_weight",
+            "max_span_length",
+            "head_dropout",
+        )
+    }
+    if model_args.bert_mrc:
+        switches.update(BERT_MRC)
+    model = MultiNerModel.from_encoder(model_args.encoder, entity_types=entity_types, **switches)
+    processor = MultiNerProcessor.from_encoder(
+        model_args.encoder,
+        entity_types=entity_types,
+        queries=queries,
+        max_length=data_args.max_length,
+        stride=data_args.stride,
+        max_span_length=model_args.max_span_length,
+    )
+
+    def features(examples: list[dict]) -> datasets.Dataset | None:
+        if not examples:
+            return None
+        rows = datasets.Dataset.from_list(examples)
+        with training_args.main_process_first(desc="preprocess"):
+            return rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
+
+    train_rows, eval_rows = features(train_examples), features(eval_examples)
+    label = data_args.dataset_label or Path(data_args.train_file or data_args.dataset_name or "data").stem
+    card = MultiNerCardCallback(processor, MultiNerCardData(datasets=[label]), eval_dataset_name=label)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        data_collator=MultiNerDataCollator(processor),
+        compute_metrics=MultiNerMetrics(entity_types, threshold=data_args.threshold, flat=data_args.flat),
+        callbacks=[card],
+    )
+    metrics: dict = {"world_size": training_args.world_size}
+    logger.info("training on %d process(es), device %s", training_args.world_size, training_args.device)
+    if training_args.do_train:
+        result = trainer.train()
+        metrics.update({f"train_{k}" if not k.startswith("train") else k: v for k, v in result.metrics.items()})
+        trainer.save_model()
+        processor.save_pretrained(training_args.output_dir)
+    if eval_examples and training_args.should_save:
+        scores = evaluate_documents(model, processor, eval_examples, data_args, training_args)
+        metrics.update({f"eval_{name}": value for name, value in flatten_scores(scores).items()})
+        if data_args.flat:
+            metrics.update({f"eval_seqeval_{k}": v for k, v in scores["seqeval"].items()})
+        card.card_data.eval_results[label] = scores
+        card.on_train_end(training_args, trainer.state, None, model=model)
+        trainer.save_metrics("eval", metrics)
+        logger.info("strict span F1 on %s: %.4f", data_args.validation_file or "validation", scores["f1"])
+    return metrics
+
+
+def evaluate_documents(model, processor, examples, data_args, training_args) -> dict:
+    """Strict span scores on whole examples (windows merged back), as a user of the pipeline would get them."""
+    model.eval()
+    predicted = []
+    batch_size = training_args.per_device_eval_batch_size
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            chunk = examples[start : start + batch_size]
+            batch = processor(tokens=[example["tokens"] for example in chunk]).to(model.device)
+            predicted += processor.decode(model(**batch), batch, threshold=data_args.threshold, flat=data_args.flat)
+    gold = [[(e["label"], e["start"], e["end"]) for e in example["entities"]] for example in examples]
+    found = [[(e["entity_group"], e["start"], e["end"]) for e in entities] for entities in predicted]
+    scores = span_scores(gold, found, processor.entity_types)
+    if data_args.flat:
+        scores["seqeval"] = seqeval_scores([len(example["tokens"]) for example in examples], gold, found)
+    return scores
+
+
+if __name__ == "__main__":
+    main()

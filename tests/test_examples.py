@@ -1,0 +1,109 @@
+"""The training script runs end to end, in one process and data-parallel under accelerate (2 CPU processes)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModel, AutoProcessor
+
+ROOT = Path(__file__).resolve().parents[1]
+CONLL = """-DOCSTART- -X- O O
+
+Ada NNP B-NP I-PER
+Lovelace NNP I-NP I-PER
+lived VBD B-VP O
+in IN B-PP O
+London NNP B-NP I-LOC
+. . O O
+
+Alan NNP B-NP I-PER
+Turing NNP I-NP I-PER
+joined VBD B-VP O
+the DT B-NP O
+Bank NNP I-NP I-ORG
+of IN I-NP I-ORG
+England NNP I-NP I-ORG
+. . O O
+"""
+
+
+@pytest.fixture
+def conll_file(tmp_path):
+    path = tmp_path / "train.conll"
+    path.write_text(CONLL * 4)
+    return path
+
+
+def train_command(bert_dir, conll_file, output_dir):
+    return [
+        "examples/train.py",
+        "--encoder", bert_dir,
+        "--train_file", str(conll_file),
+        "--validation_file", str(conll_file),
+        "--output_dir", str(output_dir),
+        "--do_train",
+        "--num_train_epochs", "3",
+        "--per_device_train_batch_size", "2",
+        "--learning_rate", "1e-3",
+        "--max_span_length", "8",
+        "--flat",
+        "--report_to", "none",
+        "--save_strategy", "no",
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+
+
+def check_saved_model(output_dir, processes):
+    metrics = json.loads((output_dir / "eval_results.json").read_text())
+    assert {"eval_f1", "eval_PER_f1", "eval_seqeval_f1", "train_loss"} <= set(metrics)
+    assert metrics["world_size"] == processes
+    assert (output_dir / "README.md").is_file() and (output_dir / "model.safetensors").is_file()
+    model = AutoModel.from_pretrained(output_dir).eval()
+    processor = AutoProcessor.from_pretrained(output_dir)
+    assert model.config.entity_types == ["LOC", "ORG", "PER"]
+    batch = processor(tokens=[["Ada", "Lovelace", "lived", "in", "London", "."]])
+    with torch.no_grad():
+        found = processor.decode(model(**batch), batch)
+    assert isinstance(found, list) and len(found) == 1
+
+
+def test_train_script_single_process(bert_dir, conll_file, tmp_path):
+    output_dir = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, *train_command(bert_dir, conll_file, output_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_saved_model(output_dir, processes=1)
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate's launcher is not on PATH")
+def test_train_script_under_accelerate_with_two_processes(bert_dir, conll_file, tmp_path):
+    output_dir = tmp_path / "out"
+    # accelerate's --cpu flag starts a single process; --multi_gpu is its torchrun launcher, which with the Trainer's
+    # --use_cpu gives 2 CPU processes over gloo.
+    launcher = [
+        "accelerate",
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+    ]
+    command = [*launcher, "--dynamo_backend", "no", *train_command(bert_dir, conll_file, output_dir)]
+    command += ["--use_cpu", "--ddp_find_unused_parameters", "false"]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_saved_model(output_dir, processes=2)
