@@ -1,0 +1,264 @@
+"""Multi-NER vs BERT-MRC vs token classification on real data: same encoder, data, epochs, batch size and seed.
+
+One run = one system on one dataset, in its own process (so its peak memory is its own):
+
+    python benchmarks/side_by_side.py run --dataset conll2003 --system multi-ner-full [--epochs 1] [--train_samples N]
+    python benchmarks/side_by_side.py report        # BENCHMARKS.md section from every result so far
+
+Systems: multi-ner-full, multi-ner-token (type attention "full" / "token"), bert-mrc (shared heads, no type
+attention), token-classification (transformers' AutoModelForTokenClassification, IOB2 tags, flat only).
+Datasets: conll2003 (eng.train -> eng.testa, flat) and genia (train -> dev, nested), from ../shared/data.
+Each run records dev strict-span micro and per-type F1 (and seqeval on CoNLL), training wall time and
+sentences/s, inference sentences/s and peak resident memory in benchmarks/results/side_by_side/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    DataCollatorForTokenClassification,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+
+from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
+from multiner.evaluation import seqeval_scores, span_scores  # noqa: E402
+from multiner.readers import entity_types_of, iob_to_spans, read_conll, read_word_span_jsonl  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
+SYSTEMS = {
+    "multi-ner-full": {"type_attention": "full"},
+    "multi-ner-token": {"type_attention": "token"},
+    "bert-mrc": dict(BERT_MRC),
+    "token-classification": None,
+}
+FLAT = {"conll2003": True, "genia": False}
+
+
+def load(dataset: str) -> tuple[list[dict], list[dict]]:
+    if dataset == "conll2003":
+        folder = DATA / "conll2003"
+        return read_conll(folder / "eng.train"), read_conll(folder / "eng.testa")
+    folder = DATA / "genia"
+    return read_word_span_jsonl(folder / "train.jsonlines"), read_word_span_jsonl(folder / "dev.jsonlines")
+
+
+def arguments(args, output_dir: Path) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_steps=100,
+        seed=args.seed,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=100,
+        disable_tqdm=True,
+    )
+
+
+def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
+    model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system])
+    processor = MultiNerProcessor.from_encoder(entity_types=types)
+    rows = datasets.Dataset.from_list(train)
+    rows = rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
+    trainer = Trainer(
+        model=model,
+        args=arguments(args, RESULTS / "work"),
+        train_dataset=rows,
+        data_collator=MultiNerDataCollator(processor),
+    )
+    start = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - start
+
+    model.eval()
+    predicted = []
+    start = time.perf_counter()
+    with torch.no_grad():
+        # shortest first, as the pipeline runs a list
+        order = sorted(range(len(dev)), key=lambda i: len(dev[i]["tokens"]))
+        found = {}
+        for begin in range(0, len(order), 32):
+            chunk = order[begin : begin + 32]
+            batch = processor(tokens=[dev[i]["tokens"] for i in chunk])
+            for index, entities in zip(chunk, processor.decode(model(**batch), batch, flat=FLAT[args.dataset])):
+                found[index] = entities
+        predicted = [[(e["entity_group"], e["start"], e["end"]) for e in found[i]] for i in range(len(dev))]
+    return predicted, train_seconds, time.perf_counter() - start
+
+
+def run_token_classification(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
+    labels = ["O"] + [f"{prefix}-{name}" for name in types for prefix in ("B", "I")]
+    label_id = {label: index for index, label in enumerate(labels)}
+    encoder = default_encoder_path()
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = AutoModelForTokenClassification.from_pretrained(
+        encoder, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_id
+    )
+
+    def tags(example: dict) -> list[str]:
+        word_tags = ["O"] * len(example["tokens"])
+        for entity in example["entities"]:
+            word_tags[entity["start"]] = f"B-{entity['label']}"
+            for position in range(entity["start"] + 1, entity["end"]):
+                word_tags[position] = f"I-{entity['label']}"
+        return word_tags
+
+    def encode(example: dict) -> dict:
+        encoding = tokenizer(example["tokens"], is_split_into_words=True, truncation=True, max_length=256)
+        word_tags, previous, label_ids = tags(example), None, []
+        for word in encoding.word_ids():
+            label_ids.append(-100 if word is None or word == previous else label_id[word_tags[word]])
+            previous = word
+        return {**encoding, "labels": label_ids}
+
+    rows = datasets.Dataset.from_list(train).map(encode, remove_columns=["tokens", "entities"])
+    trainer = Trainer(
+        model=model,
+        args=arguments(args, RESULTS / "work"),
+        train_dataset=rows,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+    )
+    start = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - start
+
+    model.eval()
+    predicted = [None] * len(dev)
+    start = time.perf_counter()
+    order = sorted(range(len(dev)), key=lambda i: len(dev[i]["tokens"]))
+    with torch.no_grad():
+        for begin in range(0, len(order), 32):
+            chunk = order[begin : begin + 32]
+            encoding = tokenizer(
+                [dev[i]["tokens"] for i in chunk],
+                is_split_into_words=True,
+                truncation=True,
+                max_length=256,
+                padding=True,
+                return_tensors="pt",
+            )
+            best = model(**encoding).logits.argmax(-1).numpy()
+            for row, index in enumerate(chunk):
+                word_tags = ["O"] * len(dev[index]["tokens"])
+                previous = None
+                for position, word in enumerate(encoding.word_ids(row)):
+                    if word is not None and word != previous:
+                        word_tags[word] = labels[best[row, position]]
+                    previous = word
+                predicted[index] = [(s["label"], s["start"], s["end"]) for s in iob_to_spans(word_tags)]
+    return predicted, train_seconds, time.perf_counter() - start
+
+
+def run(args) -> None:
+    set_seed(args.seed)
+    train, dev = load(args.dataset)
+    types = entity_types_of(train)
+    if args.train_samples:
+        train = train[: args.train_samples]
+    if args.dev_samples:
+        dev = dev[: args.dev_samples]
+    runner = run_token_classification if SYSTEMS[args.system] is None else run_mrc
+    if SYSTEMS[args.system] is None and not FLAT[args.dataset]:
+        raise ValueError("token classification reads flat tags only; it has no nested (GENIA) row.")
+    predicted, train_seconds, predict_seconds = runner(args, train, dev, types)
+    gold = [[(e["label"], e["start"], e["end"]) for e in example["entities"]] for example in dev]
+    scores = span_scores(gold, predicted, types)
+    result = {
+        "dataset": args.dataset,
+        "system": args.system,
+        "train_sentences": len(train),
+        "subsampled": bool(args.train_samples or args.dev_samples),
+        "dev_sentences": len(dev),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": args.seed,
+        "dev_f1": scores["f1"],
+        "dev_precision": scores["precision"],
+        "dev_recall": scores["recall"],
+        "dev_per_type_f1": {name: value["f1"] for name, value in scores["per_type"].items()},
+        "train_seconds": round(train_seconds, 1),
+        "train_sentences_per_second": round(len(train) * args.epochs / train_seconds, 2),
+        "predict_sentences_per_second": round(len(dev) / predict_seconds, 2),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "command": command(),
+        "machine": machine(),
+        "date": today(),
+    }
+    if FLAT[args.dataset]:
+        result["dev_seqeval_f1"] = seqeval_scores([len(example["tokens"]) for example in dev], gold, predicted)["f1"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = f"-sub{args.train_samples}" if args.train_samples else ""
+    suffix += f"-dev{args.dev_samples}" if args.dev_samples else ""
+    path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def report() -> None:
+    results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    lines = [
+        "## Side by side on real data (issue: training examples and benchmark)",
+        "",
+        "Same encoder (all-MiniLM-L6-v2), same data, epochs, batch size (sentences), learning rate and seed per row;",
+        "F1 is strict span micro F1 on the **development** split (seqeval in brackets on CoNLL-2003). Subsampled",
+        "training sets are the first N training sentences and say so.",
+        "",
+        "| dataset | system | train sentences | epochs | dev F1 | per-type dev F1 | train s | train sent/s | "
+        "predict sent/s | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        f1 = f"{100 * r['dev_f1']:.2f}" + (f" ({100 * r['dev_seqeval_f1']:.2f})" if "dev_seqeval_f1" in r else "")
+        per_type = ", ".join(f"{name} {100 * value:.1f}" for name, value in r["dev_per_type_f1"].items())
+        sample = f"{r['train_sentences']}" + (" (subsample)" if r["subsampled"] else "")
+        lines.append(
+            f"| {r['dataset']} | {r['system']} | {sample} | {r['epochs']} | {f1} | {per_type} | "
+            f"{r['train_seconds']} | {r['train_sentences_per_second']} | {r['predict_sentences_per_second']} | "
+            f"{r['peak_memory_mb']} |"
+        )
+    lines += ["", "Commands, one per row:", ""]
+    lines += [f"- `{r['command']}` ({r['date']})" for r in results]
+    if results:
+        lines += ["", f"Machine: {results[-1]['machine']}"]
+    write_section("side_by_side", "\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("run")
+    one.add_argument("--dataset", choices=sorted(FLAT), required=True)
+    one.add_argument("--system", choices=sorted(SYSTEMS), required=True)
+    one.add_argument("--epochs", type=float, default=1)
+    one.add_argument("--batch_size", type=int, default=8)
+    one.add_argument("--learning_rate", type=float, default=1e-4)
+    one.add_argument("--train_samples", type=int, default=None)
+    one.add_argument("--seed", type=int, default=42)
+    one.add_argument("--dev_samples", type=int, default=None, help="only for smoke runs: the first N dev sentences")
+    commands.add_parser("report")
+    args = parser.parse_args()
+    run(args) if args.command == "run" else report()
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    main()
