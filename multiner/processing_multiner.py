@@ -238,13 +238,15 @@ class MultiNerProcessor(ProcessorMixin):
             windows = self._windows(context, index)
             placed = set()
             for window in windows:
-                labels = []
-                for span in spans:
-                    type_pos, first, last = span
-                    if window.start <= first and last < window.stop:
-                        labels.append([type_pos, first - window.start, last - window.start])
-                        placed.add(span)
-                _append_row(rows, self._features(context, window, self.entity_types), labels)
+                features = self._features(context, window, self.entity_types)
+                labels = [
+                    [type_pos, first - window.start, last - window.start]
+                    for type_pos, first, last in spans
+                    if window.start <= first and last < window.stop
+                ]
+                placed.update(span for span in spans if window.start <= span[1] and span[2] < window.stop)
+                _unmask_cut_entities(features, window, spans, labels)
+                _append_row(rows, features, labels)
             skipped["window"] += len(set(spans) - placed)
         if single and len(rows["input_ids"]) != 1:
             raise ValueError(
@@ -517,6 +519,21 @@ class MultiNerProcessor(ProcessorMixin):
             UnrepresentableEntityWarning,
             stacklevel=3,
         )
+
+
+def _unmask_cut_entities(
+    features: dict[str, list], window: Window, spans: list[tuple[int, int, int]], labels: list[list[int]]
+) -> None:
+    """An entity cut by the window's edge has its start (or end) inside the window but no label there: take that
+    token out of the window's start (end) loss rather than teach it as a non-boundary. The entity is labelled in the
+    window that holds it whole. A token that also starts (ends) an entity labelled here keeps its mask."""
+    labelled_starts = {first for _, first, _ in labels}
+    labelled_ends = {last for _, _, last in labels}
+    for _, first, last in spans:
+        if window.start <= first < window.stop <= last and first - window.start not in labelled_starts:
+            features["start_mask"][first - window.start] = 0
+        if first < window.start <= last < window.stop and last - window.start not in labelled_ends:
+            features["end_mask"][last - window.start] = 0
 
 
 def _append_row(rows: dict[str, list], features: dict[str, list], labels: list[list[int]]) -> None:

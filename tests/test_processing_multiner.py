@@ -142,6 +142,33 @@ def test_unrepresentable_entities_are_counted_and_reported(bert_dir):
     assert processor.unrepresentable == {"misaligned": 1, "too_long": 1}
 
 
+def test_a_window_does_not_teach_a_cut_entity_boundary_as_a_non_boundary(bert_dir):
+    processor = MultiNerProcessor.from_encoder(
+        bert_dir, entity_types=TYPES, queries=SHORT_QUERIES, max_length=12, stride=3, max_span_length=8
+    )
+    text = "one two three four five six seven eight nine ten eleven twelve"  # windows of 8 tokens
+    start = text.index("seven")
+    end = text.index("nine") + len("nine")
+    rows = rows_of(
+        processor.preprocess({"text": [text], "entities": [[{"start": start, "end": end, "label": "ORG"}]]})
+    )
+    context = processor(text).contexts[0]
+    first = next(i for i, (s, _) in enumerate(context.offsets) if s == start)
+    last = next(i for i, (_, e) in enumerate(context.offsets) if e == end)
+    windows = processor(text).windows
+    cutting = [i for i, w in enumerate(windows) if w.start <= first < w.stop <= last]
+    holding = [i for i, w in enumerate(windows) if w.start <= first and last < w.stop]
+    assert cutting and holding
+    for index in cutting:
+        assert rows[index]["start_mask"][first - windows[index].start] == 0
+        assert rows[index]["labels"] == [[-100] * 3]
+    for index in holding:
+        assert rows[index]["start_mask"][first - windows[index].start] == 1
+        assert rows[index]["labels"] == [
+            [TYPES.index("ORG"), first - windows[index].start, last - windows[index].start]
+        ]
+
+
 def test_entity_that_fits_no_window_is_counted(bert_dir):
     processor = MultiNerProcessor.from_encoder(
         bert_dir, entity_types=TYPES, queries=SHORT_QUERIES, max_length=14, stride=2, max_span_length=32
