@@ -58,9 +58,17 @@ def load(dataset: str) -> tuple[list[dict], list[dict]]:
     return read_word_span_jsonl(folder / "train.jsonlines"), read_word_span_jsonl(folder / "dev.jsonlines")
 
 
-def arguments(args, output_dir: Path) -> TrainingArguments:
+def timed_training(args, model, rows: datasets.Dataset, collator) -> float:
+    """Train with the stock Trainer under the run's settings; the wall time in seconds."""
+    trainer = Trainer(model=model, args=arguments(args), train_dataset=rows, data_collator=collator)
+    start = time.perf_counter()
+    trainer.train()
+    return time.perf_counter() - start
+
+
+def arguments(args) -> TrainingArguments:
     return TrainingArguments(
-        output_dir=str(output_dir),
+        output_dir=str(RESULTS / "work"),
         num_train_epochs=args.epochs,
         per_device_train_batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -78,18 +86,9 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
     processor = MultiNerProcessor.from_encoder(entity_types=types)
     rows = datasets.Dataset.from_list(train)
     rows = rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
-    trainer = Trainer(
-        model=model,
-        args=arguments(args, RESULTS / "work"),
-        train_dataset=rows,
-        data_collator=MultiNerDataCollator(processor),
-    )
-    start = time.perf_counter()
-    trainer.train()
-    train_seconds = time.perf_counter() - start
+    train_seconds = timed_training(args, model, rows, MultiNerDataCollator(processor))
 
     model.eval()
-    predicted = []
     start = time.perf_counter()
     with torch.no_grad():
         # shortest first, as the pipeline runs a list
@@ -130,15 +129,7 @@ def run_token_classification(args, train: list[dict], dev: list[dict], types: li
         return {**encoding, "labels": label_ids}
 
     rows = datasets.Dataset.from_list(train).map(encode, remove_columns=["tokens", "entities"])
-    trainer = Trainer(
-        model=model,
-        args=arguments(args, RESULTS / "work"),
-        train_dataset=rows,
-        data_collator=DataCollatorForTokenClassification(tokenizer),
-    )
-    start = time.perf_counter()
-    trainer.train()
-    train_seconds = time.perf_counter() - start
+    train_seconds = timed_training(args, model, rows, DataCollatorForTokenClassification(tokenizer))
 
     model.eval()
     predicted = [None] * len(dev)

@@ -96,7 +96,7 @@ class MultiNerPipeline(Pipeline):
         return results
 
     def run_single(self, inputs, preprocess_params, forward_params, postprocess_params):
-        return super().run_single(inputs, preprocess_params, forward_params, postprocess_params)[0]
+        return self._run([inputs], preprocess_params, forward_params, postprocess_params)[0]
 
     def get_iterator(
         self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params

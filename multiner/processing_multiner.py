@@ -83,11 +83,14 @@ class Window:
     overlaps_previous: bool
     overlaps_next: bool
 
+    def holds(self, first: int, last: int) -> bool:
+        """Whether context tokens first..last (inclusive) lie inside this window."""
+        return self.start <= first and last < self.stop
+
     def sees_whole(self, first: int, last: int) -> bool:
-        """Whether tokens first..last (inclusive) lie inside this window, off any edge where it was cut."""
-        inside = self.start <= first and last < self.stop
+        """Whether tokens first..last lie inside this window, off any edge where it was cut."""
         on_cut = (first == self.start and self.overlaps_previous) or (last == self.stop - 1 and self.overlaps_next)
-        return inside and not on_cut
+        return self.holds(first, last) and not on_cut
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,9 @@ class MultiNerProcessor(ProcessorMixin):
             placed = set()
             for window in windows:
                 features = self._features(context, window, self.entity_types)
-                labels = [
-                    [type_pos, first - window.start, last - window.start]
-                    for type_pos, first, last in spans
-                    if window.start <= first and last < window.stop
-                ]
-                placed.update(span for span in spans if window.start <= span[1] and span[2] < window.stop)
+                held = [span for span in spans if window.holds(span[1], span[2])]
+                labels = [[type_pos, first - window.start, last - window.start] for type_pos, first, last in held]
+                placed.update(held)
                 _unmask_cut_entities(features, window, spans, labels)
                 _append_row(rows, features, labels)
             skipped["window"] += len(set(spans) - placed)
