@@ -5,8 +5,9 @@ One run = one system on one dataset, in its own process (so its peak memory is i
     python benchmarks/side_by_side.py run --dataset conll2003 --system multi-ner-full [--epochs 1] [--train_samples N]
     python benchmarks/side_by_side.py report        # BENCHMARKS.md section from every result so far
 
-Systems: multi-ner-full, multi-ner-token (type attention "full" / "token"), bert-mrc (shared heads, no type
-attention), token-classification (transformers' AutoModelForTokenClassification, IOB2 tags, flat only).
+Systems: multi-ner-full, multi-ner-token (type attention "full" / "token"), multi-ner-packed (type attention
+"full", all queries and the context in one sequence), bert-mrc (shared heads, no type attention),
+token-classification (transformers' AutoModelForTokenClassification, IOB2 tags, flat only).
 Datasets: conll2003 (eng.train -> eng.testa, flat) and genia (train -> dev, nested), from ../shared/data.
 Each run records dev strict-span micro and per-type F1 (and seqeval on CoNLL), training wall time and
 sentences/s, inference sentences/s and peak resident memory in benchmarks/results/side_by_side/.
@@ -44,6 +45,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
 SYSTEMS = {
     "multi-ner-full": {"type_attention": "full"},
     "multi-ner-token": {"type_attention": "token"},
+    "multi-ner-packed": {"type_attention": "full", "query_mode": "packed"},
     "bert-mrc": dict(BERT_MRC),
     "token-classification": None,
 }
@@ -83,10 +85,15 @@ def arguments(args) -> TrainingArguments:
 
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
     model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system])
-    processor = MultiNerProcessor.from_encoder(entity_types=types)
+    processor = MultiNerProcessor.from_encoder(entity_types=types, query_mode=model.config.query_mode)
     rows = datasets.Dataset.from_list(train)
     rows = rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
     train_seconds = timed_training(args, model, rows, MultiNerDataCollator(processor))
+    if args.save_model:
+        # kept for error analysis (threshold sweep, boundary vs type errors); work/ is not committed
+        folder = RESULTS / "work" / f"{args.dataset}-{args.system}"
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
 
     model.eval()
     start = time.perf_counter()
@@ -245,6 +252,7 @@ def main() -> None:
     one.add_argument("--train_samples", type=int, default=None)
     one.add_argument("--seed", type=int, default=42)
     one.add_argument("--dev_samples", type=int, default=None, help="only for smoke runs: the first N dev sentences")
+    one.add_argument("--save_model", action="store_true", help="save a Multi-NER model under results/work/")
     commands.add_parser("report")
     args = parser.parse_args()
     run(args) if args.command == "run" else report()

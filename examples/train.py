@@ -48,6 +48,9 @@ class ModelArguments:
         default=False, metadata={"help": "The BERT-MRC configuration: shared heads, no type attention."}
     )
     type_attention: str = field(default="full", metadata={"help": "none, token or full."})
+    query_mode: str = field(
+        default="per_type", metadata={"help": "per_type (one sequence per type) or packed (all queries in one)."}
+    )
     type_attention_heads: int = 4
     share_heads: bool = False
     span_candidates: str = field(default="pred_and_gold", metadata={"help": "pred_and_gold or all."})
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
         name: getattr(model_args, name)
         for name in (
             "type_attention",
+            "query_mode",
             "type_attention_heads",
             "share_heads",
             "span_candidates",
@@ -144,6 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
         max_length=data_args.max_length,
         stride=data_args.stride,
         max_span_length=model_args.max_span_length,
+        query_mode=model_args.query_mode,
     )
 
     def features(examples: list[dict]) -> datasets.Dataset | None:

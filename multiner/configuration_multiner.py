@@ -9,7 +9,7 @@ from transformers.configuration_utils import SubConfigSpec
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
 SPAN_CANDIDATE_MODES = ("all", "pred_and_gold")
-QUERY_MODES = ("per_type",)
+QUERY_MODES = ("per_type", "packed")
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
 BERT_MRC = {"share_heads": True, "type_attention": "none"}
@@ -40,7 +40,8 @@ class MultiNerConfig(PreTrainedConfig):
             Self-attention across the per-type representations: `"none"`, `"token"` (across types at each context
             position, O(types² · seq)) or `"full"` (across every type × position, as in the authors' code).
         type_attention_heads (`int`, defaults to 4):
-            Heads of the type attention; must divide the encoder's hidden size.
+            Heads of the type attention (and of the packed mode's query attention); must divide the encoder's hidden
+            size.
         type_attention_dropout (`float`, defaults to 0.1):
             Dropout on the type attention's output before the residual.
         share_heads (`bool`, defaults to `False`):
@@ -59,7 +60,11 @@ class MultiNerConfig(PreTrainedConfig):
         encoder_name (`str`, *optional*):
             The name or path the encoder was loaded from (`from_encoder` sets it); model cards cite it.
         query_mode (`str`, defaults to `"per_type"`):
-            `"per_type"`: one `[CLS] query [SEP] context [SEP]` sequence per type (the paper).
+            `"per_type"`: one `[CLS] query [SEP] context [SEP]` sequence per type (the paper). `"packed"`: one
+            sequence per window, `[CLS] q_1 [SEP] ... q_T [SEP] context [SEP]`: the context attends to every query,
+            the queries to each other only (so their states are computed once per batch, not once per window), and
+            each type's view of a context token comes from attention from that token to the type's query tokens.
+            Needs an encoder whose forward takes `past_key_values` (BERT, RoBERTa, ELECTRA, XLM-R, ...).
 
     Example:
         >>> from transformers import BertConfig
@@ -124,10 +129,11 @@ class MultiNerConfig(PreTrainedConfig):
         for field_name, value in positive.items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be a positive integer.")
-        if self.type_attention != "none" and self.hidden_size % self.type_attention_heads:
+        uses_heads = self.type_attention != "none" or self.query_mode == "packed"
+        if uses_heads and self.hidden_size % self.type_attention_heads:
             raise ValueError(
                 f"MultiNerConfig.type_attention_heads={self.type_attention_heads} must divide the encoder's hidden "
-                f"size {self.hidden_size}."
+                f"size {self.hidden_size} (they also serve the packed query attention)."
             )
         for field_name in ("type_attention_dropout", "head_dropout"):
             value = getattr(self, field_name)

@@ -16,10 +16,12 @@ LABEL_PAD = -100
 class MultiNerDataCollator:
     """Dynamic padding of the rows `MultiNerProcessor.preprocess` writes.
 
-    Each row holds one sequence per entity type (`input_ids`, optionally `token_type_ids`: [types][seq]),
-    `context_start` [types], `start_mask` / `end_mask` [context], and optionally `labels` as
-    (type, first, last) token triples. The batch pads sequences to the longest in it, contexts likewise, and gold
-    entities with -100; `attention_mask` and `context_mask` are derived from the lengths.
+    Each row holds one sequence per entity type (`input_ids`, optionally `token_type_ids`: [types][seq]) and
+    `context_start` [types], or, in the packed query mode, one context sequence [seq] with the query block
+    (`query_input_ids`, optionally `query_token_type_ids`) and `query_spans` [types][2]; then `start_mask` /
+    `end_mask` [context] and optionally `labels` as (type, first, last) token triples. The batch pads sequences to
+    the longest in it, contexts likewise, and gold entities with -100; `attention_mask` and `context_mask` are
+    derived from the lengths.
 
     Args:
         processor: the `MultiNerProcessor` that wrote the rows (gives the padding token).
@@ -44,43 +46,58 @@ class MultiNerDataCollator:
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         if not features:
             raise ValueError("MultiNerDataCollator got an empty list of features.")
-        batch, types = len(features), len(features[0]["input_ids"])
-        if any(len(feature["input_ids"]) != types for feature in features):
-            raise ValueError("All rows of a batch must hold the same entity types (the same number of sequences).")
-        seq = _round_up(max(len(ids) for feature in features for ids in feature["input_ids"]), self.pad_to_multiple_of)
-        context = max(len(feature["start_mask"]) for feature in features)
-
-        input_ids = np.full((batch, types, seq), self.processor.tokenizer.pad_token_id, dtype=np.int64)
-        attention_mask = np.zeros((batch, types, seq), dtype=np.int64)
-        with_type_ids = "token_type_ids" in features[0]
-        token_type_ids = np.zeros((batch, types, seq), dtype=np.int64)
-        context_mask = np.zeros((batch, context), dtype=np.int64)
-        start_mask = np.zeros((batch, context), dtype=np.int64)
-        end_mask = np.zeros((batch, context), dtype=np.int64)
-        for row, feature in enumerate(features):
-            for type_pos, ids in enumerate(feature["input_ids"]):
-                input_ids[row, type_pos, : len(ids)] = ids
-                attention_mask[row, type_pos, : len(ids)] = 1
-                if with_type_ids:
-                    token_type_ids[row, type_pos, : len(ids)] = feature["token_type_ids"][type_pos]
-            length = len(feature["start_mask"])
-            context_mask[row, :length] = 1
-            start_mask[row, :length] = feature["start_mask"]
-            end_mask[row, :length] = feature["end_mask"]
-
-        padded = {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "context_start": np.array([feature["context_start"] for feature in features], dtype=np.int64),
-            "context_mask": context_mask,
-            "start_mask": start_mask,
-            "end_mask": end_mask,
-        }
-        if with_type_ids:
-            padded["token_type_ids"] = token_type_ids
+        packed = "query_input_ids" in features[0]
+        if packed:
+            # One context sequence per row; the query block and each type's place in it ride along.
+            sequences = [feature["input_ids"] for feature in features]
+            shape: tuple[int, ...] = (len(features),)
+        else:
+            types = len(features[0]["input_ids"])
+            if any(len(feature["input_ids"]) != types for feature in features):
+                raise ValueError("All rows of a batch must hold the same entity types (the same number of sequences).")
+            sequences = [ids for feature in features for ids in feature["input_ids"]]
+            shape = (len(features), types)
+        pad_id = self.processor.tokenizer.pad_token_id
+        input_ids, attention_mask = self._pad(sequences, pad_id)
+        padded = {"input_ids": input_ids.reshape(*shape, -1), "attention_mask": attention_mask.reshape(*shape, -1)}
+        if "token_type_ids" in features[0]:
+            type_sequences = (
+                [feature["token_type_ids"] for feature in features]
+                if packed
+                else [ids for feature in features for ids in feature["token_type_ids"]]
+            )
+            padded["token_type_ids"] = self._pad(type_sequences, 0)[0].reshape(*shape, -1)
+        if packed:
+            padded["query_input_ids"] = self._pad([feature["query_input_ids"] for feature in features], pad_id)[0]
+            if "query_token_type_ids" in features[0]:
+                query_types = [feature["query_token_type_ids"] for feature in features]
+                padded["query_token_type_ids"] = self._pad(query_types, 0)[0]
+            padded["query_spans"] = np.array([feature["query_spans"] for feature in features], dtype=np.int64)
+        else:
+            padded["context_start"] = np.array([feature["context_start"] for feature in features], dtype=np.int64)
+        start_mask, context_mask = _pad_plain([feature["start_mask"] for feature in features])
+        padded.update(context_mask=context_mask, start_mask=start_mask)
+        padded["end_mask"] = _pad_plain([feature["end_mask"] for feature in features])[0]
         if "labels" in features[0]:
             padded["labels"] = _pad_labels([feature["labels"] for feature in features])
         return {name: torch.from_numpy(values) for name, values in padded.items()}
+
+    def _pad(self, sequences: Sequence[Sequence[int]], value: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sequences padded to the longest (rounded up to `pad_to_multiple_of`), and the 0/1 mask of real tokens."""
+        length = _round_up(max(len(sequence) for sequence in sequences), self.pad_to_multiple_of)
+        return _pad_plain(sequences, value, length)
+
+
+def _pad_plain(
+    sequences: Sequence[Sequence[int]], value: int = 0, length: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    length = length if length is not None else max(len(sequence) for sequence in sequences)
+    values = np.full((len(sequences), length), value, dtype=np.int64)
+    mask = np.zeros((len(sequences), length), dtype=np.int64)
+    for row, sequence in enumerate(sequences):
+        values[row, : len(sequence)] = sequence
+        mask[row, : len(sequence)] = 1
+    return values, mask
 
 
 def _pad_labels(labels: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:

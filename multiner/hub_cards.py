@@ -91,6 +91,7 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
         datasets=card_data.datasets,
         queries=processor.queries,
         type_attention=config.type_attention,
+        query_mode=getattr(config, "query_mode", "per_type"),
         share_heads=config.share_heads,
         max_span_length=config.max_span_length,
         max_length=processor.max_length,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
+from transformers import AutoModel, DynamicCache, PreTrainedConfig, PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
@@ -111,6 +112,36 @@ class FullTypeAttention(nn.Module):
 TYPE_ATTENTION_CLASSES = {"none": NoTypeAttention, "token": TokenTypeAttention, "full": FullTypeAttention}
 
 
+class QueryAttention(nn.Module):
+    """Packed query mode: each type's view of every context token, from attention from that token to the type's own
+    query tokens, fused with the token: `LN(x + W [a_t; x ⊙ a_t])`, where `a_t` attends over query t only."""
+
+    def __init__(self, config: MultiNerConfig):
+        super().__init__()
+        hidden_size = config.hidden_size
+        self.num_heads = config.type_attention_heads
+        self.query = nn.Linear(hidden_size, hidden_size)
+        self.key_value = nn.Linear(hidden_size, 2 * hidden_size)
+        self.fuse = nn.Linear(2 * hidden_size, hidden_size)
+        self.dropout = nn.Dropout(config.type_attention_dropout)
+        self.layer_norm = nn.LayerNorm(hidden_size, eps=getattr(config.encoder_config, "layer_norm_eps", 1e-12))
+
+    def forward(self, context: torch.Tensor, query_states: torch.Tensor, query_spans: torch.Tensor) -> torch.Tensor:
+        """context: [batch, context, hidden]; query_states: [block, hidden], the encoded query block; query_spans:
+        [types, 2], each type's query tokens [start, stop) in the block. Returns [batch, types, context, hidden]."""
+        batch, length, hidden_size = context.shape
+        heads = self.num_heads
+        positions = torch.arange(query_states.shape[0], device=context.device)
+        type_mask = (positions >= query_spans[:, :1]) & (positions < query_spans[:, 1:])  # [types, block]
+        query = self.query(context).view(batch, length, heads, -1).transpose(1, 2)  # [batch, heads, context, d]
+        key, value = self.key_value(query_states).view(-1, 2, heads, hidden_size // heads).permute(1, 2, 0, 3)
+        scores = torch.einsum("bhcd,hld->bhcl", query, key) * query.shape[-1] ** -0.5
+        scores = scores[:, None].masked_fill(~type_mask[None, :, None, None, :], float("-inf"))
+        attended = torch.einsum("bthcl,hld->btchd", scores.softmax(-1), value).reshape(batch, -1, length, hidden_size)
+        tokens = context[:, None].expand_as(attended)
+        return self.layer_norm(tokens + self.dropout(self.fuse(torch.cat([attended, tokens * attended], dim=-1))))
+
+
 class SpanHeads(nn.Module):
     """Start, end and span-match heads for several entity types at once, as weights with a leading type axis.
 
@@ -134,25 +165,40 @@ class SpanHeads(nn.Module):
         self.activation = ACT2FN["gelu"]
         self.dropout = nn.Dropout(config.head_dropout)
 
-    def forward(
-        self, hidden: torch.Tensor, head_index: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def boundaries(self, hidden: torch.Tensor, head_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """hidden: [batch, types, context, hidden]; head_index: [types], the head set of each type.
 
-        Returns start and end logits [batch, context, types] and span logits [batch, context, max_span, types].
-        """
+        Returns start and end logits [batch, context, types]."""
         boundary = torch.einsum("btch,tkh->bctk", hidden, self.boundary_weight[head_index])
         boundary = boundary + self.boundary_bias[head_index]
+        return boundary[..., 0], boundary[..., 1]
+
+    def spans(
+        self, hidden: torch.Tensor, head_index: torch.Tensor, candidates: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Span logits [batch, context, max_span, types]. With `candidates` ([batch, context, max_span, types],
+        bool) only those spans are scored and the rest hold `MASKED_LOGIT`: the span MLP is the largest tensor of
+        the model, and training (span candidates "pred_and_gold") and thresholded decoding need few spans."""
+        batch, types, context, _ = hidden.shape
         # Spans cannot be longer than the context: score only those offsets, pad the rest (masked by the caller).
-        span_size = min(self.max_span_length, hidden.shape[2])
+        span_size = min(self.max_span_length, context)
         span_start = torch.einsum("btch,thd->btcd", hidden, self.span_start_weight[head_index])
         span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
-        span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
-        span_hidden = span_start.unsqueeze(3) + span_end + self.span_hidden_bias[head_index][:, None, None, :]
+        hidden_bias, output_weight = self.span_hidden_bias[head_index], self.span_output_weight[head_index]
+        output_bias = self.span_output_bias[head_index]
+        if candidates is None:
+            span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
+            span_hidden = span_start.unsqueeze(3) + span_end + hidden_bias[:, None, None, :]
+            span_hidden = self.dropout(self.activation(span_hidden))
+            span = torch.einsum("btckd,td->bckt", span_hidden, output_weight) + output_bias
+            return F.pad(span, (0, 0, 0, self.max_span_length - span_size), value=MASKED_LOGIT)
+        rows, first, width, type_pos = candidates.nonzero(as_tuple=True)
+        span_hidden = span_start[rows, type_pos, first] + span_end[rows, type_pos, first + width]
+        span_hidden = span_hidden + hidden_bias[type_pos]
         span_hidden = self.dropout(self.activation(span_hidden))
-        span = torch.einsum("btckd,td->bckt", span_hidden, self.span_output_weight[head_index])
-        span = F.pad(span + self.span_output_bias[head_index], (0, 0, 0, self.max_span_length - span_size))
-        return boundary[..., 0], boundary[..., 1], span
+        scores = (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
+        span = scores.new_full((batch, context, self.max_span_length, types), MASKED_LOGIT)
+        return span.index_put((rows, first, width, type_pos), scores)
 
 
 def shifted_windows(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
@@ -183,10 +229,11 @@ class MultiNerPreTrainedModel(PreTrainedModel):
             init.normal_(module.span_output_weight, mean=0.0, std=std)
             for bias in (module.boundary_bias, module.span_hidden_bias, module.span_output_bias):
                 init.zeros_(bias)
-        elif isinstance(module, MaskedSelfAttention):
-            for linear in (module.qkv, module.output):
-                init.normal_(linear.weight, mean=0.0, std=std)
-                init.zeros_(linear.bias)
+        elif isinstance(module, (MaskedSelfAttention, QueryAttention)):
+            for linear in module.children():
+                if isinstance(linear, nn.Linear):
+                    init.normal_(linear.weight, mean=0.0, std=std)
+                    init.zeros_(linear.bias)
             init.ones_(module.layer_norm.weight)
             init.zeros_(module.layer_norm.bias)
 
@@ -198,6 +245,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
     the encoder in one call of shape [batch·types, seq]. The context tokens of every type are gathered into a shared
     [batch, types, context, hidden] tensor, mixed by the cross-type attention, and scored by per-type heads.
 
+    With `config.query_mode="packed"` the queries of all types form one block before the context: the block is
+    encoded once per batch (it does not see the context), every window's context attends to it, and
+    [`QueryAttention`] gives each type its view of the context tokens; the rest is the same.
+
     Example:
         >>> model = MultiNerModel.from_encoder(encoder_dir, entity_types=["PER", "LOC"])  # doctest: +SKIP
         >>> outputs = model(**batch)  # doctest: +SKIP
@@ -207,6 +258,9 @@ class MultiNerModel(MultiNerPreTrainedModel):
     def __init__(self, config: MultiNerConfig, encoder: PreTrainedModel | None = None):
         super().__init__(config)
         self.encoder = encoder if encoder is not None else build_encoder(config)
+        if config.query_mode == "packed":
+            _check_packed_encoder(self.encoder)
+            self.query_attention = QueryAttention(config)
         self.type_attention = TYPE_ATTENTION_CLASSES[config.type_attention](config)
         self.dropout = nn.Dropout(config.head_dropout)
         self.heads = SpanHeads(config)
@@ -245,60 +299,148 @@ class MultiNerModel(MultiNerPreTrainedModel):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor,
-        context_start: torch.LongTensor,
-        context_mask: torch.Tensor,
-        start_mask: torch.Tensor,
-        end_mask: torch.Tensor,
+        context_start: torch.LongTensor | None = None,
+        context_mask: torch.Tensor | None = None,
+        start_mask: torch.Tensor | None = None,
+        end_mask: torch.Tensor | None = None,
         token_type_ids: torch.LongTensor | None = None,
         entity_type_ids: torch.LongTensor | None = None,
         labels: torch.LongTensor | None = None,
+        query_input_ids: torch.LongTensor | None = None,
+        query_token_type_ids: torch.LongTensor | None = None,
+        query_spans: torch.LongTensor | None = None,
+        span_threshold: float | None = None,
         return_dict: bool | None = None,
     ) -> MultiNerOutput | tuple:
         r"""
         Args:
-            input_ids (`torch.LongTensor` of shape `[batch, types, seq]`): one query + context sequence per type.
-            attention_mask (`torch.Tensor` of shape `[batch, types, seq]`).
+            input_ids (`torch.LongTensor` of shape `[batch, types, seq]`): one query + context sequence per type;
+                in the packed query mode `[batch, seq]`, the context segment of each window.
+            attention_mask (`torch.Tensor` of the shape of `input_ids`).
             context_start (`torch.LongTensor` of shape `[batch, types]`): position of the first context token in
-                each sequence.
+                each sequence (per-type mode only).
             context_mask (`torch.Tensor` of shape `[batch, context]`): 1 on context tokens, 0 on padding.
             start_mask, end_mask (`torch.Tensor` of shape `[batch, context]`): 1 where an entity may start (the
                 first sub-token of a word) or end (the last sub-token of a word).
-            token_type_ids (`torch.LongTensor` of shape `[batch, types, seq]`, *optional*).
+            token_type_ids (`torch.LongTensor` of the shape of `input_ids`, *optional*).
             entity_type_ids (`torch.LongTensor` of shape `[types]`, *optional*): which of `config.entity_types` the
                 type axis holds, in order; all of them by default.
             labels (`torch.LongTensor` of shape `[batch, entities, 3]`, *optional*): gold entities as
                 (type position, first context token, last context token), padded with -100.
+            query_input_ids (`torch.LongTensor` of shape `[batch, block]`): packed mode: the block of all queries,
+                the same in every row (encoded once).
+            query_token_type_ids (`torch.LongTensor` of shape `[batch, block]`, *optional*): packed mode.
+            query_spans (`torch.LongTensor` of shape `[batch, types, 2]`): packed mode: where each type's query
+                tokens lie in the block, [start, stop).
+            span_threshold (`float`, *optional*): score only the spans whose start and end probabilities both
+                exceed it (the rest get `MASKED_LOGIT`); decoding at this threshold or above finds the same entities
+                for much less work. The pipeline passes its threshold. Ignored when `labels` are given.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        batch, types, seq = input_ids.shape
+        if context_mask is None or start_mask is None or end_mask is None:
+            raise ValueError("context_mask, start_mask and end_mask are required; the processor builds them.")
+        if self.config.query_mode == "packed":
+            packed = (query_input_ids, query_token_type_ids, query_spans)
+            hidden = self._encode_packed(input_ids, attention_mask, token_type_ids, *packed, context_mask.shape[1])
+        else:
+            hidden = self._encode_per_type(input_ids, attention_mask, token_type_ids, context_start, context_mask)
+        types = hidden.shape[1]
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
-        encoded = self.encoder(
-            input_ids=input_ids.view(batch * types, seq),
-            attention_mask=attention_mask.view(batch * types, seq),
-            token_type_ids=None if token_type_ids is None else token_type_ids.view(batch * types, seq),
-        ).last_hidden_state  # [batch·types, seq, hidden]
-        encoded = encoded.view(batch, types, seq, -1)
-
-        context = context_mask.shape[1]
-        positions = (context_start[:, :, None] + torch.arange(context, device=encoded.device)).clamp(max=seq - 1)
-        hidden = encoded.gather(2, positions[..., None].expand(-1, -1, -1, encoded.shape[-1]))
         hidden = self.type_attention(hidden, context_mask)  # [batch, types, context, hidden]
         hidden = self.dropout(hidden)
 
         head_index = torch.zeros_like(entity_type_ids) if self.config.share_heads else entity_type_ids
-        start_logits, end_logits, span_logits = self.heads(hidden, head_index)
+        start_logits, end_logits = self.heads.boundaries(hidden, head_index)
 
         start_mask, end_mask = start_mask.bool(), end_mask.bool()
         span_mask = start_mask[:, :, None] & shifted_windows(end_mask, self.config.max_span_length, dim=1)
         loss = None
         if labels is not None:
-            loss = self._loss(start_logits, end_logits, span_logits, start_mask, end_mask, span_mask, labels)
+            targets = self._targets(labels, start_logits.shape, self.config.max_span_length)
+            candidates = self._span_candidates(start_logits > 0, end_logits > 0, span_mask, targets)
+            # Training reads the span scores of the loss's candidates only; evaluation gets them all.
+            scored = candidates if self.training and self.config.span_candidates == "pred_and_gold" else None
+            span_logits = self.heads.spans(hidden, head_index, scored)
+            loss = self._loss(start_logits, end_logits, span_logits, start_mask, end_mask, candidates, targets)
+        elif span_threshold is not None:
+            if not 0.0 <= span_threshold < 1.0:
+                raise ValueError(f"span_threshold={span_threshold!r} must be a probability in [0, 1).")
+            floor = math.log(span_threshold / (1.0 - span_threshold)) if span_threshold > 0 else -math.inf
+            candidates = self._span_candidates(start_logits > floor, end_logits > floor, span_mask)
+            span_logits = self.heads.spans(hidden, head_index, candidates)
+        else:
+            span_logits = self.heads.spans(hidden, head_index)
 
         start_logits = start_logits.masked_fill(~start_mask[:, :, None], MASKED_LOGIT)
         end_logits = end_logits.masked_fill(~end_mask[:, :, None], MASKED_LOGIT)
         span_logits = span_logits.masked_fill(~span_mask[..., None], MASKED_LOGIT)
         output = MultiNerOutput(loss=loss, start_logits=start_logits, end_logits=end_logits, span_logits=span_logits)
         return output if return_dict else output.to_tuple()
+
+    def _encode_per_type(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        context_start: torch.Tensor | None,
+        context_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """[batch, types, context, hidden]: the context tokens of every type's sequence, one encoder call."""
+        if input_ids.dim() != 3 or context_start is None:
+            raise ValueError(
+                "query_mode='per_type' takes input_ids of shape [batch, types, seq] and context_start; build the "
+                "inputs with a processor of the model's query_mode."
+            )
+        batch, types, seq = input_ids.shape
+        encoded = self.encoder(
+            input_ids=input_ids.view(batch * types, seq),
+            attention_mask=attention_mask.view(batch * types, seq),
+            token_type_ids=None if token_type_ids is None else token_type_ids.view(batch * types, seq),
+        ).last_hidden_state.view(batch, types, seq, -1)
+        context = context_mask.shape[1]
+        positions = (context_start[:, :, None] + torch.arange(context, device=encoded.device)).clamp(max=seq - 1)
+        return encoded.gather(2, positions[..., None].expand(-1, -1, -1, encoded.shape[-1]))
+
+    def _encode_packed(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        query_input_ids: torch.Tensor | None,
+        query_token_type_ids: torch.Tensor | None,
+        query_spans: torch.Tensor | None,
+        context_length: int,
+    ) -> torch.Tensor:
+        """[batch, types, context, hidden]: the query block encoded once, every context attending to its keys and
+        values (exactly one `[block + context]` sequence whose block does not attend to the context)."""
+        if input_ids.dim() != 2 or query_input_ids is None or query_spans is None:
+            raise ValueError(
+                "query_mode='packed' takes input_ids of shape [batch, seq], query_input_ids and query_spans; build "
+                "the inputs with a processor of the model's query_mode."
+            )
+        if self.encoder.is_activation_checkpointing and self.training:
+            raise ValueError(
+                "query_mode='packed' shares the query block's keys and values through the encoder's cache, which "
+                "gradient checkpointing turns off; train without gradient_checkpointing."
+            )
+        block, spans = query_input_ids[:1], query_spans[0]
+        if (query_input_ids != block).any() or (query_spans != spans).any():
+            raise ValueError("All rows of a packed batch must share one query block; build them with one processor.")
+        block_types = None if query_token_type_ids is None else query_token_type_ids[:1]
+        cache = DynamicCache(config=self.encoder.config)
+        query_states = self.encoder(input_ids=block, token_type_ids=block_types, past_key_values=cache)
+        batch = input_ids.shape[0]
+        shared = DynamicCache(config=self.encoder.config)
+        for index, layer in enumerate(cache.layers):
+            shared.update(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1), index)
+        block_mask = attention_mask.new_ones(batch, block.shape[1])
+        context = self.encoder(
+            input_ids=input_ids,
+            attention_mask=torch.cat([block_mask, attention_mask], dim=1),
+            token_type_ids=token_type_ids,
+            past_key_values=shared,
+        ).last_hidden_state[:, :context_length]
+        return self.query_attention(context, query_states.last_hidden_state[0], spans)
 
     def _check_entity_type_ids(
         self, entity_type_ids: torch.Tensor | None, types: int, device: torch.device
@@ -318,6 +460,25 @@ class MultiNerModel(MultiNerPreTrainedModel):
             )
         return entity_type_ids.to(device)
 
+    def _span_candidates(
+        self,
+        start_predicted: torch.Tensor,
+        end_predicted: torch.Tensor,
+        span_mask: torch.Tensor,
+        targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """[batch, context, max_span, types]: valid spans whose start and end are both predicted ([batch, context,
+        types] bools), or with `targets` under "pred_and_gold" both gold; every valid span under "all"."""
+        span_size = self.config.max_span_length
+        candidates = span_mask[..., None].expand(-1, -1, -1, start_predicted.shape[-1])
+        if targets is not None and self.config.span_candidates == "all":
+            return candidates
+        chosen = start_predicted[:, :, None] & shifted_windows(end_predicted, span_size, dim=1)
+        if targets is not None:
+            start_gold, end_gold, _ = targets
+            chosen = chosen | (start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), span_size, dim=1))
+        return candidates & chosen
+
     def _loss(
         self,
         start_logits: torch.Tensor,
@@ -325,20 +486,13 @@ class MultiNerModel(MultiNerPreTrainedModel):
         span_logits: torch.Tensor,
         start_mask: torch.Tensor,
         end_mask: torch.Tensor,
-        span_mask: torch.Tensor,
-        labels: torch.Tensor,
+        candidates: torch.Tensor,
+        targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     ) -> torch.Tensor:
-        start_gold, end_gold, span_gold = self._targets(labels, start_logits.shape, self.config.max_span_length)
+        start_gold, end_gold, span_gold = targets
         types = start_logits.shape[-1]
         start_loss = masked_bce(start_logits, start_gold, start_mask[:, :, None].expand(-1, -1, types))
         end_loss = masked_bce(end_logits, end_gold, end_mask[:, :, None].expand(-1, -1, types))
-
-        candidates = span_mask[..., None].expand_as(span_logits)
-        if self.config.span_candidates == "pred_and_gold":
-            span_size = self.config.max_span_length
-            predicted = (start_logits > 0)[:, :, None] & shifted_windows(end_logits > 0, span_size, dim=1)
-            gold = start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), span_size, dim=1)
-            candidates = candidates & (predicted | gold)
         span_loss = masked_bce(span_logits, span_gold, candidates)
         return (
             self.config.start_loss_weight * start_loss
@@ -389,6 +543,14 @@ def build_encoder(config: MultiNerConfig) -> PreTrainedModel:
     return AutoModel.from_config(config.encoder_config, **_encoder_kwargs(config.encoder_config))
 
 
+def _check_packed_encoder(encoder: PreTrainedModel) -> None:
+    if "past_key_values" not in inspect.signature(encoder.forward).parameters:
+        raise ValueError(
+            f"query_mode='packed' needs an encoder whose forward takes past_key_values (BERT, RoBERTa, ELECTRA, "
+            f"XLM-R, ...); {type(encoder).__name__} does not. Use query_mode='per_type' with this encoder."
+        )
+
+
 def _encoder_kwargs(encoder_config: PreTrainedConfig) -> dict:
     """Encoders with a pooler (BERT, RoBERTa, ...) are built without it: it is unused, and unused parameters trip
     distributed training."""
@@ -397,4 +559,4 @@ def _encoder_kwargs(encoder_config: PreTrainedConfig) -> dict:
     return {"add_pooling_layer": False} if accepts_switch else {}
 
 
-__all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel"]
+__all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel", "QueryAttention"]

@@ -64,14 +64,14 @@ class MultiNerPipeline(Pipeline):
         **kwargs,
     ) -> tuple[dict, dict, dict]:
         preprocess = {"entity_types": entity_types} if entity_types is not None else {}
-        postprocess = {}
+        postprocess, forward = {}, {}
         if threshold is not None:
             if not 0.0 <= threshold < 1.0:
                 raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1).")
-            postprocess["threshold"] = threshold
+            postprocess["threshold"] = forward["threshold"] = threshold
         if flat is not None:
             postprocess["flat"] = flat
-        return preprocess, {}, postprocess
+        return preprocess, forward, postprocess
 
     def preprocess(self, texts: str | list[str], entity_types: list[str] | None = None) -> _Chunk:
         texts = [texts] if isinstance(texts, str) else list(texts)
@@ -82,9 +82,10 @@ class MultiNerPipeline(Pipeline):
         batch = self.processor([texts[i] for i in non_empty], entity_types=entity_types) if non_empty else None
         return _Chunk(len(texts), batch, non_empty)
 
-    def _forward(self, chunk: _Chunk) -> _Chunk:
+    def _forward(self, chunk: _Chunk, threshold: float = 0.5) -> _Chunk:
         if chunk.batch is not None:
-            chunk.outputs = self.model(**chunk.batch.to(self.device))
+            # Only spans whose start and end clear the threshold can be entities: the model scores just those.
+            chunk.outputs = self.model(**chunk.batch.to(self.device), span_threshold=threshold)
         return chunk
 
     def postprocess(self, chunk: _Chunk, threshold: float = 0.5, flat: bool = False) -> list[list[dict]]:

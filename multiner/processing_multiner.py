@@ -12,6 +12,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, ProcessorMixin
 
+from .configuration_multiner import QUERY_MODES
 from .data_collator import LABEL_PAD, MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
 
@@ -95,13 +96,37 @@ class Window:
 
 @dataclass(frozen=True)
 class QueryLayout:
-    """Special tokens and query of one entity type: sequence = head + context + tail."""
+    """Special tokens and query of one entity type: sequence = head + context + tail; the query's own tokens are
+    head[query_start:query_stop] (before them the start tokens, after them the separator)."""
 
     head_ids: list[int]
     head_type_ids: list[int]
     context_type_id: int
     tail_ids: list[int]
     tail_type_ids: list[int]
+    query_start: int
+    query_stop: int
+
+
+@dataclass(frozen=True)
+class QueryBlock:
+    """All queries in one block for the packed mode: start tokens, then each query and its separator;
+    `spans[name]` is where that type's query tokens lie in the block."""
+
+    ids: list[int]
+    type_ids: list[int]
+    spans: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, layouts: Mapping[str, QueryLayout]) -> QueryBlock:
+        first = next(iter(layouts.values()))
+        ids, type_ids = first.head_ids[: first.query_start], first.head_type_ids[: first.query_start]
+        spans = {}
+        for name, layout in layouts.items():
+            spans[name] = (len(ids), len(ids) + layout.query_stop - layout.query_start)
+            ids = ids + layout.head_ids[layout.query_start :]
+            type_ids = type_ids + layout.head_type_ids[layout.query_start :]
+        return cls(ids, type_ids, spans)
 
 
 class MultiNerBatch(dict):
@@ -128,6 +153,9 @@ class MultiNerProcessor(ProcessorMixin):
     Inputs are texts with character-offset entities `{"start", "end", "label"}` (end exclusive), or pre-tokenized
     `tokens` with word-index entities. Contexts longer than the window are split into overlapping windows.
 
+    With `query_mode="packed"` every window is one sequence: `[CLS] q_1 [SEP] q_2 [SEP] ... q_T [SEP]` (the query
+    block, the same for every window) followed by `context [SEP]`; the window then leaves room for all the queries.
+
     Args:
         tokenizer: a fast (Rust-backed) tokenizer; offsets come from it.
         entity_types: the entity types, in the model's order.
@@ -135,6 +163,7 @@ class MultiNerProcessor(ProcessorMixin):
         max_length: longest sequence (query, context and special tokens) given to the encoder.
         stride: tokens shared by consecutive windows of a long context.
         max_span_length: longest entity in tokens; must equal the model's `config.max_span_length`.
+        query_mode: `"per_type"` (one sequence per type) or `"packed"`; must equal the model's `config.query_mode`.
 
     Example:
         >>> processor = MultiNerProcessor.from_encoder(entity_types=["PER", "LOC"])  # doctest: +SKIP
@@ -153,6 +182,7 @@ class MultiNerProcessor(ProcessorMixin):
         max_length: int = 256,
         stride: int = 64,
         max_span_length: int = 32,
+        query_mode: str = "per_type",
     ):
         super().__init__(tokenizer)
         if not getattr(tokenizer, "is_fast", False):
@@ -172,13 +202,17 @@ class MultiNerProcessor(ProcessorMixin):
                 raise ValueError(f"MultiNerProcessor {name}={value!r} must be a positive integer.")
         if not isinstance(stride, int) or stride < 0:
             raise ValueError(f"MultiNerProcessor stride={stride!r} must be a non-negative integer.")
+        if query_mode not in QUERY_MODES:
+            raise ValueError(f"MultiNerProcessor query_mode={query_mode!r} is not allowed; use one of {QUERY_MODES}.")
         self.entity_types = list(entity_types)
         self.queries = {name: (queries or {}).get(name) or default_query(name) for name in self.entity_types}
         self.max_length = max_length
         self.stride = stride
         self.max_span_length = max_span_length
+        self.query_mode = query_mode
         self.unrepresentable: Counter = Counter()
         self._layouts = {name: self._query_layout(self.queries[name]) for name in self.entity_types}
+        self._block = QueryBlock.of(self._layouts)
         self._uses_token_type_ids = "token_type_ids" in tokenizer.model_input_names
         self._window_size = self._context_capacity()
 
@@ -347,12 +381,18 @@ class MultiNerProcessor(ProcessorMixin):
         return results
 
     def check_model_config(self, config) -> None:
-        """Raise if a model's config does not match this processor (entity types, span length)."""
+        """Raise if a model's config does not match this processor (entity types, query mode, span length)."""
         if list(config.entity_types) != self.entity_types:
             raise ValueError(
                 f"The processor's entity_types {self.entity_types} differ from the model's "
                 f"{list(config.entity_types)}; "
                 "use the processor saved with the model, or build one with the model's entity_types in that order."
+            )
+        model_mode = getattr(config, "query_mode", "per_type")
+        if model_mode != self.query_mode:
+            raise ValueError(
+                f"The processor's query_mode={self.query_mode!r} differs from the model's {model_mode!r}; build the "
+                "processor with the model's query_mode."
             )
         if config.max_span_length != self.max_span_length:
             raise ValueError(
@@ -362,8 +402,11 @@ class MultiNerProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self) -> list[str]:
-        names = ["input_ids", "attention_mask", "context_start", "context_mask", "start_mask", "end_mask"]
-        return names + (["token_type_ids"] if self._uses_token_type_ids else [])
+        names = ["input_ids", "attention_mask", "context_mask", "start_mask", "end_mask"]
+        type_ids = ["token_type_ids"] if self._uses_token_type_ids else []
+        if self.query_mode == "packed":
+            return names + type_ids + ["query_input_ids", "query_spans"] + [f"query_{name}" for name in type_ids]
+        return names + ["context_start"] + type_ids
 
     # ----------------------------------------------------------------------------------------------- internals
 
@@ -374,17 +417,31 @@ class MultiNerProcessor(ProcessorMixin):
         first, last = context_positions[0], context_positions[-1]
         ids = encoding["input_ids"]
         type_ids = encoding.get("token_type_ids") or [0] * len(ids)
-        return QueryLayout(ids[:first], type_ids[:first], type_ids[first], ids[last + 1 :], type_ids[last + 1 :])
+        query_positions = [position for position, sequence in enumerate(sequence_ids) if sequence == 0]
+        return QueryLayout(
+            ids[:first],
+            type_ids[:first],
+            type_ids[first],
+            ids[last + 1 :],
+            type_ids[last + 1 :],
+            query_positions[0],
+            query_positions[-1] + 1,
+        )
 
     def _context_capacity(self) -> int:
-        longest_head = max(len(layout.head_ids) for layout in self._layouts.values())
         tail = max(len(layout.tail_ids) for layout in self._layouts.values())
-        capacity = self.max_length - longest_head - tail
-        if capacity <= self.stride:
+        if self.query_mode == "packed":
+            taken = len(self._block.ids)
+            what = f"The packed queries of all {len(self.entity_types)} entity types take"
+        else:
             longest = max(self._layouts, key=lambda name: len(self._layouts[name].head_ids))
+            taken = len(self._layouts[longest].head_ids)
+            what = f"The query of {longest!r} takes"
+        capacity = self.max_length - taken - tail
+        if capacity <= self.stride:
             raise ValueError(
-                f"The query of {longest!r} takes {longest_head} of max_length={self.max_length} tokens, leaving "
-                f"{max(capacity, 0)} for the context (stride={self.stride}); shorten the queries or raise max_length."
+                f"{what} {taken} of max_length={self.max_length} tokens, leaving {max(capacity, 0)} for the context "
+                f"(stride={self.stride}); shorten the queries or raise max_length."
             )
         return capacity
 
@@ -489,6 +546,12 @@ class MultiNerProcessor(ProcessorMixin):
 
     def _features(self, context: Context, window: Window, entity_types: list[str]) -> dict[str, list]:
         context_ids = context.ids[window.start : window.stop]
+        masks = {
+            "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
+            "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
+        }
+        if self.query_mode == "packed":
+            return {**self._packed_features(context_ids, entity_types), **masks}
         input_ids, token_type_ids, context_start = [], [], []
         for name in entity_types:
             layout = self._layouts[name]
@@ -497,14 +560,23 @@ class MultiNerProcessor(ProcessorMixin):
                 layout.head_type_ids + [layout.context_type_id] * len(context_ids) + layout.tail_type_ids
             )
             context_start.append(len(layout.head_ids))
-        features = {
-            "input_ids": input_ids,
-            "context_start": context_start,
-            "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
-            "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
-        }
+        features = {"input_ids": input_ids, "context_start": context_start, **masks}
         if self._uses_token_type_ids:
             features["token_type_ids"] = token_type_ids
+        return features
+
+    def _packed_features(self, context_ids: list[int], entity_types: list[str]) -> dict[str, list]:
+        """The context segment, and the block of all queries with where the requested types' queries lie in it. The
+        block always holds every type's query, so the context reads the same queries it was trained with."""
+        layout = next(iter(self._layouts.values()))
+        features = {
+            "input_ids": context_ids + layout.tail_ids,
+            "query_input_ids": self._block.ids,
+            "query_spans": [list(self._block.spans[name]) for name in entity_types],
+        }
+        if self._uses_token_type_ids:
+            features["token_type_ids"] = [layout.context_type_id] * len(context_ids) + layout.tail_type_ids
+            features["query_token_type_ids"] = self._block.type_ids
         return features
 
     def _report(self, skipped: Counter) -> None:

@@ -58,7 +58,7 @@ def train_command(bert_dir, conll_file, output_dir):
     ]  # fmt: skip
 
 
-def check_saved_model(output_dir, processes):
+def check_saved_model(output_dir, processes, query_mode="per_type"):
     metrics = json.loads((output_dir / "eval_results.json").read_text())
     assert {"eval_f1", "eval_PER_f1", "eval_seqeval_f1", "train_loss"} <= set(metrics)
     assert metrics["world_size"] == processes
@@ -66,23 +66,25 @@ def check_saved_model(output_dir, processes):
     model = AutoModel.from_pretrained(output_dir).eval()
     processor = AutoProcessor.from_pretrained(output_dir)
     assert model.config.entity_types == ["LOC", "ORG", "PER"]
+    assert model.config.query_mode == processor.query_mode == query_mode
     batch = processor(tokens=[["Ada", "Lovelace", "lived", "in", "London", "."]])
     with torch.no_grad():
         found = processor.decode(model(**batch), batch)
     assert isinstance(found, list) and len(found) == 1
 
 
-def test_train_script_single_process(bert_dir, conll_file, tmp_path):
+@pytest.mark.parametrize("query_mode", ["per_type", "packed"])
+def test_train_script_single_process(bert_dir, conll_file, tmp_path, query_mode):
     output_dir = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, *train_command(bert_dir, conll_file, output_dir)],
+        [sys.executable, *train_command(bert_dir, conll_file, output_dir), "--query_mode", query_mode],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    check_saved_model(output_dir, processes=1)
+    check_saved_model(output_dir, processes=1, query_mode=query_mode)
 
 
 @pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate's launcher is not on PATH")

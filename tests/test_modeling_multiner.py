@@ -164,3 +164,41 @@ def test_span_candidates_select_the_spans_in_the_span_loss(bert_dir):
         losses[mode] = model(**batch).loss.item()
     assert losses["pred_and_gold"] == 0.0
     assert losses["all"] > 0.1
+
+
+def test_training_scores_only_the_loss_candidates_and_gets_the_dense_loss(bert_dir):
+    """In training, the span MLP runs on the pred-and-gold candidates only; the loss is the one the dense scores
+    give (compared with every dropout off, against the evaluation-mode forward, which scores every span)."""
+    model, processor = build(bert_dir)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    rows = [
+        processor.preprocess({"text": TEXTS[0], "entities": [{"start": 0, "end": 12, "label": "PER"}]}),
+        processor.preprocess({"text": TEXTS[1], "entities": [{"start": 0, "end": 11, "label": "PER"}]}),
+    ]
+    batch = MultiNerDataCollator(processor)(rows)
+    dense = model.eval()(**batch)
+    sparse = model.train()(**batch)
+    torch.testing.assert_close(sparse.loss, dense.loss)
+    scored = sparse.span_logits != MASKED_LOGIT
+    assert 0 < scored.sum() < (dense.span_logits != MASKED_LOGIT).sum()
+    torch.testing.assert_close(sparse.span_logits[scored], dense.span_logits[scored])
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5])
+def test_span_threshold_scores_fewer_spans_and_decodes_the_same_entities(bert_dir, threshold):
+    model, processor = build(bert_dir)
+    with torch.no_grad():
+        model.heads.boundary_bias.fill_(0.2)  # about half the boundaries clear a threshold near 0.5
+        model.heads.boundary_weight.normal_(std=0.5)
+    batch = processor(TEXTS)
+    dense, sparse = model(**batch), model(**batch, span_threshold=threshold)
+    scored = sparse.span_logits != MASKED_LOGIT
+    assert 0 < scored.sum() < (dense.span_logits != MASKED_LOGIT).sum()
+    torch.testing.assert_close(sparse.span_logits[scored], dense.span_logits[scored])
+    expected = processor.decode(dense, batch, threshold=threshold)
+    assert sum(map(len, expected)) > 0
+    assert processor.decode(sparse, batch, threshold=threshold) == expected
+    with pytest.raises(ValueError, match="span_threshold=1.5 must be a probability"):
+        model(**batch, span_threshold=1.5)

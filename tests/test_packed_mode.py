@@ -1,0 +1,201 @@
+"""query_mode="packed": all queries and the context in one sequence, the query block encoded once per batch."""
+
+import pytest
+import torch
+from test_training import NESTED, arguments, as_dataset
+from transformers import AutoModel, AutoProcessor, DistilBertConfig, DistilBertModel, Trainer, pipeline, set_seed
+
+from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor
+from multiner.hub_cards import generate_model_card
+from multiner.modeling_multiner import MASKED_LOGIT
+
+TYPES = ["PER", "LOC", "ORG"]
+# Short queries: the tiny RoBERTa's 400-token BPE spells the default guideline queries out letter by letter.
+QUERIES = {"PER": "person names", "LOC": "places", "ORG": "organizations"}
+TEXTS = ["Ada Lovelace was born in London, England.", "Alan Turing worked at the University of Manchester."]
+
+
+def build(encoder_dir, **config):
+    torch.manual_seed(0)
+    model = MultiNerModel.from_encoder(
+        encoder_dir, entity_types=TYPES, max_span_length=6, query_mode="packed", **config
+    ).eval()
+    processor = MultiNerProcessor.from_encoder(
+        encoder_dir, entity_types=TYPES, max_span_length=6, query_mode="packed", queries=QUERIES
+    )
+    return model, processor
+
+
+def test_one_sequence_holds_every_query_then_the_context(encoder_dir):
+    processor = MultiNerProcessor.from_encoder(encoder_dir, entity_types=TYPES, query_mode="packed", queries=QUERIES)
+    tokenizer = processor.tokenizer
+    batch = processor(TEXTS)
+    block = batch["query_input_ids"][0].tolist()
+    assert block[0] == tokenizer.cls_token_id
+    assert batch["query_spans"].shape == (2, len(TYPES), 2)
+    for (start, stop), name in zip(batch["query_spans"][0].tolist(), TYPES):
+        assert tokenizer.decode(block[start:stop]).strip() == processor.queries[name]
+        assert block[stop] == tokenizer.sep_token_id  # each query is followed by its separator
+    assert block[-1] == tokenizer.sep_token_id
+    # the context segment is the context and the closing separator, nothing per type
+    context = tokenizer(TEXTS[0], add_special_tokens=False)["input_ids"]
+    length = int(batch["attention_mask"][0].sum())
+    assert batch["input_ids"][0, :length].tolist() == context + [tokenizer.sep_token_id]
+    assert "context_start" not in batch
+
+
+def test_packed_model_equals_one_masked_sequence_per_window(encoder_dir):
+    """Encoding the query block once and sharing its keys and values is exactly one `[block + context]` sequence
+    whose block does not attend to the context."""
+    model, processor = build(encoder_dir)
+    batch = processor(TEXTS)
+    block, spans = batch["query_input_ids"], batch["query_spans"][0]
+    width, rows = block.shape[1], block.shape[0]
+    sequence = torch.cat([block, batch["input_ids"]], dim=1)
+    total = sequence.shape[1]
+    mask = torch.ones(rows, 1, total, total, dtype=torch.bool)
+    mask[:, :, :width, width:] = False
+    mask[:, :, :, width:] &= batch["attention_mask"].bool()[:, None, None, :]
+    type_ids = None
+    if "token_type_ids" in batch:
+        type_ids = torch.cat([batch["query_token_type_ids"], batch["token_type_ids"]], dim=1)
+    context = batch["context_mask"].shape[1]
+    with torch.no_grad():
+        reference = model.encoder(input_ids=sequence, attention_mask=mask, token_type_ids=type_ids).last_hidden_state
+        expected = model.query_attention(reference[:, width : width + context], reference[0, :width], spans)
+        actual = model._encode_packed(
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch.get("token_type_ids"),
+            batch["query_input_ids"],
+            batch.get("query_token_type_ids"),
+            batch["query_spans"],
+            context,
+        )
+    real = batch["context_mask"].bool()[:, None, :].expand(-1, len(TYPES), -1)
+    torch.testing.assert_close(actual[real], expected[real], atol=1e-5, rtol=1e-4)
+
+
+def test_query_block_goes_through_the_encoder_once_per_batch(bert_dir):
+    model, processor = build(bert_dir)
+    batch = processor(TEXTS)
+    shapes = []
+    model.encoder.register_forward_hook(
+        lambda module, args, kwargs, output: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    outputs = model(**batch)
+    assert shapes == [(1, batch["query_input_ids"].shape[1]), tuple(batch["input_ids"].shape)]
+    context = batch["context_mask"].shape[1]
+    assert outputs.span_logits.shape == (2, context, 6, len(TYPES))
+    assert torch.all(outputs.start_logits[batch["start_mask"] == 0] == MASKED_LOGIT)
+
+
+def test_each_type_reads_its_own_query(bert_dir):
+    """With shared heads and no type attention, a type's scores come from its query alone: swapping two types'
+    places in the block swaps their scores."""
+    model, processor = build(bert_dir, **BERT_MRC)
+    batch = processor(TEXTS)
+    before = model(**batch).start_logits
+    swapped = batch["query_spans"].clone()
+    swapped[:, [0, 2]] = swapped[:, [2, 0]]
+    batch["query_spans"] = swapped
+    after = model(**batch).start_logits
+    torch.testing.assert_close(after[..., 0], before[..., 2])
+    torch.testing.assert_close(after[..., 2], before[..., 0])
+    assert not torch.allclose(before[..., 0], before[..., 2])
+
+
+def test_entity_type_subset_keeps_every_query_in_the_block(bert_dir):
+    model, processor = build(bert_dir, type_attention="none")
+    full = processor(TEXTS)
+    subset = processor(TEXTS, entity_types=["ORG"])
+    assert torch.equal(subset["query_input_ids"], full["query_input_ids"])
+    assert subset["query_spans"][0].tolist() == full["query_spans"][0, 2:].tolist()
+    assert subset["entity_type_ids"].tolist() == [2]
+    torch.testing.assert_close(model(**subset).span_logits[..., 0], model(**full).span_logits[..., 2])
+
+
+def test_windows_leave_room_for_every_query(bert_dir):
+    per_type = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_length=96, stride=8)
+    packed = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_length=96, stride=8, query_mode="packed")
+    text = " ".join(["word"] * 300)
+    batch = packed(text)
+    longest = batch["query_input_ids"].shape[1] + batch["input_ids"].shape[1]
+    assert longest <= 96
+    assert len(batch.windows) > len(per_type(text).windows)
+    with pytest.raises(ValueError, match="packed queries of all 3 entity types take .* max_length=40"):
+        MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_length=40, stride=8, query_mode="packed")
+
+
+def test_packed_mode_errors_name_the_fix(bert_dir, tmp_path):
+    model, processor = build(bert_dir)
+    per_type_processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=6)
+    with pytest.raises(ValueError, match="query_mode='packed' takes input_ids of shape"):
+        model(**per_type_processor(TEXTS))
+    with pytest.raises(ValueError, match="processor's query_mode='per_type' differs from the model's 'packed'"):
+        per_type_processor.check_model_config(model.config)
+    batch = processor(TEXTS)
+    batch["query_spans"][1, 0, 1] -= 1
+    with pytest.raises(ValueError, match="share one query block"):
+        model(**batch)
+    model.train()
+    model.activation_checkpointing_enable()
+    with pytest.raises(ValueError, match="without gradient_checkpointing"):
+        model(**processor(TEXTS))
+    DistilBertModel(DistilBertConfig(vocab_size=30522, dim=32, n_layers=1, n_heads=2, hidden_dim=37)).save_pretrained(
+        tmp_path
+    )
+    with pytest.raises(ValueError, match="needs an encoder whose forward takes past_key_values.*DistilBertModel"):
+        MultiNerModel.from_encoder(str(tmp_path), entity_types=TYPES, query_mode="packed")
+    with pytest.raises(ValueError, match="query_mode='stacked' is not allowed"):
+        MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, query_mode="stacked")
+
+
+@pytest.fixture(scope="module")
+def packed_dir(bert_dir, tmp_path_factory):
+    """A tiny packed model trained with the stock Trainer until it knows the nested examples, saved."""
+    set_seed(0)
+    folder = tmp_path_factory.mktemp("packed-model")
+    model = MultiNerModel.from_encoder(
+        bert_dir,
+        entity_types=TYPES,
+        max_span_length=8,
+        head_dropout=0.0,
+        type_attention_dropout=0.0,
+        query_mode="packed",
+    )
+    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8, query_mode="packed")
+    data = as_dataset(NESTED)
+    train = data.map(processor.preprocess, batched=True, batch_size=2, remove_columns=data.column_names)
+    args = arguments(folder, num_train_epochs=80, per_device_train_batch_size=2, learning_rate=3e-3)
+    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return str(folder)
+
+
+def test_trainer_learns_nested_entities_and_auto_classes_reload(packed_dir):
+    model, processor = AutoModel.from_pretrained(packed_dir).eval(), AutoProcessor.from_pretrained(packed_dir)
+    assert model.config.query_mode == processor.query_mode == "packed"
+    batch = processor([text for text, _ in NESTED])
+    with torch.no_grad():
+        predicted = processor.decode(model(**batch), batch)
+    gold = [{(label, s, e) for s, e, label in ents} for _, ents in NESTED]
+    assert [{(p["entity_group"], p["start"], p["end"]) for p in entities} for entities in predicted] == gold
+
+
+def test_pipeline_runs_packed_models_and_type_subsets(packed_dir):
+    ner = pipeline("multi-ner", model=packed_dir)
+    text, entities = NESTED[1]
+    assert {(e["start"], e["end"], e["entity_group"]) for e in ner(text)} == set(entities)
+    only_loc = ner(text, entity_types=["LOC"])
+    assert {(e["start"], e["end"], e["entity_group"]) for e in only_loc} == {(12, 19, "LOC")}
+    texts = [text for text, _ in NESTED]
+    assert [len(found) for found in ner(texts, batch_size=2)] == [len(ents) for _, ents in NESTED]
+
+
+def test_model_card_describes_the_packed_mode(packed_dir):
+    model, processor = AutoModel.from_pretrained(packed_dir), AutoProcessor.from_pretrained(packed_dir)
+    text = generate_model_card(model.config, processor)
+    assert "| query mode | packed |" in text and "packed query mode" in text
+    assert "once per type" not in text
