@@ -108,25 +108,66 @@ class QueryLayout:
     query_stop: int
 
 
-@dataclass(frozen=True)
-class QueryBlock:
-    """All queries in one block for the packed mode: start tokens, then each query and its separator;
-    `spans[name]` is where that type's query tokens lie in the block."""
+class PerTypeQueries:
+    """query_mode "per_type": one `head + context + tail` sequence per entity type."""
 
-    ids: list[int]
-    type_ids: list[int]
-    spans: dict[str, tuple[int, int]]
+    input_names = ["context_start"]
 
-    @classmethod
-    def of(cls, layouts: Mapping[str, QueryLayout]) -> QueryBlock:
-        first = next(iter(layouts.values()))
-        ids, type_ids = first.head_ids[: first.query_start], first.head_type_ids[: first.query_start]
-        spans = {}
+    def __init__(self, layouts: Mapping[str, QueryLayout], with_type_ids: bool):
+        self.layouts, self.with_type_ids = layouts, with_type_ids
+        longest = max(layouts, key=lambda name: len(layouts[name].head_ids))
+        self.taken = len(layouts[longest].head_ids) + max(len(layout.tail_ids) for layout in layouts.values())
+        self.taker = f"The query of {longest!r} takes"
+
+    def features(self, context_ids: list[int], entity_types: list[str]) -> dict[str, list]:
+        input_ids, token_type_ids, context_start = [], [], []
+        for name in entity_types:
+            layout = self.layouts[name]
+            input_ids.append(layout.head_ids + context_ids + layout.tail_ids)
+            token_type_ids.append(
+                layout.head_type_ids + [layout.context_type_id] * len(context_ids) + layout.tail_type_ids
+            )
+            context_start.append(len(layout.head_ids))
+        features = {"input_ids": input_ids, "context_start": context_start}
+        if self.with_type_ids:
+            features["token_type_ids"] = token_type_ids
+        return features
+
+
+class PackedQueries:
+    """query_mode "packed": one block of all queries (start tokens, then each query and its separator) and one
+    `context + tail` sequence per window. The block always holds every type's query, so the context reads the
+    queries it was trained with; `query_spans` says where the requested types' queries lie in it."""
+
+    input_names = ["query_input_ids", "query_spans"]
+
+    def __init__(self, layouts: Mapping[str, QueryLayout], with_type_ids: bool):
+        self.with_type_ids = with_type_ids
+        self.layout = first = next(iter(layouts.values()))
+        self.ids, self.type_ids = first.head_ids[: first.query_start], first.head_type_ids[: first.query_start]
+        self.spans = {}
         for name, layout in layouts.items():
-            spans[name] = (len(ids), len(ids) + layout.query_stop - layout.query_start)
-            ids = ids + layout.head_ids[layout.query_start :]
-            type_ids = type_ids + layout.head_type_ids[layout.query_start :]
-        return cls(ids, type_ids, spans)
+            self.spans[name] = [len(self.ids), len(self.ids) + layout.query_stop - layout.query_start]
+            self.ids = self.ids + layout.head_ids[layout.query_start :]
+            self.type_ids = self.type_ids + layout.head_type_ids[layout.query_start :]
+        self.taken = len(self.ids) + len(first.tail_ids)
+        self.taker = f"The packed queries of all {len(layouts)} entity types take"
+        if with_type_ids:
+            self.input_names = self.input_names + ["query_token_type_ids"]
+
+    def features(self, context_ids: list[int], entity_types: list[str]) -> dict[str, list]:
+        features = {
+            "input_ids": context_ids + self.layout.tail_ids,
+            "query_input_ids": self.ids,
+            "query_spans": [self.spans[name] for name in entity_types],
+        }
+        if self.with_type_ids:
+            features["token_type_ids"] = [self.layout.context_type_id] * len(context_ids) + self.layout.tail_type_ids
+            features["query_token_type_ids"] = self.type_ids
+        return features
+
+
+QUERY_MODE_CLASSES = {"per_type": PerTypeQueries, "packed": PackedQueries}
 
 
 class MultiNerBatch(dict):
@@ -211,9 +252,9 @@ class MultiNerProcessor(ProcessorMixin):
         self.max_span_length = max_span_length
         self.query_mode = query_mode
         self.unrepresentable: Counter = Counter()
-        self._layouts = {name: self._query_layout(self.queries[name]) for name in self.entity_types}
-        self._block = QueryBlock.of(self._layouts)
         self._uses_token_type_ids = "token_type_ids" in tokenizer.model_input_names
+        layouts = {name: self._query_layout(self.queries[name]) for name in self.entity_types}
+        self._queries = QUERY_MODE_CLASSES[query_mode](layouts, self._uses_token_type_ids)
         self._window_size = self._context_capacity()
 
     @classmethod
@@ -404,9 +445,7 @@ class MultiNerProcessor(ProcessorMixin):
     def model_input_names(self) -> list[str]:
         names = ["input_ids", "attention_mask", "context_mask", "start_mask", "end_mask"]
         type_ids = ["token_type_ids"] if self._uses_token_type_ids else []
-        if self.query_mode == "packed":
-            return names + type_ids + ["query_input_ids", "query_spans"] + [f"query_{name}" for name in type_ids]
-        return names + ["context_start"] + type_ids
+        return names + type_ids + self._queries.input_names
 
     # ----------------------------------------------------------------------------------------------- internals
 
@@ -429,19 +468,12 @@ class MultiNerProcessor(ProcessorMixin):
         )
 
     def _context_capacity(self) -> int:
-        tail = max(len(layout.tail_ids) for layout in self._layouts.values())
-        if self.query_mode == "packed":
-            taken = len(self._block.ids)
-            what = f"The packed queries of all {len(self.entity_types)} entity types take"
-        else:
-            longest = max(self._layouts, key=lambda name: len(self._layouts[name].head_ids))
-            taken = len(self._layouts[longest].head_ids)
-            what = f"The query of {longest!r} takes"
-        capacity = self.max_length - taken - tail
+        capacity = self.max_length - self._queries.taken
         if capacity <= self.stride:
             raise ValueError(
-                f"{what} {taken} of max_length={self.max_length} tokens, leaving {max(capacity, 0)} for the context "
-                f"(stride={self.stride}); shorten the queries or raise max_length."
+                f"{self._queries.taker} {self._queries.taken} of max_length={self.max_length} tokens (with the "
+                f"special tokens), leaving {max(capacity, 0)} for the context (stride={self.stride}); shorten the "
+                "queries or raise max_length."
             )
         return capacity
 
@@ -545,39 +577,11 @@ class MultiNerProcessor(ProcessorMixin):
         ]
 
     def _features(self, context: Context, window: Window, entity_types: list[str]) -> dict[str, list]:
-        context_ids = context.ids[window.start : window.stop]
-        masks = {
+        return {
+            **self._queries.features(context.ids[window.start : window.stop], entity_types),
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
         }
-        if self.query_mode == "packed":
-            return {**self._packed_features(context_ids, entity_types), **masks}
-        input_ids, token_type_ids, context_start = [], [], []
-        for name in entity_types:
-            layout = self._layouts[name]
-            input_ids.append(layout.head_ids + context_ids + layout.tail_ids)
-            token_type_ids.append(
-                layout.head_type_ids + [layout.context_type_id] * len(context_ids) + layout.tail_type_ids
-            )
-            context_start.append(len(layout.head_ids))
-        features = {"input_ids": input_ids, "context_start": context_start, **masks}
-        if self._uses_token_type_ids:
-            features["token_type_ids"] = token_type_ids
-        return features
-
-    def _packed_features(self, context_ids: list[int], entity_types: list[str]) -> dict[str, list]:
-        """The context segment, and the block of all queries with where the requested types' queries lie in it. The
-        block always holds every type's query, so the context reads the same queries it was trained with."""
-        layout = next(iter(self._layouts.values()))
-        features = {
-            "input_ids": context_ids + layout.tail_ids,
-            "query_input_ids": self._block.ids,
-            "query_spans": [list(self._block.spans[name]) for name in entity_types],
-        }
-        if self._uses_token_type_ids:
-            features["token_type_ids"] = [layout.context_type_id] * len(context_ids) + layout.tail_type_ids
-            features["query_token_type_ids"] = self._block.type_ids
-        return features
 
     def _report(self, skipped: Counter) -> None:
         skipped = +skipped
