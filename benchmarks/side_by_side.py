@@ -204,7 +204,8 @@ def run(args) -> None:
     if FLAT[args.dataset]:
         result["dev_seqeval_f1"] = seqeval_scores([len(example["tokens"]) for example in dev], gold, predicted)["f1"]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = f"-sub{args.train_samples}" if args.train_samples else ""
+    suffix = f"-ep{args.epochs:g}" if args.epochs != 1 else ""
+    suffix += f"-sub{args.train_samples}" if args.train_samples else ""
     suffix += f"-dev{args.dev_samples}" if args.dev_samples else ""
     path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

@@ -199,3 +199,10 @@ def test_model_card_describes_the_packed_mode(packed_dir):
     text = generate_model_card(model.config, processor)
     assert "| query mode | packed |" in text and "packed query mode" in text
     assert "once per type" not in text
+
+
+def test_bfloat16_forward(bert_dir):
+    model, processor = build(bert_dir)
+    outputs = model.to(torch.bfloat16)(**processor(TEXTS))
+    assert outputs.start_logits.dtype == torch.bfloat16
+    assert torch.isfinite(outputs.span_logits.float()).all()
