@@ -48,3 +48,40 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS_MD.write_text(text)
+
+
+def small_conll_model(query_mode: str = "per_type") -> Path:
+    """A small trained Multi-NER model for speed measurements (decoding costs what it costs with a trained model):
+    2 epochs on the first 400 CoNLL-2003 training sentences of 4+ words, lr 3e-4, default queries, type attention
+    "full". Trained once, kept in benchmarks/results/ (not committed)."""
+    import datasets
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor
+    from multiner.readers import read_conll
+
+    name = "multiner-conll-small" if query_mode == "per_type" else f"multiner-conll-small-{query_mode}"
+    folder = ROOT / "benchmarks" / "results" / name
+    if (folder / "model.safetensors").is_file():
+        return folder
+    set_seed(0)
+    types = ["PER", "LOC", "ORG", "MISC"]
+    examples = [e for e in read_conll(DATA / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
+    model = MultiNerModel.from_encoder(entity_types=types, query_mode=query_mode)
+    processor = MultiNerProcessor.from_encoder(entity_types=types, query_mode=query_mode)
+    data = datasets.Dataset.from_list(examples)
+    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    args = TrainingArguments(
+        output_dir=str(folder / "run"),
+        num_train_epochs=2,
+        per_device_train_batch_size=8,
+        learning_rate=3e-4,
+        warmup_steps=10,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

@@ -18,47 +18,21 @@ import sys
 import time
 from pathlib import Path
 
-import datasets
 import torch
 from transformers import (
     AutoModelForTokenClassification,
     AutoTokenizer,
-    Trainer,
-    TrainingArguments,
     pipeline,
-    set_seed,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, small_conll_model, today, write_section  # noqa: E402
 
-from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
+from multiner import default_encoder_path  # noqa: E402
 from multiner.readers import read_conll  # noqa: E402
 
 TYPES = ["PER", "LOC", "ORG", "MISC"]
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def train_small_model(folder: Path) -> None:
-    set_seed(0)
-    examples = [e for e in read_conll(DATA / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
-    model = MultiNerModel.from_encoder(entity_types=TYPES)
-    processor = MultiNerProcessor.from_encoder(entity_types=TYPES)
-    data = datasets.Dataset.from_list(examples)
-    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-    args = TrainingArguments(
-        output_dir=str(folder / "run"),
-        num_train_epochs=2,
-        per_device_train_batch_size=8,
-        learning_rate=3e-4,
-        warmup_steps=10,
-        report_to=[],
-        save_strategy="no",
-        disable_tqdm=True,
-    )
-    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
 
 
 def sentences_per_second(run, texts: list[str], batch_size: int) -> tuple[float, int]:
@@ -78,9 +52,7 @@ def main() -> None:
 
     dev = read_conll(DATA / "conll2003" / "eng.testa")[: args.sentences]
     texts = [" ".join(example["tokens"]) for example in dev]
-    model_dir = args.model or RESULTS / "multiner-conll-small"
-    if not (model_dir / "model.safetensors").is_file():
-        train_small_model(model_dir)
+    model_dir = args.model or small_conll_model()
 
     torch.manual_seed(0)
     multi_ner = pipeline("multi-ner", model=str(model_dir), batch_size=args.batch_size)

@@ -38,7 +38,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, small_conll_model, today, write_section  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.readers import read_conll  # noqa: E402
@@ -120,33 +120,6 @@ def token_classification_setup(sentences: list[dict]):
     return model, rows, DataCollatorForTokenClassification(tokenizer)
 
 
-def small_model(mode: str) -> Path:
-    """The pipeline benchmark's recipe: 2 epochs on 400 CoNLL-2003 training sentences of 4+ words, lr 3e-4."""
-    folder = RESULTS / ("multiner-conll-small" if mode == "per_type" else f"multiner-conll-small-{mode}")
-    if (folder / "model.safetensors").is_file():
-        return folder
-    set_seed(0)
-    examples = [e for e in read_conll(DATA / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
-    model = MultiNerModel.from_encoder(entity_types=TYPES, query_mode=mode)
-    processor = MultiNerProcessor.from_encoder(entity_types=TYPES, query_mode=mode)
-    data = datasets.Dataset.from_list(examples)
-    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-    args = TrainingArguments(
-        output_dir=str(folder / "run"),
-        num_train_epochs=2,
-        per_device_train_batch_size=8,
-        learning_rate=3e-4,
-        warmup_steps=10,
-        report_to=[],
-        save_strategy="no",
-        disable_tqdm=True,
-    )
-    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
-
-
 def widened(folder: Path, types: list[str], work: Path) -> Path:
     """The trained 4-type model with `types` instead: encoder, type and query attention as trained, type t gets the
     trained heads of CoNLL-2003 type t mod 4 and the template query of its label; saved under `work`. Its boundaries
@@ -172,7 +145,7 @@ def widened(folder: Path, types: list[str], work: Path) -> Path:
 def pipeline_speed(texts: list[str], types: list[str]) -> dict:
     results = {}
     for mode in MODES:
-        folder = small_model(mode)
+        folder = small_conll_model(mode)
         if types != TYPES:
             folder = widened(folder, types, RESULTS / "side_by_side" / "work")
         ner = pipeline("multi-ner", model=str(folder), batch_size=32)
