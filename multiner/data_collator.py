@@ -68,10 +68,11 @@ class MultiNerDataCollator:
             )
             padded["token_type_ids"] = self._pad(type_sequences, 0)[0].reshape(*shape, -1)
         if packed:
-            padded["query_input_ids"] = self._pad([feature["query_input_ids"] for feature in features], pad_id)[0]
+            # The block is the same in every row and has no attention mask: never padded (pad_to_multiple_of too).
+            padded["query_input_ids"] = _pad_plain([feature["query_input_ids"] for feature in features], pad_id)[0]
             if "query_token_type_ids" in features[0]:
                 query_types = [feature["query_token_type_ids"] for feature in features]
-                padded["query_token_type_ids"] = self._pad(query_types, 0)[0]
+                padded["query_token_type_ids"] = _pad_plain(query_types)[0]
             padded["query_spans"] = np.array([feature["query_spans"] for feature in features], dtype=np.int64)
         else:
             padded["context_start"] = np.array([feature["context_start"] for feature in features], dtype=np.int64)

@@ -206,3 +206,15 @@ def test_bfloat16_forward(bert_dir):
     outputs = model.to(torch.bfloat16)(**processor(TEXTS))
     assert outputs.start_logits.dtype == torch.bfloat16
     assert torch.isfinite(outputs.span_logits.float()).all()
+
+
+def test_pad_to_multiple_of_pads_the_context_but_never_the_query_block(bert_dir):
+    model, processor = build(bert_dir)
+    rows = [processor.preprocess({"text": text, "entities": []}) for text in TEXTS]
+    plain, rounded = (
+        MultiNerDataCollator(processor)(rows),
+        MultiNerDataCollator(processor, pad_to_multiple_of=64)(rows),
+    )
+    assert rounded["input_ids"].shape[1] == 64
+    assert torch.equal(rounded["query_input_ids"], plain["query_input_ids"])
+    torch.testing.assert_close(model(**rounded).start_logits, model(**plain).start_logits)
