@@ -49,26 +49,24 @@ class MultiNerDataCollator:
         packed = "query_input_ids" in features[0]
         if packed:
             # One context sequence per row; the query block and each type's place in it ride along.
-            sequences = [feature["input_ids"] for feature in features]
             shape: tuple[int, ...] = (len(features),)
         else:
             types = len(features[0]["input_ids"])
             if any(len(feature["input_ids"]) != types for feature in features):
                 raise ValueError("All rows of a batch must hold the same entity types (the same number of sequences).")
-            sequences = [ids for feature in features for ids in feature["input_ids"]]
             shape = (len(features), types)
-        pad_id = self.processor.tokenizer.pad_token_id
-        input_ids, attention_mask = self._pad(sequences, pad_id)
+
+        def sequences(name: str) -> list[Sequence[int]]:
+            rows = [feature[name] for feature in features]
+            return rows if packed else [sequence for row in rows for sequence in row]
+
+        input_ids, attention_mask = self._pad(sequences("input_ids"), self.processor.tokenizer.pad_token_id)
         padded = {"input_ids": input_ids.reshape(*shape, -1), "attention_mask": attention_mask.reshape(*shape, -1)}
         if "token_type_ids" in features[0]:
-            type_sequences = (
-                [feature["token_type_ids"] for feature in features]
-                if packed
-                else [ids for feature in features for ids in feature["token_type_ids"]]
-            )
-            padded["token_type_ids"] = self._pad(type_sequences, 0)[0].reshape(*shape, -1)
+            padded["token_type_ids"] = self._pad(sequences("token_type_ids"), 0)[0].reshape(*shape, -1)
         if packed:
             # The block is the same in every row and has no attention mask: never padded (pad_to_multiple_of too).
+            pad_id = self.processor.tokenizer.pad_token_id
             padded["query_input_ids"] = _pad_plain([feature["query_input_ids"] for feature in features], pad_id)[0]
             if "query_token_type_ids" in features[0]:
                 query_types = [feature["query_token_type_ids"] for feature in features]

@@ -343,7 +343,9 @@ class MultiNerModel(MultiNerPreTrainedModel):
             packed = (query_input_ids, query_token_type_ids, query_spans)
             hidden = self._encode_packed(input_ids, attention_mask, token_type_ids, *packed, context_mask.shape[1])
         else:
-            hidden = self._encode_per_type(input_ids, attention_mask, token_type_ids, context_start, context_mask)
+            hidden = self._encode_per_type(
+                input_ids, attention_mask, token_type_ids, context_start, context_mask.shape[1]
+            )
         types = hidden.shape[1]
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
         hidden = self.type_attention(hidden, context_mask)  # [batch, types, context, hidden]
@@ -383,7 +385,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None,
         context_start: torch.Tensor | None,
-        context_mask: torch.Tensor,
+        context_length: int,
     ) -> torch.Tensor:
         """[batch, types, context, hidden]: the context tokens of every type's sequence, one encoder call."""
         if input_ids.dim() != 3 or context_start is None:
@@ -397,8 +399,8 @@ class MultiNerModel(MultiNerPreTrainedModel):
             attention_mask=attention_mask.view(batch * types, seq),
             token_type_ids=None if token_type_ids is None else token_type_ids.view(batch * types, seq),
         ).last_hidden_state.view(batch, types, seq, -1)
-        context = context_mask.shape[1]
-        positions = (context_start[:, :, None] + torch.arange(context, device=encoded.device)).clamp(max=seq - 1)
+        offsets = torch.arange(context_length, device=encoded.device)
+        positions = (context_start[:, :, None] + offsets).clamp(max=seq - 1)
         return encoded.gather(2, positions[..., None].expand(-1, -1, -1, encoded.shape[-1]))
 
     def _encode_packed(
