@@ -68,7 +68,7 @@ def small_conll_model(query_mode: str = "per_type") -> Path:
     types = ["PER", "LOC", "ORG", "MISC"]
     examples = [e for e in read_conll(DATA / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
     model = MultiNerModel.from_encoder(entity_types=types, query_mode=query_mode)
-    processor = MultiNerProcessor.from_encoder(entity_types=types, query_mode=query_mode)
+    processor = MultiNerProcessor.from_model(model)
     data = datasets.Dataset.from_list(examples)
     train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
     args = TrainingArguments(
@@ -81,7 +81,9 @@ def small_conll_model(query_mode: str = "per_type") -> Path:
         save_strategy="no",
         disable_tqdm=True,
     )
-    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
+    Trainer(
+        model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator.from_processor(processor)
+    ).train()
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

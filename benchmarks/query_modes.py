@@ -74,10 +74,10 @@ def training(train: list[dict], steps: int) -> dict:
             model, rows, collator = token_classification_setup(sentences)
         else:
             model = MultiNerModel.from_encoder(entity_types=TYPES, query_mode=system)
-            processor = MultiNerProcessor.from_encoder(entity_types=TYPES, query_mode=system)
+            processor = MultiNerProcessor.from_model(model)
             data = datasets.Dataset.from_list(sentences)
             rows = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-            collator = MultiNerDataCollator(processor)
+            collator = MultiNerDataCollator.from_processor(processor)
         counter = TokenCounter(collator)
         args = TrainingArguments(
             output_dir=str(RESULTS / "side_by_side" / "work" / "speed"),
@@ -135,7 +135,7 @@ def widened(folder: Path, types: list[str], work: Path) -> Path:
     model.load_state_dict(state)
     processor = MultiNerProcessor.from_pretrained(folder)
     # 18 template queries take 197 tokens packed: max_length 512 (MiniLM's limit) leaves room for a sentence
-    wide = MultiNerProcessor(processor.tokenizer, types, max_length=512, query_mode=processor.query_mode)
+    wide = MultiNerProcessor(processor.tokenizer, model.config, max_length=512)
     target = work / f"{folder.name}-{len(types)}-types"
     model.save_pretrained(target)
     wide.save_pretrained(target)

@@ -85,10 +85,10 @@ def arguments(args) -> TrainingArguments:
 
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
     model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system])
-    processor = MultiNerProcessor.from_encoder(entity_types=types, query_mode=model.config.query_mode)
+    processor = MultiNerProcessor.from_model(model)
     rows = datasets.Dataset.from_list(train)
     rows = rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
-    train_seconds = timed_training(args, model, rows, MultiNerDataCollator(processor))
+    train_seconds = timed_training(args, model, rows, MultiNerDataCollator.from_processor(processor))
     if args.save_model:
         # kept for error analysis (threshold sweep, boundary vs type errors); work/ is not committed
         folder = RESULTS / "work" / f"{args.dataset}-{args.system}"

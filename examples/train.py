@@ -141,14 +141,9 @@ def main(argv: list[str] | None = None) -> dict:
     if model_args.bert_mrc:
         switches.update(BERT_MRC)
     model = MultiNerModel.from_encoder(model_args.encoder, entity_types=entity_types, **switches)
-    processor = MultiNerProcessor.from_encoder(
-        model_args.encoder,
-        entity_types=entity_types,
-        queries=queries,
-        max_length=data_args.max_length,
-        stride=data_args.stride,
-        max_span_length=model_args.max_span_length,
-        query_mode=model_args.query_mode,
+    # The processor reads the entity types, query mode and span length from the model's config.
+    processor = MultiNerProcessor.from_model(
+        model, queries=queries, max_length=data_args.max_length, stride=data_args.stride
     )
 
     def features(examples: list[dict]) -> datasets.Dataset | None:
@@ -166,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
         args=training_args,
         train_dataset=train_rows,
         eval_dataset=eval_rows,
-        data_collator=MultiNerDataCollator(processor),
+        data_collator=MultiNerDataCollator.from_processor(processor),
         compute_metrics=MultiNerMetrics(entity_types, threshold=data_args.threshold, flat=data_args.flat),
         callbacks=[card],
     )

@@ -3,15 +3,15 @@
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoProcessor
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .configuration_multiner import BERT_MRC, MultiNerConfig, default_encoder_path
-from .data_collator import MultiNerDataCollator
+from .configuration_multiner import BERT_MRC, PIPELINE_TASK, MultiNerConfig, default_encoder_path
+from .data_collator_multiner import MultiNerDataCollator
 from .hub_cards import MultiNerCardCallback, MultiNerCardData, generate_model_card, write_model_card
 from .modeling_multiner import MultiNerModel, MultiNerOutput, MultiNerPreTrainedModel
 from .pipeline_multiner import MultiNerPipeline
-from .processing_multiner import MultiNerBatch, MultiNerProcessor, UnrepresentableEntityWarning, default_query
+from .processing_multiner import MultiNerBatch, MultiNerProcessor, default_query
+from .text_core import UnrepresentableEntityWarning
 
 __version__ = "0.1.0"
-PIPELINE_TASK = "multi-ner"
 
 # Saved folders carry `auto_map` and these modules, so they also load with trust_remote_code=True and no multiner.
 MultiNerConfig.register_for_auto_class()

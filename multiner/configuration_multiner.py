@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from .query_modes_multiner import QUERY_MODES
+
 TYPE_ATTENTION_MODES = ("none", "token", "full")
 SPAN_CANDIDATE_MODES = ("all", "pred_and_gold")
-QUERY_MODES = ("per_type", "packed")
+
+# The pipeline task of an installed multiner, and the one recorded in saved folders for trust_remote_code loading:
+# transformers refuses a task recorded in a folder's config unless trust_remote_code=True, so the recorded task must
+# not shadow the installed one.
+PIPELINE_TASK = "multi-ner"
+REMOTE_PIPELINE_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
 BERT_MRC = {"share_heads": True, "type_attention": "none"}
@@ -34,8 +43,9 @@ class MultiNerConfig(PreTrainedConfig):
     Args:
         encoder_config (`dict` or `PreTrainedConfig`):
             Config of any `AutoModel` encoder (BERT, RoBERTa, ...).
-        entity_types (`list[str]`):
-            The entity types, one query and one task per type. Order defines the type axis of every tensor.
+        entity_types (`list[str]`, defaults to `[]`):
+            The entity types, one query and one task per type. Order defines the type axis of every tensor. The
+            config builds without them (as transformers expects of every config); a model needs at least one.
         type_attention (`str`, defaults to `"full"`):
             Self-attention across the per-type representations: `"none"`, `"token"` (across types at each context
             position, O(types² · seq)) or `"full"` (across every type × position, as in the authors' code).
@@ -74,7 +84,6 @@ class MultiNerConfig(PreTrainedConfig):
     """
 
     model_type = "multiner"
-    has_no_defaults_at_init = True
     sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
 
     encoder_config: dict | PreTrainedConfig | None = None
@@ -95,6 +104,8 @@ class MultiNerConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs: Any) -> None:
         super().__post_init__(**kwargs)
+        if self.entity_types is None or isinstance(self.entity_types, tuple):
+            self.entity_types = list(self.entity_types or [])
         if self.span_hidden_size is None:
             self.span_hidden_size = self.encoder_config.hidden_size
         self._check_fields()
@@ -103,19 +114,34 @@ class MultiNerConfig(PreTrainedConfig):
     def hidden_size(self) -> int:
         return self.encoder_config.hidden_size
 
+    @property
+    def layer_norm_eps(self) -> float:
+        # Encoder configs differ: DistilBERT's, for one, has no layer_norm_eps (its layers use BERT's 1e-12).
+        return getattr(self.encoder_config, "layer_norm_eps", 1e-12)
+
+    def input_signature(self) -> int:
+        """A 63-bit digest of what the inputs' layout depends on: entity types (names and order), query mode and
+        span length. The processor writes it into every batch and the model compares it with its own, so inputs built
+        for another configuration fail before the first training step instead of training under the wrong names.
+
+        Example:
+            >>> a = MultiNerConfig(entity_types=["PER", "LOC"]); b = MultiNerConfig(entity_types=["LOC", "PER"])
+            >>> a.input_signature() == b.input_signature()
+            False
+        """
+        layout = json.dumps([self.entity_types, self.query_mode, self.max_span_length])
+        return int.from_bytes(hashlib.sha256(layout.encode("utf-8")).digest()[:8], "big") >> 1
+
     def _check_fields(self) -> None:
-        if not self.entity_types:
-            raise ValueError(
-                "MultiNerConfig.entity_types is required: give the list of entity types, e.g. ['PER', 'LOC']."
-            )
-        if not all(isinstance(name, str) and name for name in self.entity_types):
-            raise ValueError(f"MultiNerConfig.entity_types must be non-empty strings, got {self.entity_types!r}.")
+        names = self.entity_types
+        if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+            raise ValueError(f"MultiNerConfig.entity_types must be a list of non-empty strings, got {names!r}.")
         if len(set(self.entity_types)) != len(self.entity_types):
             raise ValueError(f"MultiNerConfig.entity_types has duplicates: {self.entity_types!r}.")
         choices = {
             "type_attention": TYPE_ATTENTION_MODES,
             "span_candidates": SPAN_CANDIDATE_MODES,
-            "query_mode": QUERY_MODES,
+            "query_mode": tuple(QUERY_MODES),
         }
         for field_name, allowed in choices.items():
             value = getattr(self, field_name)
@@ -145,4 +171,4 @@ class MultiNerConfig(PreTrainedConfig):
                 raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be >= 0.")
 
 
-__all__ = ["BERT_MRC", "MultiNerConfig", "default_encoder_path"]
+__all__ = ["BERT_MRC", "PIPELINE_TASK", "REMOTE_PIPELINE_TASK", "MultiNerConfig", "default_encoder_path"]

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = MultiNerModel.from_encoder(
         entity_types=ENTITY_TYPES, span_loss_weight=args.span_loss_weight, span_candidates=args.span_candidates
     )
-    processor = MultiNerProcessor.from_encoder(entity_types=ENTITY_TYPES)
+    processor = MultiNerProcessor.from_model(model)
     train, dev = sample_dataset("train"), sample_dataset("dev")
     train = train.map(processor.preprocess, batched=True, remove_columns=train.column_names)
     dev = dev.map(processor.preprocess, batched=True, remove_columns=dev.column_names)
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
         args=training_args,
         train_dataset=train,
         eval_dataset=dev,
-        data_collator=MultiNerDataCollator(processor),
+        data_collator=MultiNerDataCollator.from_processor(processor),
         compute_metrics=MultiNerMetrics(ENTITY_TYPES),
     )
     trainer.train()

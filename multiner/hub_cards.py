@@ -1,4 +1,4 @@
-"""Model cards for the Hub: metadata (YAML) and a body rendered from `model_card_template.md`.
+"""Model cards for the Hub: metadata (YAML) and a body rendered from the template in `card_template_multiner.py`.
 
 Written by `MultiNerCardCallback` during training (hyperparameters and evaluation collected from the Trainer), by
 `MultiNerPipeline.save_pretrained`, and by `write_model_card` for any model.
@@ -14,9 +14,10 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCardData
 from transformers import TrainerCallback
 
+from .card_template_multiner import MODEL_CARD_TEMPLATE
+
 DEFAULT_ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
 CARD_NAME = "README.md"
-TEMPLATE_NAME = "model_card_template.md"
 HYPERPARAMETERS = (
     "learning_rate",
     "num_train_epochs",
@@ -80,9 +81,8 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
         model_name=model_name,
         eval_results=_eval_results(card_data) or None,
     )
-    template = Path(__file__).with_name(TEMPLATE_NAME).read_text(encoding="utf-8")
     environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return environment.from_string(template).render(
+    return environment.from_string(MODEL_CARD_TEMPLATE).render(
         card_data=metadata.to_yaml(),
         model_name=model_name,
         model_id=card_data.model_id,
@@ -91,7 +91,7 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
         datasets=card_data.datasets,
         queries=processor.queries,
         type_attention=config.type_attention,
-        query_mode=getattr(config, "query_mode", "per_type"),
+        query_mode=config.query_mode,
         share_heads=config.share_heads,
         max_span_length=config.max_span_length,
         max_length=processor.max_length,

@@ -9,13 +9,20 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoModel, DynamicCache, PreTrainedConfig, PreTrainedModel
+from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, logging
 
-from .configuration_multiner import MultiNerConfig, default_encoder_path
+from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig, default_encoder_path
+from .hub_folders import copy_code_files, custom_pipeline_entry, find_code_folder
+from .query_modes_multiner import QueryAttention, query_mode_of
+
+# The pipeline module is imported by neither the model nor the processor: a saved model folder gets it by name.
+PIPELINE_MODULE, PIPELINE_CLASS = "pipeline_multiner.py", "MultiNerPipeline"
+
+logger = logging.get_logger(__name__)
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
 MASKED_LOGIT = -1.0e4
@@ -52,8 +59,7 @@ class MaskedSelfAttention(nn.Module):
         self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
         self.output = nn.Linear(hidden_size, hidden_size)
         self.dropout = nn.Dropout(config.type_attention_dropout)
-        # Encoder configs differ: DistilBERT's, for one, has no layer_norm_eps (its layers use BERT's 1e-12).
-        self.layer_norm = nn.LayerNorm(hidden_size, eps=getattr(config.encoder_config, "layer_norm_eps", 1e-12))
+        self.layer_norm = nn.LayerNorm(hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, hidden: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         """hidden: [groups, items, hidden]; key_mask: [groups, items] (True = may be attended) or None."""
@@ -110,36 +116,6 @@ class FullTypeAttention(nn.Module):
 
 
 TYPE_ATTENTION_CLASSES = {"none": NoTypeAttention, "token": TokenTypeAttention, "full": FullTypeAttention}
-
-
-class QueryAttention(nn.Module):
-    """Packed query mode: each type's view of every context token, from attention from that token to the type's own
-    query tokens, fused with the token: `LN(x + W [a_t; x ⊙ a_t])`, where `a_t` attends over query t only."""
-
-    def __init__(self, config: MultiNerConfig):
-        super().__init__()
-        hidden_size = config.hidden_size
-        self.num_heads = config.type_attention_heads
-        self.query = nn.Linear(hidden_size, hidden_size)
-        self.key_value = nn.Linear(hidden_size, 2 * hidden_size)
-        self.fuse = nn.Linear(2 * hidden_size, hidden_size)
-        self.dropout = nn.Dropout(config.type_attention_dropout)
-        self.layer_norm = nn.LayerNorm(hidden_size, eps=getattr(config.encoder_config, "layer_norm_eps", 1e-12))
-
-    def forward(self, context: torch.Tensor, query_states: torch.Tensor, query_spans: torch.Tensor) -> torch.Tensor:
-        """context: [batch, context, hidden]; query_states: [block, hidden], the encoded query block; query_spans:
-        [types, 2], each type's query tokens [start, stop) in the block. Returns [batch, types, context, hidden]."""
-        batch, length, hidden_size = context.shape
-        heads = self.num_heads
-        positions = torch.arange(query_states.shape[0], device=context.device)
-        type_mask = (positions >= query_spans[:, :1]) & (positions < query_spans[:, 1:])  # [types, block]
-        query = self.query(context).view(batch, length, heads, -1).transpose(1, 2)  # [batch, heads, context, d]
-        key, value = self.key_value(query_states).view(-1, 2, heads, hidden_size // heads).permute(1, 2, 0, 3)
-        scores = torch.einsum("bhcd,hld->bhcl", query, key) * query.shape[-1] ** -0.5
-        scores = scores[:, None].masked_fill(~type_mask[None, :, None, None, :], float("-inf"))
-        attended = torch.einsum("bthcl,hld->btchd", scores.softmax(-1), value).reshape(batch, -1, length, hidden_size)
-        tokens = context[:, None].expand_as(attended)
-        return self.layer_norm(tokens + self.dropout(self.fuse(torch.cat([attended, tokens * attended], dim=-1))))
 
 
 class SpanHeads(nn.Module):
@@ -220,6 +196,22 @@ class MultiNerPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _supports_sdpa = True
 
+    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
+        """`PreTrainedModel.save_pretrained`, plus what makes the folder a pipeline where multiner is not installed:
+        the pipeline's code (and the files it reads) beside the model's, and `custom_pipelines` in `config.json`, so
+        that `pipeline(model=folder, trust_remote_code=True)` finds the task offline."""
+        code_folder = find_code_folder(PIPELINE_MODULE, [getattr(self.config, "_name_or_path", None)])
+        if code_folder is None:
+            logger.warning(
+                f"{PIPELINE_MODULE} is neither installed nor in the folder this model came from: the saved folder "
+                "loads with AutoModel / AutoProcessor but not with pipeline(model=folder, trust_remote_code=True)."
+            )
+        else:
+            self.config.custom_pipelines = custom_pipeline_entry(REMOTE_PIPELINE_TASK, PIPELINE_MODULE, PIPELINE_CLASS)
+        super().save_pretrained(save_directory, *args, **kwargs)
+        if code_folder is not None and kwargs.get("is_main_process", True):
+            copy_code_files(save_directory, [PIPELINE_MODULE], code_folder)
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.encoder_config.initializer_range
@@ -257,10 +249,14 @@ class MultiNerModel(MultiNerPreTrainedModel):
 
     def __init__(self, config: MultiNerConfig, encoder: PreTrainedModel | None = None):
         super().__init__(config)
+        if not config.entity_types:
+            raise ValueError(
+                "MultiNerModel needs entity types: give MultiNerConfig(entity_types=[...]) or "
+                "MultiNerModel.from_encoder(encoder, entity_types=['PER', 'LOC', ...])."
+            )
         self.encoder = encoder if encoder is not None else build_encoder(config)
-        if config.query_mode == "packed":
-            _check_packed_encoder(self.encoder)
-            self.query_attention = QueryAttention(config)
+        # How queries and context reach the encoder: one entry of the query-mode registry.
+        self.query_encoding = query_mode_of(config.query_mode).encoding(config, self.encoder)
         self.type_attention = TYPE_ATTENTION_CLASSES[config.type_attention](config)
         self.dropout = nn.Dropout(config.head_dropout)
         self.heads = SpanHeads(config)
@@ -310,6 +306,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
         query_token_type_ids: torch.LongTensor | None = None,
         query_spans: torch.LongTensor | None = None,
         span_threshold: float | None = None,
+        input_signature: torch.LongTensor | None = None,
         return_dict: bool | None = None,
     ) -> MultiNerOutput | tuple:
         r"""
@@ -335,17 +332,25 @@ class MultiNerModel(MultiNerPreTrainedModel):
             span_threshold (`float`, *optional*): score only the spans whose start and end probabilities both
                 exceed it (the rest get `MASKED_LOGIT`); decoding at this threshold or above finds the same entities
                 for much less work. The pipeline passes its threshold. Ignored when `labels` are given.
+            input_signature (`torch.LongTensor` of shape `[batch]`, *optional*): the processor's
+                `config.input_signature()`; inputs built for other entity types (or their order), another query mode
+                or span length are refused.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if context_mask is None or start_mask is None or end_mask is None:
             raise ValueError("context_mask, start_mask and end_mask are required; the processor builds them.")
-        if self.config.query_mode == "packed":
-            packed = (query_input_ids, query_token_type_ids, query_spans)
-            hidden = self._encode_packed(input_ids, attention_mask, token_type_ids, *packed, context_mask.shape[1])
-        else:
-            hidden = self._encode_per_type(
-                input_ids, attention_mask, token_type_ids, context_start, context_mask.shape[1]
-            )
+        self._check_input_signature(input_signature)
+        hidden = self.query_encoding(
+            self.encoder,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            context_length=context_mask.shape[1],
+            context_start=context_start,
+            query_input_ids=query_input_ids,
+            query_token_type_ids=query_token_type_ids,
+            query_spans=query_spans,
+        )  # [batch, types, context, hidden]
         types = hidden.shape[1]
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
         hidden = self.type_attention(hidden, context_mask)  # [batch, types, context, hidden]
@@ -379,70 +384,15 @@ class MultiNerModel(MultiNerPreTrainedModel):
         output = MultiNerOutput(loss=loss, start_logits=start_logits, end_logits=end_logits, span_logits=span_logits)
         return output if return_dict else output.to_tuple()
 
-    def _encode_per_type(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        token_type_ids: torch.Tensor | None,
-        context_start: torch.Tensor | None,
-        context_length: int,
-    ) -> torch.Tensor:
-        """[batch, types, context, hidden]: the context tokens of every type's sequence, one encoder call."""
-        if input_ids.dim() != 3 or context_start is None:
+    def _check_input_signature(self, input_signature: torch.Tensor | None) -> None:
+        if input_signature is not None and (input_signature != self.config.input_signature()).any():
             raise ValueError(
-                "query_mode='per_type' takes input_ids of shape [batch, types, seq] and context_start; build the "
-                "inputs with a processor of the model's query_mode."
+                "These inputs were built by a processor for another model configuration (entity types or their order, "
+                f"query mode or max_span_length differ from this model's: entity_types={self.config.entity_types}, "
+                f"query_mode={self.config.query_mode!r}, max_span_length={self.config.max_span_length}). Build the "
+                "processor from this model: MultiNerProcessor.from_model(model) or "
+                "MultiNerProcessor.from_pretrained(model folder)."
             )
-        batch, types, seq = input_ids.shape
-        encoded = self.encoder(
-            input_ids=input_ids.view(batch * types, seq),
-            attention_mask=attention_mask.view(batch * types, seq),
-            token_type_ids=None if token_type_ids is None else token_type_ids.view(batch * types, seq),
-        ).last_hidden_state.view(batch, types, seq, -1)
-        offsets = torch.arange(context_length, device=encoded.device)
-        positions = (context_start[:, :, None] + offsets).clamp(max=seq - 1)
-        return encoded.gather(2, positions[..., None].expand(-1, -1, -1, encoded.shape[-1]))
-
-    def _encode_packed(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        token_type_ids: torch.Tensor | None,
-        query_input_ids: torch.Tensor | None,
-        query_token_type_ids: torch.Tensor | None,
-        query_spans: torch.Tensor | None,
-        context_length: int,
-    ) -> torch.Tensor:
-        """[batch, types, context, hidden]: the query block encoded once, every context attending to its keys and
-        values (exactly one `[block + context]` sequence whose block does not attend to the context)."""
-        if input_ids.dim() != 2 or query_input_ids is None or query_spans is None:
-            raise ValueError(
-                "query_mode='packed' takes input_ids of shape [batch, seq], query_input_ids and query_spans; build "
-                "the inputs with a processor of the model's query_mode."
-            )
-        if self.encoder.is_activation_checkpointing and self.training:
-            raise ValueError(
-                "query_mode='packed' shares the query block's keys and values through the encoder's cache, which "
-                "gradient checkpointing turns off; train without gradient_checkpointing."
-            )
-        block, spans = query_input_ids[:1], query_spans[0]
-        if (query_input_ids != block).any() or (query_spans != spans).any():
-            raise ValueError("All rows of a packed batch must share one query block; build them with one processor.")
-        block_types = None if query_token_type_ids is None else query_token_type_ids[:1]
-        cache = DynamicCache(config=self.encoder.config)
-        query_states = self.encoder(input_ids=block, token_type_ids=block_types, past_key_values=cache)
-        batch = input_ids.shape[0]
-        shared = DynamicCache(config=self.encoder.config)
-        for index, layer in enumerate(cache.layers):
-            shared.update(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1), index)
-        block_mask = attention_mask.new_ones(batch, block.shape[1])
-        context = self.encoder(
-            input_ids=input_ids,
-            attention_mask=torch.cat([block_mask, attention_mask], dim=1),
-            token_type_ids=token_type_ids,
-            past_key_values=shared,
-        ).last_hidden_state[:, :context_length]
-        return self.query_attention(context, query_states.last_hidden_state[0], spans)
 
     def _check_entity_type_ids(
         self, entity_type_ids: torch.Tensor | None, types: int, device: torch.device
@@ -545,14 +495,6 @@ def build_encoder(config: MultiNerConfig) -> PreTrainedModel:
     return AutoModel.from_config(config.encoder_config, **_encoder_kwargs(config.encoder_config))
 
 
-def _check_packed_encoder(encoder: PreTrainedModel) -> None:
-    if "past_key_values" not in inspect.signature(encoder.forward).parameters:
-        raise ValueError(
-            f"query_mode='packed' needs an encoder whose forward takes past_key_values (BERT, RoBERTa, ELECTRA, "
-            f"XLM-R, ...); {type(encoder).__name__} does not. Use query_mode='per_type' with this encoder."
-        )
-
-
 def _encoder_kwargs(encoder_config: PreTrainedConfig) -> dict:
     """Encoders with a pooler (BERT, RoBERTa, ...) are built without it: it is unused, and unused parameters trip
     distributed training."""
@@ -561,4 +503,4 @@ def _encoder_kwargs(encoder_config: PreTrainedConfig) -> dict:
     return {"add_pooling_layer": False} if accepts_switch else {}
 
 
-__all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel", "QueryAttention"]
+__all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel"]

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-import unicodedata
-import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer, ProcessorMixin
 
-from .configuration_multiner import QUERY_MODES
-from .data_collator import LABEL_PAD, MultiNerDataCollator
+from .configuration_multiner import MultiNerConfig
+from .data_collator_multiner import LABEL_PAD, MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
+from .query_modes_multiner import query_layout, query_mode_of
+from .text_core import (
+    Context,
+    UnrepresentableEntityWarning,
+    Window,
+    checked_source,
+    entity_dicts,
+    entity_token_spans,
+    is_single_example,
+    make_windows,
+    merge_window_spans,
+    report_unrepresentable,
+    sources_of,
+    tokenize_context,
+)
 
 # Annotation-guideline queries (BERT-MRC, Li et al. 2020) for the CoNLL-2003 and GENIA label sets.
 DEFAULT_QUERIES = {
@@ -33,16 +45,8 @@ QUERY_TEMPLATE = "find all {name} entities in the text."
 
 PROCESSOR_CONFIG_NAME = "processor_config.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-
-REASONS = {
-    "misaligned": "its start or end falls inside a word (no token boundary there)",
-    "too_long": "it spans more tokens than max_span_length",
-    "window": "it fits in no window of max_length tokens",
-}
-
-
-class UnrepresentableEntityWarning(UserWarning):
-    """Gold entities that the model cannot represent were left out of the labels (counted, never silently)."""
+# Loading options that also apply to the model config read by `from_pretrained`.
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 
 
 def default_query(entity_type: str) -> str:
@@ -57,117 +61,6 @@ def default_query(entity_type: str) -> str:
     if entity_type in DEFAULT_QUERIES:
         return DEFAULT_QUERIES[entity_type]
     return QUERY_TEMPLATE.format(name=entity_type.replace("_", " ").replace("-", " ").lower())
-
-
-@dataclass(frozen=True)
-class Context:
-    """One input tokenized once. `offsets[i]` is token i's span in the input's unit: characters for a text, words
-    (i, i + 1) for a list of words."""
-
-    source: str | list[str]
-    ids: list[int]
-    offsets: list[tuple[int, int]]
-    word_first: list[bool]
-    word_last: list[bool]
-
-    def fragment(self, start: int, end: int) -> str:
-        return self.source[start:end] if isinstance(self.source, str) else " ".join(self.source[start:end])
-
-
-@dataclass(frozen=True)
-class Window:
-    """Tokens [start, stop) of context `example`; whether it overlaps the windows before and after it."""
-
-    example: int
-    start: int
-    stop: int
-    overlaps_previous: bool
-    overlaps_next: bool
-
-    def holds(self, first: int, last: int) -> bool:
-        """Whether context tokens first..last (inclusive) lie inside this window."""
-        return self.start <= first and last < self.stop
-
-    def sees_whole(self, first: int, last: int) -> bool:
-        """Whether tokens first..last lie inside this window, off any edge where it was cut."""
-        on_cut = (first == self.start and self.overlaps_previous) or (last == self.stop - 1 and self.overlaps_next)
-        return self.holds(first, last) and not on_cut
-
-
-@dataclass(frozen=True)
-class QueryLayout:
-    """Special tokens and query of one entity type: sequence = head + context + tail; the query's own tokens are
-    head[query_start:query_stop] (before them the start tokens, after them the separator)."""
-
-    head_ids: list[int]
-    head_type_ids: list[int]
-    context_type_id: int
-    tail_ids: list[int]
-    tail_type_ids: list[int]
-    query_start: int
-    query_stop: int
-
-
-class PerTypeQueries:
-    """query_mode "per_type": one `head + context + tail` sequence per entity type."""
-
-    input_names = ["context_start"]
-
-    def __init__(self, layouts: Mapping[str, QueryLayout], with_type_ids: bool):
-        self.layouts, self.with_type_ids = layouts, with_type_ids
-        longest = max(layouts, key=lambda name: len(layouts[name].head_ids))
-        self.taken = len(layouts[longest].head_ids) + max(len(layout.tail_ids) for layout in layouts.values())
-        self.taker = f"The query of {longest!r} takes"
-
-    def features(self, context_ids: list[int], entity_types: list[str]) -> dict[str, list]:
-        input_ids, token_type_ids, context_start = [], [], []
-        for name in entity_types:
-            layout = self.layouts[name]
-            input_ids.append(layout.head_ids + context_ids + layout.tail_ids)
-            token_type_ids.append(
-                layout.head_type_ids + [layout.context_type_id] * len(context_ids) + layout.tail_type_ids
-            )
-            context_start.append(len(layout.head_ids))
-        features = {"input_ids": input_ids, "context_start": context_start}
-        if self.with_type_ids:
-            features["token_type_ids"] = token_type_ids
-        return features
-
-
-class PackedQueries:
-    """query_mode "packed": one block of all queries (start tokens, then each query and its separator) and one
-    `context + tail` sequence per window. The block always holds every type's query, so the context reads the
-    queries it was trained with; `query_spans` says where the requested types' queries lie in it."""
-
-    input_names = ["query_input_ids", "query_spans"]
-
-    def __init__(self, layouts: Mapping[str, QueryLayout], with_type_ids: bool):
-        self.with_type_ids = with_type_ids
-        self.layout = first = next(iter(layouts.values()))
-        self.ids, self.type_ids = first.head_ids[: first.query_start], first.head_type_ids[: first.query_start]
-        self.spans = {}
-        for name, layout in layouts.items():
-            self.spans[name] = [len(self.ids), len(self.ids) + layout.query_stop - layout.query_start]
-            self.ids = self.ids + layout.head_ids[layout.query_start :]
-            self.type_ids = self.type_ids + layout.head_type_ids[layout.query_start :]
-        self.taken = len(self.ids) + len(first.tail_ids)
-        self.taker = f"The packed queries of all {len(layouts)} entity types take"
-        if with_type_ids:
-            self.input_names = self.input_names + ["query_token_type_ids"]
-
-    def features(self, context_ids: list[int], entity_types: list[str]) -> dict[str, list]:
-        features = {
-            "input_ids": context_ids + self.layout.tail_ids,
-            "query_input_ids": self.ids,
-            "query_spans": [self.spans[name] for name in entity_types],
-        }
-        if self.with_type_ids:
-            features["token_type_ids"] = [self.layout.context_type_id] * len(context_ids) + self.layout.tail_type_ids
-            features["query_token_type_ids"] = self.type_ids
-        return features
-
-
-QUERY_MODE_CLASSES = {"per_type": PerTypeQueries, "packed": PackedQueries}
 
 
 class MultiNerBatch(dict):
@@ -188,26 +81,25 @@ class MultiNerBatch(dict):
 
 
 class MultiNerProcessor(ProcessorMixin):
-    """Builds the per-type `[CLS] query [SEP] context [SEP]` sequences around a fast tokenizer and maps predictions
-    back to character (or word) offsets.
+    """Builds the query + context sequences of a Multi-NER model around a fast tokenizer and maps predictions back to
+    character (or word) offsets.
+
+    The model's config owns the entity types (names and order), the query mode and `max_span_length`: the processor
+    reads them from it (`from_pretrained(model folder)`, `from_model(model)`) and never takes them a second time. Its
+    own settings are the queries and the window (`max_length`, `stride`), saved in `processor_config.json`.
 
     Inputs are texts with character-offset entities `{"start", "end", "label"}` (end exclusive), or pre-tokenized
-    `tokens` with word-index entities. Contexts longer than the window are split into overlapping windows.
-
-    With `query_mode="packed"` every window is one sequence: `[CLS] q_1 [SEP] q_2 [SEP] ... q_T [SEP]` (the query
-    block, the same for every window) followed by `context [SEP]`; the window then leaves room for all the queries.
+    `tokens` with word-index entities. Contexts longer than a window are split into overlapping windows (text core).
 
     Args:
         tokenizer: a fast (Rust-backed) tokenizer; offsets come from it.
-        entity_types: the entity types, in the model's order.
+        model_config: the model's [`MultiNerConfig`].
         queries: query text per type; types without one get `default_query(type)`.
-        max_length: longest sequence (query, context and special tokens) given to the encoder.
+        max_length: longest sequence (queries, context and special tokens) given to the encoder.
         stride: tokens shared by consecutive windows of a long context.
-        max_span_length: longest entity in tokens; must equal the model's `config.max_span_length`.
-        query_mode: `"per_type"` (one sequence per type) or `"packed"`; must equal the model's `config.query_mode`.
 
     Example:
-        >>> processor = MultiNerProcessor.from_encoder(entity_types=["PER", "LOC"])  # doctest: +SKIP
+        >>> processor = MultiNerProcessor.from_model(model, queries={"PER": "people"})  # doctest: +SKIP
         >>> batch = processor(["Ada Lovelace was born in London."])  # doctest: +SKIP
         >>> processor.decode(model(**batch), batch)  # doctest: +SKIP
         [[{'entity_group': 'PER', 'score': 0.97, 'word': 'Ada Lovelace', 'start': 0, 'end': 12}, ...]]
@@ -218,12 +110,10 @@ class MultiNerProcessor(ProcessorMixin):
     def __init__(
         self,
         tokenizer,
-        entity_types: Sequence[str] | None = None,
+        model_config: MultiNerConfig | None = None,
         queries: Mapping[str, str] | None = None,
         max_length: int = 256,
         stride: int = 64,
-        max_span_length: int = 32,
-        query_mode: str = "per_type",
     ):
         super().__init__(tokenizer)
         if not getattr(tokenizer, "is_fast", False):
@@ -231,64 +121,99 @@ class MultiNerProcessor(ProcessorMixin):
                 f"MultiNerProcessor needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}; "
                 "load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
             )
-        if not entity_types:
-            raise ValueError("MultiNerProcessor needs entity_types, e.g. ['PER', 'LOC', 'ORG', 'MISC'].")
-        unknown = sorted(set(queries or {}) - set(entity_types))
+        if not isinstance(model_config, MultiNerConfig) and type(model_config).__name__ != "MultiNerConfig":
+            raise ValueError(
+                "MultiNerProcessor reads the entity types, query mode and span length from the model's config: build "
+                "it with MultiNerProcessor.from_model(model) or MultiNerProcessor.from_pretrained(model folder), or "
+                f"pass model_config=model.config (got {type(model_config).__name__})."
+            )
+        if not model_config.entity_types:
+            raise ValueError("The model config has no entity_types; give MultiNerConfig(entity_types=[...]).")
+        unknown = sorted(set(queries or {}) - set(model_config.entity_types))
         if unknown:
             raise ValueError(
-                f"queries given for unknown entity types {unknown}; entity_types are {list(entity_types)}."
+                f"queries given for unknown entity types {unknown}; the model's entity_types are "
+                f"{model_config.entity_types}."
             )
-        for name, value in {"max_length": max_length, "max_span_length": max_span_length}.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"MultiNerProcessor {name}={value!r} must be a positive integer.")
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f"MultiNerProcessor max_length={max_length!r} must be a positive integer.")
         if not isinstance(stride, int) or stride < 0:
             raise ValueError(f"MultiNerProcessor stride={stride!r} must be a non-negative integer.")
-        if query_mode not in QUERY_MODES:
-            raise ValueError(f"MultiNerProcessor query_mode={query_mode!r} is not allowed; use one of {QUERY_MODES}.")
-        self.entity_types = list(entity_types)
+        self._model_config = model_config
         self.queries = {name: (queries or {}).get(name) or default_query(name) for name in self.entity_types}
         self.max_length = max_length
         self.stride = stride
-        self.max_span_length = max_span_length
-        self.query_mode = query_mode
         self.unrepresentable: Counter = Counter()
         self._uses_token_type_ids = "token_type_ids" in tokenizer.model_input_names
-        layouts = {name: self._query_layout(self.queries[name]) for name in self.entity_types}
-        self._queries = QUERY_MODE_CLASSES[query_mode](layouts, self._uses_token_type_ids)
+        layouts = {name: query_layout(tokenizer, self.queries[name]) for name in self.entity_types}
+        self._layout = query_mode_of(self.query_mode).layout(layouts, self._uses_token_type_ids)
         self._window_size = self._context_capacity()
 
+    # The settings the model owns, read from its config.
+    @property
+    def model_config(self) -> MultiNerConfig:
+        return self._model_config
+
+    @property
+    def entity_types(self) -> list[str]:
+        return list(self._model_config.entity_types)
+
+    @property
+    def query_mode(self) -> str:
+        return self._model_config.query_mode
+
+    @property
+    def max_span_length(self) -> int:
+        return self._model_config.max_span_length
+
     @classmethod
-    def from_encoder(
-        cls, encoder_name_or_path: str | None = None, entity_types: Sequence[str] | None = None, **kwargs
-    ) -> MultiNerProcessor:
-        """A processor around the tokenizer of an encoder (default: the packaged all-MiniLM-L6-v2).
+    def from_model(cls, model, tokenizer=None, **kwargs) -> MultiNerProcessor:
+        """A processor for a model (or its config), around `tokenizer` or the tokenizer of the encoder the model was
+        built from (`config.encoder_name`, set by `MultiNerModel.from_encoder`).
 
         Example:
-            >>> processor = MultiNerProcessor.from_encoder(entity_types=["PER", "LOC"], queries={"PER": "people"})
-            >>> processor.queries["PER"]
-            'people'
+            >>> model = MultiNerModel.from_encoder(entity_types=["PER", "LOC"])  # doctest: +SKIP
+            >>> processor = MultiNerProcessor.from_model(model, queries={"PER": "people"})  # doctest: +SKIP
+            >>> processor.queries["PER"], processor.entity_types  # doctest: +SKIP
+            ('people', ['PER', 'LOC'])
         """
-        if encoder_name_or_path is None:
-            from .configuration_multiner import default_encoder_path
-
-            encoder_name_or_path = default_encoder_path()
-        tokenizer = AutoTokenizer.from_pretrained(encoder_name_or_path)
-        return cls(tokenizer, entity_types=entity_types, **kwargs)
+        config = getattr(model, "config", model)
+        if tokenizer is None:
+            if not getattr(config, "encoder_name", None):
+                raise ValueError(
+                    "The model's config does not say which encoder it was built from (encoder_name); pass the "
+                    "tokenizer: MultiNerProcessor.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
+                )
+            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
+        return cls(tokenizer, model_config=config, **kwargs)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> MultiNerProcessor:
-        """Load a processor saved with `save_pretrained` (a local folder or a Hub repository)."""
+    def from_pretrained(cls, pretrained_model_name_or_path, model_config: MultiNerConfig | None = None, **kwargs):
+        """Load a processor saved with `save_pretrained` beside its model (a local folder or a Hub repository); the
+        entity types, query mode and span length come from the folder's `config.json` unless `model_config` is given.
+        """
         folder = Path(pretrained_model_name_or_path)
         if folder.is_dir():
-            missing = [] if (folder / PROCESSOR_CONFIG_NAME).is_file() else [PROCESSOR_CONFIG_NAME]
+            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
             if not any((folder / name).is_file() for name in TOKENIZER_FILES):
                 missing.append(" or ".join(TOKENIZER_FILES))
+            if model_config is not None and "config.json" in missing:
+                missing.remove("config.json")
             if missing:
                 raise FileNotFoundError(
-                    f"{folder} is not a complete MultiNerProcessor checkpoint: missing {', '.join(missing)}. "
-                    "Save the processor beside the model with processor.save_pretrained(folder)."
+                    f"{folder} is not a complete Multi-NER model folder: missing {', '.join(missing)}. Save the "
+                    "model and its processor together: model.save_pretrained(folder); "
+                    "processor.save_pretrained(folder)."
                 )
-        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
+        if model_config is None:
+            model_config = MultiNerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        # The tokenizer and the processor's own settings load as ProcessorMixin loads them; the model config is
+        # handed to the constructor only (ProcessorMixin.from_pretrained would pass it to the tokenizer too).
+        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
+        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
+        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
 
     # ----------------------------------------------------------------------------------------------- features
 
@@ -303,19 +228,18 @@ class MultiNerProcessor(ProcessorMixin):
             >>> columns = dataset.column_names  # doctest: +SKIP
             >>> train = dataset.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
         """
-        single = _is_single_example(examples)
+        single = is_single_example(examples)
         batch = {name: [value] for name, value in examples.items()} if single else examples
-        sources = self._sources(batch)
+        sources = sources_of(batch)
         if "entities" not in batch:
             raise ValueError("preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example.")
-        contexts = [self._context(source, index) for index, source in enumerate(sources)]
+        contexts = [tokenize_context(self.tokenizer, source, index) for index, source in enumerate(sources)]
         rows: dict[str, list] = {}
         skipped: Counter = Counter()
         for index, (context, entities) in enumerate(zip(contexts, batch["entities"])):
-            spans = self._entity_token_spans(context, entities, index, skipped)
-            windows = self._windows(context, index)
+            spans = entity_token_spans(context, entities, index, self.entity_types, self.max_span_length, skipped)
             placed = set()
-            for window in windows:
+            for window in make_windows(context, index, self._window_size, self.stride):
                 features = self._features(context, window, self.entity_types)
                 held = [span for span in spans if window.holds(span[1], span[2])]
                 labels = [[type_pos, first - window.start, last - window.start] for type_pos, first, last in held]
@@ -328,7 +252,7 @@ class MultiNerProcessor(ProcessorMixin):
                 f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
                 "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
             )
-        self._report(skipped)
+        report_unrepresentable(skipped, self.unrepresentable)
         return {name: values[0] for name, values in rows.items()} if single else rows
 
     def __call__(
@@ -356,10 +280,18 @@ class MultiNerProcessor(ProcessorMixin):
         else:
             sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
         selected = self._select_types(entity_types)
-        contexts = [self._context(self._checked_source(source, index), index) for index, source in enumerate(sources)]
-        windows = [window for index, context in enumerate(contexts) for window in self._windows(context, index)]
+        contexts = [
+            tokenize_context(self.tokenizer, checked_source(source, index), index)
+            for index, source in enumerate(sources)
+        ]
+        windows = [
+            window
+            for index, context in enumerate(contexts)
+            for window in make_windows(context, index, self._window_size, self.stride)
+        ]
         features = [self._features(contexts[window.example], window, selected) for window in windows]
-        inputs = MultiNerDataCollator(self, return_tensors=return_tensors)(features)
+        collator = MultiNerDataCollator(self.tokenizer.pad_token_id, self.query_mode, return_tensors=return_tensors)
+        inputs = collator(features)
         if selected != self.entity_types:
             import torch
 
@@ -386,92 +318,50 @@ class MultiNerProcessor(ProcessorMixin):
         if outputs.span_logits.shape[2] != self.max_span_length:
             raise ValueError(
                 f"The model scores spans up to {outputs.span_logits.shape[2]} tokens but the processor's "
-                f"max_span_length is {self.max_span_length}; build the processor with the model's max_span_length."
+                f"max_span_length is {self.max_span_length}; load the processor with the model's config."
             )
-        windows_of: dict[int, list[Window]] = {}
-        for window in batch.windows:
-            windows_of.setdefault(window.example, []).append(window)
-        best: list[dict[tuple[str, int, int], float]] = [{} for _ in batch.contexts]
-        spans_per_window = decode_spans(outputs.start_logits, outputs.end_logits, outputs.span_logits, threshold)
-        for window, spans in zip(batch.windows, spans_per_window):
-            context = batch.contexts[window.example]
-            for type_pos, first, last, score in spans:
-                first, last = window.start + first, window.start + last
-                # A span on a cut edge may be part of an entity cut in two: trust a window that sees it whole.
-                if not window.sees_whole(first, last) and any(
-                    other.sees_whole(first, last) for other in windows_of[window.example]
-                ):
-                    continue
-                key = (batch.entity_types[type_pos], context.offsets[first][0], context.offsets[last][1])
-                best[window.example][key] = max(score, best[window.example].get(key, 0.0))
+        decoded = decode_spans(outputs.start_logits, outputs.end_logits, outputs.span_logits, threshold)
+        named = [
+            [(batch.entity_types[type_pos], first, last, score) for type_pos, first, last, score in spans]
+            for spans in decoded
+        ]
+        merged = merge_window_spans(batch.windows, named, batch.contexts)
         results = []
-        for context, found in zip(batch.contexts, best):
-            entities = [
-                {
-                    "entity_group": label,
-                    "score": score,
-                    "word": context.fragment(start, end),
-                    "start": start,
-                    "end": end,
-                }
-                for (label, start, end), score in found.items()
-            ]
+        for context, found in zip(batch.contexts, merged):
+            entities = entity_dicts(context, found)
             if flat:
                 entities = keep_non_overlapping(entities, lambda e: (e["start"], e["end"]), lambda e: e["score"])
-            results.append(sorted(entities, key=lambda e: (e["start"], e["end"], e["entity_group"])))
+            results.append(entities)
         return results
 
     def check_model_config(self, config) -> None:
-        """Raise if a model's config does not match this processor (entity types, query mode, span length)."""
-        if list(config.entity_types) != self.entity_types:
+        """Raise if a model's config lays its inputs out differently from this processor's (entity types and their
+        order, query mode, span length)."""
+        if config.input_signature() != self._model_config.input_signature():
             raise ValueError(
-                f"The processor's entity_types {self.entity_types} differ from the model's "
-                f"{list(config.entity_types)}; "
-                "use the processor saved with the model, or build one with the model's entity_types in that order."
-            )
-        model_mode = getattr(config, "query_mode", "per_type")
-        if model_mode != self.query_mode:
-            raise ValueError(
-                f"The processor's query_mode={self.query_mode!r} differs from the model's {model_mode!r}; build the "
-                "processor with the model's query_mode."
-            )
-        if config.max_span_length != self.max_span_length:
-            raise ValueError(
-                f"The processor's max_span_length={self.max_span_length} differs from the model's "
-                f"{config.max_span_length}; build the processor with the model's value."
+                f"The processor was built for entity_types={self.entity_types}, query_mode={self.query_mode!r}, "
+                f"max_span_length={self.max_span_length}; the model has entity_types={list(config.entity_types)}, "
+                f"query_mode={config.query_mode!r}, max_span_length={config.max_span_length}. The entity types, "
+                "query mode or span length differ from the model's: use the processor saved with the model, or "
+                "MultiNerProcessor.from_model(model)."
             )
 
     @property
     def model_input_names(self) -> list[str]:
-        names = ["input_ids", "attention_mask", "context_mask", "start_mask", "end_mask"]
+        names = ["input_ids", "attention_mask", "context_mask", "start_mask", "end_mask", "input_signature"]
         type_ids = ["token_type_ids"] if self._uses_token_type_ids else []
-        return names + type_ids + self._queries.input_names
+        mode_names = query_mode_of(self.query_mode).input_names
+        if not self._uses_token_type_ids:
+            mode_names = [name for name in mode_names if "token_type_ids" not in name]
+        return names + type_ids + mode_names
 
     # ----------------------------------------------------------------------------------------------- internals
 
-    def _query_layout(self, query: str) -> QueryLayout:
-        encoding = self.tokenizer(query, "x")
-        sequence_ids = encoding.sequence_ids()
-        context_positions = [position for position, sequence in enumerate(sequence_ids) if sequence == 1]
-        first, last = context_positions[0], context_positions[-1]
-        ids = encoding["input_ids"]
-        type_ids = encoding.get("token_type_ids") or [0] * len(ids)
-        query_positions = [position for position, sequence in enumerate(sequence_ids) if sequence == 0]
-        return QueryLayout(
-            ids[:first],
-            type_ids[:first],
-            type_ids[first],
-            ids[last + 1 :],
-            type_ids[last + 1 :],
-            query_positions[0],
-            query_positions[-1] + 1,
-        )
-
     def _context_capacity(self) -> int:
-        capacity = self.max_length - self._queries.taken
+        capacity = self.max_length - self._layout.taken
         if capacity <= self.stride:
             raise ValueError(
-                f"{self._queries.taker} {self._queries.taken} of max_length={self.max_length} tokens (with the "
+                f"{self._layout.taker} {self._layout.taken} of max_length={self.max_length} tokens (with the "
                 f"special tokens), leaving {max(capacity, 0)} for the context (stride={self.stride}); shorten the "
                 "queries or raise max_length."
             )
@@ -485,116 +375,13 @@ class MultiNerProcessor(ProcessorMixin):
             raise ValueError(f"Unknown entity types {unknown}; choose from {self.entity_types}.")
         return [name for name in self.entity_types if name in set(entity_types)]
 
-    def _sources(self, batch: Mapping[str, Any]) -> list[str | list[str]]:
-        if ("text" in batch) == ("tokens" in batch):
-            raise ValueError("Each example needs exactly one of 'text' (a string) or 'tokens' (a list of words).")
-        sources = batch["text"] if "text" in batch else batch["tokens"]
-        return [self._checked_source(source, index) for index, source in enumerate(sources)]
-
-    @staticmethod
-    def _checked_source(source: Any, index: int) -> str | list[str]:
-        if isinstance(source, str):
-            if not source.strip():
-                raise ValueError(
-                    f"Input {index} is an empty or whitespace-only text; give text to search for entities."
-                )
-            return source
-        if isinstance(source, Sequence) and source and all(isinstance(word, str) and word for word in source):
-            return list(source)
-        raise ValueError(
-            f"Input {index} must be a non-empty string or a non-empty list of non-empty words, got {source!r:.80}."
-        )
-
-    def _context(self, source: str | list[str], index: int) -> Context:
-        is_text = isinstance(source, str)
-        # The whole context is tokenized at once and split into windows later, so its length is no error.
-        encoding = self.tokenizer(
-            source,
-            is_split_into_words=not is_text,
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            verbose=False,
-        )
-        word_ids = encoding.word_ids()
-        if not word_ids:
-            raise ValueError(f"Input {index} gives no tokens (only characters the tokenizer drops): {source!r:.80}.")
-        offsets = (
-            [tuple(offset) for offset in encoding["offset_mapping"]] if is_text else [(w, w + 1) for w in word_ids]
-        )
-        word_first = [i == 0 or word_ids[i - 1] != word for i, word in enumerate(word_ids)]
-        word_last = [i == len(word_ids) - 1 or word_ids[i + 1] != word for i, word in enumerate(word_ids)]
-        return Context(source, list(encoding["input_ids"]), offsets, word_first, word_last)
-
-    def _entity_token_spans(
-        self, context: Context, entities: Sequence[Mapping[str, Any]], index: int, skipped: Counter
-    ) -> list[tuple[int, int, int]]:
-        """(type position, first token, last token) of every representable gold entity; the rest are counted."""
-        limit = len(context.source)
-        first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
-        last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
-        spans = set()
-        for entity in entities or []:
-            start, end, label = _checked_entity(entity, index, limit, self.entity_types)
-            if isinstance(context.source, str):
-                _check_character_boundaries(context.source, start, end, index)
-            first, last = first_token.get(start), last_token.get(end)
-            if first is None or last is None or last < first:
-                skipped["misaligned"] += 1
-            elif last - first >= self.max_span_length:
-                skipped["too_long"] += 1
-            else:
-                spans.add((self.entity_types.index(label), first, last))
-        return sorted(spans)
-
-    def _windows(self, context: Context, index: int) -> list[Window]:
-        """Windows of at most the context capacity, cut at word starts, consecutive ones sharing ~stride tokens."""
-        total, size = len(context.ids), self._window_size
-        bounds = []
-        start = 0
-        while True:
-            stop = min(start + size, total)
-            if stop < total:
-                boundary = stop
-                while boundary > start + 1 and not context.word_first[boundary]:
-                    boundary -= 1
-                stop = boundary if context.word_first[boundary] else stop
-            bounds.append((start, stop))
-            if stop == total:
-                break
-            next_start = max(stop - self.stride, start + 1)
-            while next_start < stop and not context.word_first[next_start]:
-                next_start += 1
-            start = next_start
-        return [
-            Window(
-                index,
-                start,
-                stop,
-                overlaps_previous=position > 0 and bounds[position - 1][1] > start,
-                overlaps_next=position + 1 < len(bounds) and bounds[position + 1][0] < stop,
-            )
-            for position, (start, stop) in enumerate(bounds)
-        ]
-
     def _features(self, context: Context, window: Window, entity_types: list[str]) -> dict[str, list]:
         return {
-            **self._queries.features(context.ids[window.start : window.stop], entity_types),
+            **self._layout.features(context.ids[window.start : window.stop], entity_types),
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
+            "input_signature": self._model_config.input_signature(),
         }
-
-    def _report(self, skipped: Counter) -> None:
-        skipped = +skipped
-        if not skipped:
-            return
-        self.unrepresentable.update(skipped)
-        details = "; ".join(f"{count} because {REASONS[reason]}" for reason, count in sorted(skipped.items()))
-        warnings.warn(
-            f"{sum(skipped.values())} gold entities cannot be represented and are not in the labels: {details}. "
-            "Totals so far are in processor.unrepresentable.",
-            UnrepresentableEntityWarning,
-            stacklevel=3,
-        )
 
 
 def _unmask_cut_entities(
@@ -617,40 +404,6 @@ def _append_row(rows: dict[str, list], features: dict[str, list], labels: list[l
     labels = labels or [[LABEL_PAD] * 3]
     for name, value in {**features, "labels": labels}.items():
         rows.setdefault(name, []).append(value)
-
-
-def _is_single_example(examples: Mapping[str, Any]) -> bool:
-    """A batch (from `map(batched=True)`) holds lists of texts or lists of word lists; anything else is one example."""
-    if "text" in examples:
-        return not isinstance(examples["text"], (list, tuple))
-    words = examples.get("tokens")
-    return not isinstance(words, (list, tuple)) or not words or not isinstance(words[0], (list, tuple))
-
-
-def _checked_entity(entity: Any, index: int, limit: int, entity_types: list[str]) -> tuple[int, int, str]:
-    if not isinstance(entity, Mapping) or not {"start", "end", "label"} <= set(entity):
-        raise ValueError(f"Input {index}: each entity must be a dict with 'start', 'end' and 'label', got {entity!r}.")
-    start, end, label = entity["start"], entity["end"], entity["label"]
-    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (start, end)):
-        raise ValueError(f"Input {index}: entity offsets must be integers, got start={start!r}, end={end!r}.")
-    if not 0 <= start < end <= limit:
-        raise ValueError(
-            f"Input {index}: entity {entity!r} lies outside the input of length {limit}; offsets need "
-            "0 <= start < end <= length, end exclusive (characters for text, words for tokens)."
-        )
-    if label not in entity_types:
-        raise ValueError(f"Input {index}: unknown entity type {label!r}; the processor's types are {entity_types}.")
-    return start, end, label
-
-
-def _check_character_boundaries(text: str, start: int, end: int, index: int) -> None:
-    """Offsets must not split a character: no combining mark or low surrogate right after a boundary."""
-    for offset in (start, end):
-        if offset < len(text) and (unicodedata.combining(text[offset]) or "\udc00" <= text[offset] <= "\udfff"):
-            raise ValueError(
-                f"Input {index}: offset {offset} splits a character ({text[max(offset - 1, 0) : offset + 1]!r}); "
-                "offsets must be Python string indices on character boundaries (not byte offsets)."
-            )
 
 
 __all__ = ["DEFAULT_QUERIES", "MultiNerBatch", "MultiNerProcessor", "UnrepresentableEntityWarning", "default_query"]

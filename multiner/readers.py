@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from seqeval.metrics.sequence_labeling import get_entities
+
 
 def read_conll(path: str | Path, tag_column: int = -1) -> list[dict]:
     """Sentences of a CoNLL column file (`token ... tag` per line, blank line between sentences).
@@ -38,27 +40,18 @@ def read_conll(path: str | Path, tag_column: int = -1) -> list[dict]:
 
 
 def iob_to_spans(tags: Iterable[str]) -> list[dict]:
-    """Entity spans from IOB1 or IOB2 tags.
+    """Entity spans from IOB1 or IOB2 tags (seqeval's chunking, the conlleval rules), after checking every tag.
 
     Example:
         >>> [(s["start"], s["end"], s["label"]) for s in iob_to_spans(["I-PER", "I-PER", "B-PER", "O", "B-LOC"])]
         [(0, 2, 'PER'), (2, 3, 'PER'), (4, 5, 'LOC')]
     """
-    spans: list[dict] = []
-    current: dict | None = None
+    tags = list(tags)
     for position, tag in enumerate(tags):
-        if tag == "O":
-            current = None
-            continue
         prefix, _, label = tag.partition("-")
-        if prefix not in ("B", "I") or not label:
+        if tag != "O" and (prefix not in ("B", "I") or not label):
             raise ValueError(f"Tag {tag!r} at position {position} is not IOB (O, B-TYPE or I-TYPE).")
-        if prefix == "I" and current is not None and current["label"] == label:
-            current["end"] = position + 1
-        else:
-            current = {"start": position, "end": position + 1, "label": label}
-            spans.append(current)
-    return spans
+    return [{"start": first, "end": last + 1, "label": label} for label, first, last in get_entities(tags)]
 
 
 def read_word_span_jsonl(path: str | Path) -> list[dict]:

@@ -12,7 +12,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 from tokenizers import ByteLevelBPETokenizer, processors  # noqa: E402
-from transformers import AutoTokenizer, BertConfig, BertModel, RobertaConfig, RobertaModel, RobertaTokenizer  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoConfig,
+    AutoTokenizer,
+    BertConfig,
+    BertModel,
+    RobertaConfig,
+    RobertaModel,
+    RobertaTokenizer,
+)
 
 import multiner  # noqa: E402
 
@@ -61,3 +69,77 @@ def shared_data() -> Path:
     if not DATA_DIR.is_dir():
         pytest.skip(f"real datasets not found at {DATA_DIR} (they live in ../shared/data beside the checkout)")
     return DATA_DIR
+
+
+def tiny_config(encoder_dir: str | None = None, entity_types=("PER", "LOC", "ORG"), **fields):
+    """A `MultiNerConfig` over an encoder folder's config (the packaged MiniLM when None)."""
+    encoder_config = AutoConfig.from_pretrained(encoder_dir or multiner.default_encoder_path())
+    return multiner.MultiNerConfig(
+        encoder_config=encoder_config.to_dict(), entity_types=list(entity_types), encoder_name=encoder_dir, **fields
+    )
+
+
+def processor_for(
+    encoder_dir=None, entity_types=("PER", "LOC", "ORG"), queries=None, max_length=256, stride=64, **fields
+):
+    """The processor of a model with this encoder, these types and config `fields` (no model is built)."""
+    tokenizer = AutoTokenizer.from_pretrained(encoder_dir or multiner.default_encoder_path())
+    config = tiny_config(encoder_dir, entity_types, **fields)
+    return multiner.MultiNerProcessor(tokenizer, config, queries=queries, max_length=max_length, stride=stride)
+
+
+# Nested examples (ORG names holding a LOC) that the tiny trained models learn by heart.
+NESTED = [
+    ("Ada Lovelace lived in London.", [(0, 12, "PER"), (22, 28, "LOC")]),
+    ("The Bank of England hired Alan Turing.", [(4, 19, "ORG"), (12, 19, "LOC"), (26, 37, "PER")]),
+    ("University of Manchester staff met in Paris.", [(0, 24, "ORG"), (14, 24, "LOC"), (38, 43, "LOC")]),
+    ("Nothing to find here.", []),
+    ("Marie Curie moved to Paris from Warsaw.", [(0, 11, "PER"), (21, 26, "LOC"), (32, 38, "LOC")]),
+]
+
+
+def as_dataset(examples):
+    """(text, [(start, end, label)]) pairs as a `datasets.Dataset` of text + character-offset entities."""
+    import datasets
+
+    return datasets.Dataset.from_list(
+        [
+            {"text": text, "entities": [{"start": s, "end": e, "label": label} for s, e, label in ents]}
+            for text, ents in examples
+        ]
+    )
+
+
+def train_tiny_model(encoder_dir, folder, examples, epochs=80, max_length=256, stride=64, **config_fields):
+    """A tiny Multi-NER model trained with the stock Trainer until it knows `examples`, saved with its processor in
+    `folder` (model.save_pretrained + processor.save_pretrained); returns the folder as a string."""
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    set_seed(0)
+    fields = {"max_span_length": 8, "head_dropout": 0.0, "type_attention_dropout": 0.0, **config_fields}
+    model = multiner.MultiNerModel.from_encoder(encoder_dir, entity_types=["PER", "LOC", "ORG"], **fields)
+    processor = multiner.MultiNerProcessor.from_model(model, max_length=max_length, stride=stride)
+    data = as_dataset(examples)
+    train = data.map(processor.preprocess, batched=True, batch_size=2, remove_columns=data.column_names)
+    args = TrainingArguments(
+        output_dir=str(Path(folder) / "run"),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=2,
+        learning_rate=3e-3,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+    )
+    collator = multiner.MultiNerDataCollator.from_processor(processor)
+    Trainer(model=model, args=args, train_dataset=train, data_collator=collator).train()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def packed_dir(bert_dir, tmp_path_factory) -> str:
+    """A tiny packed-mode model that knows NESTED (shared by the modeling, pipeline and Hub-folder tests)."""
+    return train_tiny_model(bert_dir, tmp_path_factory.mktemp("packed-model"), NESTED, query_mode="packed")

@@ -32,7 +32,8 @@ def test_round_trip_keeps_encoder_config(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("entity_types", None, "entity_types is required"),
+        ("entity_types", "PER", "must be a list of non-empty strings, got 'PER'"),
+        ("query_mode", "stacked", "query_mode='stacked' is not allowed"),
         ("entity_types", ["A", "A"], "duplicates"),
         ("entity_types", ["A", ""], "non-empty strings"),
         ("type_attention", "cross", "type_attention='cross' is not allowed"),
@@ -47,3 +48,28 @@ def test_bad_values_name_the_field(field, value, message):
     kwargs = {"encoder_config": ENCODER, "entity_types": ["A", "B"], field: value}
     with pytest.raises(ValueError, match=message):
         MultiNerConfig(**kwargs)
+
+
+def test_builds_with_defaults_as_transformers_expects():
+    """AutoConfig.for_model and transformers' serialisation build a config with no arguments: types start empty."""
+    config = AutoConfig.for_model("multiner")
+    assert isinstance(config, MultiNerConfig) and config.entity_types == []
+    assert config.encoder_config.model_type == "bert" and config.span_hidden_size == config.encoder_config.hidden_size
+    assert MultiNerConfig(entity_types=("PER", "LOC")).entity_types == ["PER", "LOC"]
+    # the diff against the defaults keeps what was set
+    saved = MultiNerConfig(encoder_config=ENCODER, entity_types=["A"], max_span_length=5).to_diff_dict()
+    assert saved["entity_types"] == ["A"] and saved["max_span_length"] == 5
+
+
+def test_input_signature_changes_with_what_the_inputs_depend_on():
+    base = MultiNerConfig(encoder_config=ENCODER, entity_types=["A", "B"])
+    same = MultiNerConfig(encoder_config=ENCODER, entity_types=["A", "B"], head_dropout=0.3, type_attention="none")
+    assert base.input_signature() == same.input_signature()
+    others = [
+        MultiNerConfig(encoder_config=ENCODER, entity_types=["B", "A"]),
+        MultiNerConfig(encoder_config=ENCODER, entity_types=["A", "B", "C"]),
+        MultiNerConfig(encoder_config=ENCODER, entity_types=["A", "B"], query_mode="packed"),
+        MultiNerConfig(encoder_config=ENCODER, entity_types=["A", "B"], max_span_length=8),
+    ]
+    signatures = {base.input_signature()} | {config.input_signature() for config in others}
+    assert len(signatures) == 5 and all(0 <= value < 2**63 for value in signatures)

@@ -1,4 +1,5 @@
 import datasets
+from conftest import processor_for
 from huggingface_hub import ModelCard
 from transformers import Trainer, TrainingArguments, set_seed
 
@@ -9,7 +10,6 @@ from multiner import (
     MultiNerConfig,
     MultiNerDataCollator,
     MultiNerModel,
-    MultiNerProcessor,
     default_encoder_path,
     generate_model_card,
 )
@@ -31,7 +31,7 @@ SCORES = {
 
 def test_card_metadata_parses_and_body_has_every_section(bert_dir):
     config = MultiNerConfig(encoder_config=ENCODER, entity_types=TYPES, encoder_name=default_encoder_path())
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, queries={"PER": "people by name"})
+    processor = processor_for(bert_dir, entity_types=TYPES, queries={"PER": "people by name"})
     card_data = MultiNerCardData(
         model_id="someone/multiner-conll",
         datasets=["conll2003"],
@@ -63,7 +63,7 @@ def test_card_metadata_parses_and_body_has_every_section(bert_dir):
 
 def test_bert_mrc_card_and_card_without_evaluation(bert_dir):
     config = MultiNerConfig(encoder_config=ENCODER, entity_types=TYPES, **BERT_MRC)
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES)
+    processor = processor_for(bert_dir, entity_types=TYPES)
     text = generate_model_card(config, processor)
     assert ModelCard(text).data.eval_results is None
     assert "# BERT-MRC on custom data" in text and "shared (BERT-MRC)" in text and "## Evaluation" not in text
@@ -91,7 +91,7 @@ def test_trainer_metrics_back_to_scores():
 def test_callback_writes_the_card_with_training_and_evaluation(bert_dir, tmp_path):
     set_seed(0)
     model = MultiNerModel.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8)
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8)
+    processor = processor_for(bert_dir, entity_types=TYPES, max_span_length=8)
     data = datasets.Dataset.from_list(
         [{"text": "Ada Lovelace lived in London.", "entities": [{"start": 0, "end": 12, "label": "PER"}]}] * 4
     )
@@ -113,7 +113,7 @@ def test_callback_writes_the_card_with_training_and_evaluation(bert_dir, tmp_pat
         args=args,
         train_dataset=rows,
         eval_dataset=rows,
-        data_collator=MultiNerDataCollator(processor),
+        data_collator=MultiNerDataCollator.from_processor(processor),
         compute_metrics=MultiNerMetrics(TYPES),
         callbacks=[callback],
     )

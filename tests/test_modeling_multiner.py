@@ -2,9 +2,10 @@ import os
 
 import pytest
 import torch
+from conftest import processor_for
 from transformers import AutoModel
 
-from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor
+from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
 from multiner.modeling_multiner import MASKED_LOGIT
 
 TYPES = ["PER", "LOC", "ORG"]
@@ -14,7 +15,7 @@ TEXTS = ["Ada Lovelace was born in London, England.", "Alan Turing worked at the
 def build(encoder_dir, **config):
     torch.manual_seed(0)
     model = MultiNerModel.from_encoder(encoder_dir, entity_types=TYPES, max_span_length=6, **config).eval()
-    processor = MultiNerProcessor.from_encoder(encoder_dir, entity_types=TYPES, max_span_length=6)
+    processor = processor_for(encoder_dir, entity_types=TYPES, max_span_length=6)
     return model, processor
 
 
@@ -94,7 +95,7 @@ def test_loss_only_with_labels_and_it_trains(bert_dir):
     model, processor = build(bert_dir, head_dropout=0.0, type_attention_dropout=0.0)
     model.train()
     row = processor.preprocess({"text": TEXTS[0], "entities": [{"start": 0, "end": 12, "label": "PER"}]})
-    batch = MultiNerDataCollator(processor)([row])
+    batch = MultiNerDataCollator.from_processor(processor)([row])
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(15):
@@ -116,8 +117,21 @@ def test_labels_outside_the_inputs_raise(bert_dir):
 
 def test_inputs_with_other_number_of_types_raise(bert_dir):
     model, _ = build(bert_dir)
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=["PER", "LOC"], max_span_length=6)
+    processor = processor_for(bert_dir, entity_types=["PER", "LOC"], max_span_length=6)
+    batch = processor(TEXTS)
+    with pytest.raises(ValueError, match="built by a processor for another model configuration"):
+        model(**batch)
+    del batch["input_signature"]  # inputs built by hand: the shapes are still checked
     with pytest.raises(ValueError, match="inputs hold 2 entity types but the model knows 3"):
+        model(**batch)
+
+
+@pytest.mark.parametrize("other", [{"entity_types": ["LOC", "PER", "ORG"]}, {"max_span_length": 7}])
+def test_inputs_for_another_configuration_raise(bert_dir, other):
+    """Same shapes, other meaning (types in another order, another span length): only the signature can tell."""
+    model, _ = build(bert_dir)
+    processor = processor_for(bert_dir, **{"entity_types": ["PER", "LOC", "ORG"], "max_span_length": 6, **other})
+    with pytest.raises(ValueError, match="entity_types=\\['PER', 'LOC', 'ORG'\\], query_mode='per_type', max_span"):
         model(**processor(TEXTS))
 
 
@@ -177,7 +191,7 @@ def test_training_scores_only_the_loss_candidates_and_gets_the_dense_loss(bert_d
         processor.preprocess({"text": TEXTS[0], "entities": [{"start": 0, "end": 12, "label": "PER"}]}),
         processor.preprocess({"text": TEXTS[1], "entities": [{"start": 0, "end": 11, "label": "PER"}]}),
     ]
-    batch = MultiNerDataCollator(processor)(rows)
+    batch = MultiNerDataCollator.from_processor(processor)(rows)
     dense = model.eval()(**batch)
     sparse = model.train()(**batch)
     torch.testing.assert_close(sparse.loss, dense.loss)

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from test_training import NESTED, arguments, as_dataset
-from transformers import AutoModel, AutoProcessor, DistilBertConfig, DistilBertModel, Trainer, pipeline, set_seed
+from conftest import NESTED, processor_for
+from transformers import AutoModel, AutoProcessor, DistilBertConfig, DistilBertModel, pipeline
 
-from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor
+from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
 from multiner.hub_cards import generate_model_card
 from multiner.modeling_multiner import MASKED_LOGIT
 
@@ -20,14 +20,12 @@ def build(encoder_dir, **config):
     model = MultiNerModel.from_encoder(
         encoder_dir, entity_types=TYPES, max_span_length=6, query_mode="packed", **config
     ).eval()
-    processor = MultiNerProcessor.from_encoder(
-        encoder_dir, entity_types=TYPES, max_span_length=6, query_mode="packed", queries=QUERIES
-    )
+    processor = processor_for(encoder_dir, entity_types=TYPES, max_span_length=6, query_mode="packed", queries=QUERIES)
     return model, processor
 
 
 def test_one_sequence_holds_every_query_then_the_context(encoder_dir):
-    processor = MultiNerProcessor.from_encoder(encoder_dir, entity_types=TYPES, query_mode="packed", queries=QUERIES)
+    processor = processor_for(encoder_dir, entity_types=TYPES, query_mode="packed", queries=QUERIES)
     tokenizer = processor.tokenizer
     batch = processor(TEXTS)
     block = batch["query_input_ids"][0].tolist()
@@ -62,15 +60,18 @@ def test_packed_model_equals_one_masked_sequence_per_window(encoder_dir):
     context = batch["context_mask"].shape[1]
     with torch.no_grad():
         reference = model.encoder(input_ids=sequence, attention_mask=mask, token_type_ids=type_ids).last_hidden_state
-        expected = model.query_attention(reference[:, width : width + context], reference[0, :width], spans)
-        actual = model._encode_packed(
-            batch["input_ids"],
-            batch["attention_mask"],
-            batch.get("token_type_ids"),
-            batch["query_input_ids"],
-            batch.get("query_token_type_ids"),
-            batch["query_spans"],
-            context,
+        expected = model.query_encoding.query_attention(
+            reference[:, width : width + context], reference[0, :width], spans
+        )
+        actual = model.query_encoding(
+            model.encoder,
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            token_type_ids=batch.get("token_type_ids"),
+            context_length=context,
+            query_input_ids=batch["query_input_ids"],
+            query_token_type_ids=batch.get("query_token_type_ids"),
+            query_spans=batch["query_spans"],
         )
     real = batch["context_mask"].bool()[:, None, :].expand(-1, len(TYPES), -1)
     torch.testing.assert_close(actual[real], expected[real], atol=1e-5, rtol=1e-4)
@@ -116,23 +117,27 @@ def test_entity_type_subset_keeps_every_query_in_the_block(bert_dir):
 
 
 def test_windows_leave_room_for_every_query(bert_dir):
-    per_type = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_length=96, stride=8)
-    packed = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_length=96, stride=8, query_mode="packed")
+    per_type = processor_for(bert_dir, entity_types=TYPES, max_length=96, stride=8)
+    packed = processor_for(bert_dir, entity_types=TYPES, max_length=96, stride=8, query_mode="packed")
     text = " ".join(["word"] * 300)
     batch = packed(text)
     longest = batch["query_input_ids"].shape[1] + batch["input_ids"].shape[1]
     assert longest <= 96
     assert len(batch.windows) > len(per_type(text).windows)
     with pytest.raises(ValueError, match="packed queries of all 3 entity types take .* max_length=40"):
-        MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_length=40, stride=8, query_mode="packed")
+        processor_for(bert_dir, entity_types=TYPES, max_length=40, stride=8, query_mode="packed")
 
 
 def test_packed_mode_errors_name_the_fix(bert_dir, tmp_path):
     model, processor = build(bert_dir)
-    per_type_processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=6)
+    per_type_processor = processor_for(bert_dir, entity_types=TYPES, max_span_length=6)
+    per_type_batch = per_type_processor(TEXTS)
+    with pytest.raises(ValueError, match="another model configuration .* query_mode='packed'"):
+        model(**per_type_batch)
+    del per_type_batch["input_signature"]  # inputs built by hand: their shape is still checked
     with pytest.raises(ValueError, match="query_mode='packed' takes input_ids of shape"):
-        model(**per_type_processor(TEXTS))
-    with pytest.raises(ValueError, match="processor's query_mode='per_type' differs from the model's 'packed'"):
+        model(**per_type_batch)
+    with pytest.raises(ValueError, match="built for .*query_mode='per_type'.*the model has .*query_mode='packed'"):
         per_type_processor.check_model_config(model.config)
     batch = processor(TEXTS)
     batch["query_spans"][1, 0, 1] -= 1
@@ -148,30 +153,7 @@ def test_packed_mode_errors_name_the_fix(bert_dir, tmp_path):
     with pytest.raises(ValueError, match="needs an encoder whose forward takes past_key_values.*DistilBertModel"):
         MultiNerModel.from_encoder(str(tmp_path), entity_types=TYPES, query_mode="packed")
     with pytest.raises(ValueError, match="query_mode='stacked' is not allowed"):
-        MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, query_mode="stacked")
-
-
-@pytest.fixture(scope="module")
-def packed_dir(bert_dir, tmp_path_factory):
-    """A tiny packed model trained with the stock Trainer until it knows the nested examples, saved."""
-    set_seed(0)
-    folder = tmp_path_factory.mktemp("packed-model")
-    model = MultiNerModel.from_encoder(
-        bert_dir,
-        entity_types=TYPES,
-        max_span_length=8,
-        head_dropout=0.0,
-        type_attention_dropout=0.0,
-        query_mode="packed",
-    )
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8, query_mode="packed")
-    data = as_dataset(NESTED)
-    train = data.map(processor.preprocess, batched=True, batch_size=2, remove_columns=data.column_names)
-    args = arguments(folder, num_train_epochs=80, per_device_train_batch_size=2, learning_rate=3e-3)
-    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return str(folder)
+        processor_for(bert_dir, entity_types=TYPES, query_mode="stacked")
 
 
 def test_trainer_learns_nested_entities_and_auto_classes_reload(packed_dir):
@@ -212,8 +194,8 @@ def test_pad_to_multiple_of_pads_the_context_but_never_the_query_block(bert_dir)
     model, processor = build(bert_dir)
     rows = [processor.preprocess({"text": text, "entities": []}) for text in TEXTS]
     plain, rounded = (
-        MultiNerDataCollator(processor)(rows),
-        MultiNerDataCollator(processor, pad_to_multiple_of=64)(rows),
+        MultiNerDataCollator.from_processor(processor)(rows),
+        MultiNerDataCollator.from_processor(processor, pad_to_multiple_of=64)(rows),
     )
     assert rounded["input_ids"].shape[1] == 64
     assert torch.equal(rounded["query_input_ids"], plain["query_input_ids"])

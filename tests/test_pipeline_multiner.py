@@ -7,12 +7,12 @@ import subprocess
 import sys
 import textwrap
 
-import datasets
 import pytest
 import torch
-from transformers import AutoModel, AutoProcessor, Trainer, TrainingArguments, pipeline, set_seed
+from conftest import processor_for, train_tiny_model
+from transformers import AutoModel, AutoProcessor, pipeline
 
-from multiner import MultiNerDataCollator, MultiNerModel, MultiNerPipeline, MultiNerProcessor
+from multiner import MultiNerPipeline
 
 TYPES = ["PER", "LOC", "ORG"]
 SENTENCES = [
@@ -38,41 +38,10 @@ def document(order):
 def model_dir(bert_dir, tmp_path_factory):
     """A tiny model trained until it knows SENTENCES, alone and in multi-sentence documents split into windows of
     64 tokens, saved with its processor."""
-    set_seed(0)
-    folder = tmp_path_factory.mktemp("pipeline-model")
-    model = MultiNerModel.from_encoder(
-        bert_dir,
-        entity_types=TYPES,
-        max_span_length=8,
-        head_dropout=0.0,
-        type_attention_dropout=0.0,
-    )
-    processor = MultiNerProcessor.from_encoder(
-        bert_dir, entity_types=TYPES, max_span_length=8, max_length=64, stride=24
-    )
     generator = random.Random(0)
     documents = SENTENCES + [document(generator.choices(range(4), k=8)) for _ in range(12)]
-    data = datasets.Dataset.from_list(
-        [
-            {"text": t, "entities": [{"start": s, "end": e, "label": lab} for s, e, lab in ents]}
-            for t, ents in documents
-        ]
-    )
-    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-    args = TrainingArguments(
-        output_dir=str(folder / "run"),
-        num_train_epochs=40,
-        per_device_train_batch_size=2,
-        learning_rate=3e-3,
-        report_to=[],
-        save_strategy="no",
-        use_cpu=True,
-        disable_tqdm=True,
-    )
-    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return str(folder)
+    folder = tmp_path_factory.mktemp("pipeline-model")
+    return train_tiny_model(bert_dir, folder, documents, epochs=40, max_length=64, stride=24)
 
 
 def spans(entities):
@@ -171,7 +140,7 @@ def test_bfloat16_and_device_map(model_dir):
 
 def test_processor_of_other_types_is_refused(model_dir):
     model = AutoModel.from_pretrained(model_dir)
-    processor = MultiNerProcessor(AutoProcessor.from_pretrained(model_dir).tokenizer, entity_types=["PER", "LOC"])
+    processor = processor_for(model_dir, entity_types=["PER", "LOC"], max_span_length=8)
     with pytest.raises(ValueError, match="differ from the model's"):
         pipeline("multi-ner", model=model, processor=processor)
 
@@ -191,7 +160,10 @@ def test_saved_pipeline_folder_loads_without_multiner(model_dir, tmp_path):
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"]["AutoModel"] == "modeling_multiner.MultiNerModel"
-    assert "multi-ner" in config["custom_pipelines"]
+    # recorded under a task of its own, so that an installed multiner's "multi-ner" task still loads the folder
+    assert config["custom_pipelines"] == {
+        "multi-ner-remote": {"impl": "pipeline_multiner.MultiNerPipeline", "pt": ["AutoModel"], "type": "text"}
+    }
 
     texts = [text for text, _ in SENTENCES]
     expected = [[(e["entity_group"], e["start"], e["end"]) for e in found] for found in ner(texts)]

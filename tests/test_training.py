@@ -2,29 +2,14 @@
 
 import datasets
 import torch
+from conftest import NESTED, as_dataset, processor_for
 from transformers import AutoModel, AutoProcessor, Trainer, TrainingArguments, set_seed
 
-from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor
+from multiner import MultiNerDataCollator, MultiNerModel
 from multiner.evaluation import MultiNerMetrics, span_scores
 from multiner.readers import read_conll
 
 TYPES = ["PER", "LOC", "ORG"]
-NESTED = [
-    ("Ada Lovelace lived in London.", [(0, 12, "PER"), (22, 28, "LOC")]),
-    ("The Bank of England hired Alan Turing.", [(4, 19, "ORG"), (12, 19, "LOC"), (26, 37, "PER")]),
-    ("University of Manchester staff met in Paris.", [(0, 24, "ORG"), (14, 24, "LOC"), (38, 43, "LOC")]),
-    ("Nothing to find here.", []),
-    ("Marie Curie moved to Paris from Warsaw.", [(0, 11, "PER"), (21, 26, "LOC"), (32, 38, "LOC")]),
-]
-
-
-def as_dataset(examples):
-    return datasets.Dataset.from_list(
-        [
-            {"text": text, "entities": [{"start": s, "end": e, "label": label} for s, e, label in ents]}
-            for text, ents in examples
-        ]
-    )
 
 
 def arguments(tmp_path, **overrides):
@@ -44,7 +29,7 @@ def test_tiny_model_memorises_nested_entities_with_the_stock_trainer(bert_dir, t
     model = MultiNerModel.from_encoder(
         bert_dir, entity_types=TYPES, max_span_length=8, head_dropout=0.0, type_attention_dropout=0.0
     )
-    processor = MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, max_span_length=8)
+    processor = processor_for(bert_dir, entity_types=TYPES, max_span_length=8)
     data = as_dataset(NESTED)
     train = data.map(processor.preprocess, batched=True, batch_size=2, remove_columns=data.column_names)
     args = arguments(
@@ -60,7 +45,7 @@ def test_tiny_model_memorises_nested_entities_with_the_stock_trainer(bert_dir, t
         args=args,
         train_dataset=train,
         eval_dataset=train,
-        data_collator=MultiNerDataCollator(processor),
+        data_collator=MultiNerDataCollator.from_processor(processor),
         compute_metrics=MultiNerMetrics(TYPES),
     )
     trainer.train()
@@ -103,11 +88,13 @@ def test_real_encoder_learns_conll2003(shared_data, tmp_path):
     train_examples = [e for e in read_conll(shared_data / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
     dev_examples = [e for e in read_conll(shared_data / "conll2003" / "eng.testa") if len(e["tokens"]) >= 4][:300]
     model = MultiNerModel.from_encoder(entity_types=types)
-    processor = MultiNerProcessor.from_encoder(entity_types=types, queries=CONLL_QUERIES)
+    processor = processor_for(entity_types=types, queries=CONLL_QUERIES)
     data = datasets.Dataset.from_list(train_examples)
     train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
     args = arguments(tmp_path, num_train_epochs=3, per_device_train_batch_size=8, learning_rate=3e-4, warmup_steps=10)
-    Trainer(model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator(processor)).train()
+    Trainer(
+        model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator.from_processor(processor)
+    ).train()
 
     model.eval()
     predicted = []

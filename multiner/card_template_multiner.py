@@ -1,4 +1,10 @@
----
+"""The Jinja template of Multi-NER model cards (rendered by `hub_cards.generate_model_card`).
+
+A Python module rather than a Markdown file: transformers copies a remote-code model's Python imports into its module
+cache, never data files, so only a module goes wherever the card code goes (a Hub folder re-saved without multiner).
+"""
+
+MODEL_CARD_TEMPLATE = """---
 {{ card_data }}
 ---
 
@@ -132,3 +138,4 @@ Strict span matching (label, start and end must all agree), micro-averaged.
   year      = {2020}
 }
 ```
+"""

@@ -1,14 +1,15 @@
 import pytest
 import torch
+from conftest import processor_for
 
-from multiner import MultiNerDataCollator, MultiNerProcessor
+from multiner import MultiNerDataCollator
 
 TYPES = ["PER", "LOC"]
 
 
 @pytest.fixture
 def processor(bert_dir):
-    return MultiNerProcessor.from_encoder(bert_dir, entity_types=TYPES, queries={"PER": "person", "LOC": "a place"})
+    return processor_for(bert_dir, entity_types=TYPES, queries={"PER": "person", "LOC": "a place"})
 
 
 def test_pads_sequences_contexts_and_labels(processor):
@@ -22,7 +23,7 @@ def test_pads_sequences_contexts_and_labels(processor):
         }
     )
     features = [dict(zip(rows, values)) for values in zip(*rows.values())]
-    batch = MultiNerDataCollator(processor)(features)
+    batch = MultiNerDataCollator.from_processor(processor)(features)
     long_context, short_context = len(features[0]["start_mask"]), len(features[1]["start_mask"])
     assert batch["input_ids"].shape == (2, 2, max(len(ids) for row in features for ids in row["input_ids"]))
     assert batch["context_mask"].tolist() == [
@@ -43,7 +44,7 @@ def test_pads_sequences_contexts_and_labels(processor):
 
 def test_pad_to_multiple_of(processor):
     row = processor.preprocess({"text": "Ada Lovelace.", "entities": []})
-    batch = MultiNerDataCollator(processor, pad_to_multiple_of=8)([row])
+    batch = MultiNerDataCollator.from_processor(processor, pad_to_multiple_of=8)([row])
     assert batch["input_ids"].shape[-1] % 8 == 0
 
 
@@ -51,9 +52,9 @@ def test_rows_with_different_types_raise(processor):
     row = processor.preprocess({"text": "Ada Lovelace.", "entities": []})
     other = {**row, "input_ids": row["input_ids"][:1], "token_type_ids": row["token_type_ids"][:1]}
     with pytest.raises(ValueError, match="same entity types"):
-        MultiNerDataCollator(processor)([row, other])
+        MultiNerDataCollator.from_processor(processor)([row, other])
 
 
 def test_only_pytorch_tensors(processor):
     with pytest.raises(ValueError, match="PyTorch tensors only"):
-        MultiNerDataCollator(processor, return_tensors="np")
+        MultiNerDataCollator.from_processor(processor, return_tensors="np")

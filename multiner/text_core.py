@@ -1,0 +1,302 @@
+"""The family-neutral text machinery: input checks, character/word <-> token alignment, windows over long contexts,
+merging window predictions back, and the counting of gold entities a model cannot represent.
+
+Every model family of the package builds on these; nothing here knows about queries, tags or decoders. A context is
+one input tokenized once, without special tokens; a window is a slice of its tokens that fits the model; entities
+travel as `(label, first token, last token)` spans in context coordinates and come back as the HF schema
+`{"entity_group", "score", "word", "start", "end"}` in the input's own offsets.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import warnings
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Why a gold entity can be left out of a model's labels; the keys are the counters' keys.
+UNREPRESENTABLE_REASONS = {
+    "misaligned": "its start or end falls inside a word (no token boundary there)",
+    "too_long": "it spans more tokens than max_span_length",
+    "window": "it fits in no window of max_length tokens",
+}
+
+
+class UnrepresentableEntityWarning(UserWarning):
+    """Gold entities that the model cannot represent were left out of the labels (counted, never silently)."""
+
+
+# ----------------------------------------------------------------------------------------------------- inputs
+
+
+def is_single_example(examples: Mapping[str, Any]) -> bool:
+    """A batch (from `map(batched=True)`) holds lists of texts or lists of word lists; anything else is one example."""
+    if "text" in examples:
+        return not isinstance(examples["text"], (list, tuple))
+    words = examples.get("tokens")
+    return not isinstance(words, (list, tuple)) or not words or not isinstance(words[0], (list, tuple))
+
+
+def sources_of(batch: Mapping[str, Any]) -> list[str | list[str]]:
+    """The checked `text` or `tokens` column of a batch of examples."""
+    if ("text" in batch) == ("tokens" in batch):
+        raise ValueError("Each example needs exactly one of 'text' (a string) or 'tokens' (a list of words).")
+    sources = batch["text"] if "text" in batch else batch["tokens"]
+    return [checked_source(source, index) for index, source in enumerate(sources)]
+
+
+def checked_source(source: Any, index: int) -> str | list[str]:
+    """A non-empty text, or a non-empty list of non-empty words; anything else is a `ValueError` naming `index`."""
+    if isinstance(source, str):
+        if not source.strip():
+            raise ValueError(f"Input {index} is an empty or whitespace-only text; give text to search for entities.")
+        return source
+    if isinstance(source, Sequence) and source and all(isinstance(word, str) and word for word in source):
+        return list(source)
+    raise ValueError(
+        f"Input {index} must be a non-empty string or a non-empty list of non-empty words, got {source!r:.80}."
+    )
+
+
+def checked_entity(entity: Any, index: int, limit: int, entity_types: Sequence[str]) -> tuple[int, int, str]:
+    """`(start, end, label)` of a gold entity dict, after checking its keys, offsets and label."""
+    if not isinstance(entity, Mapping) or not {"start", "end", "label"} <= set(entity):
+        raise ValueError(f"Input {index}: each entity must be a dict with 'start', 'end' and 'label', got {entity!r}.")
+    start, end, label = entity["start"], entity["end"], entity["label"]
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (start, end)):
+        raise ValueError(f"Input {index}: entity offsets must be integers, got start={start!r}, end={end!r}.")
+    if not 0 <= start < end <= limit:
+        raise ValueError(
+            f"Input {index}: entity {entity!r} lies outside the input of length {limit}; offsets need "
+            "0 <= start < end <= length, end exclusive (characters for text, words for tokens)."
+        )
+    if label not in entity_types:
+        raise ValueError(f"Input {index}: unknown entity type {label!r}; the model's types are {list(entity_types)}.")
+    return start, end, label
+
+
+def check_character_boundaries(text: str, start: int, end: int, index: int) -> None:
+    """Offsets must not split a character: no combining mark or low surrogate right after a boundary."""
+    for offset in (start, end):
+        if offset < len(text) and (unicodedata.combining(text[offset]) or "\udc00" <= text[offset] <= "\udfff"):
+            raise ValueError(
+                f"Input {index}: offset {offset} splits a character ({text[max(offset - 1, 0) : offset + 1]!r}); "
+                "offsets must be Python string indices on character boundaries (not byte offsets)."
+            )
+
+
+# -------------------------------------------------------------------------------------------------- alignment
+
+
+@dataclass(frozen=True)
+class Context:
+    """One input tokenized once, without special tokens. `offsets[i]` is token i's span in the input's unit:
+    characters for a text, words (w, w + 1) for a list of words; `word_first` / `word_last` mark the first and last
+    sub-token of each word."""
+
+    source: str | list[str]
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    word_first: list[bool]
+    word_last: list[bool]
+
+    def fragment(self, start: int, end: int) -> str:
+        """The input between two offsets: the text itself, or the words joined by spaces."""
+        return self.source[start:end] if isinstance(self.source, str) else " ".join(self.source[start:end])
+
+
+def tokenize_context(tokenizer, source: str | list[str], index: int) -> Context:
+    """Tokenize a checked text or word list whole (its length is no error: windows come later).
+
+    Example:
+        >>> context = tokenize_context(tokenizer, "Ada Lovelace", 0)  # doctest: +SKIP
+        >>> context.offsets  # doctest: +SKIP
+        [(0, 3), (4, 8), (8, 12)]
+    """
+    is_text = isinstance(source, str)
+    encoding = tokenizer(
+        source,
+        is_split_into_words=not is_text,
+        add_special_tokens=False,
+        return_offsets_mapping=True,
+        verbose=False,
+    )
+    word_ids = encoding.word_ids()
+    if not word_ids:
+        raise ValueError(f"Input {index} gives no tokens (only characters the tokenizer drops): {source!r:.80}.")
+    offsets = [tuple(offset) for offset in encoding["offset_mapping"]] if is_text else [(w, w + 1) for w in word_ids]
+    word_first = [i == 0 or word_ids[i - 1] != word for i, word in enumerate(word_ids)]
+    word_last = [i == len(word_ids) - 1 or word_ids[i + 1] != word for i, word in enumerate(word_ids)]
+    return Context(source, list(encoding["input_ids"]), offsets, word_first, word_last)
+
+
+def entity_token_spans(
+    context: Context,
+    entities: Sequence[Mapping[str, Any]] | None,
+    index: int,
+    entity_types: Sequence[str],
+    max_span_length: int,
+    skipped: Counter,
+) -> list[tuple[int, int, int]]:
+    """`(type position, first token, last token)` of every representable gold entity, sorted and deduplicated.
+
+    An entity whose start or end is not a word boundary, or that is longer than `max_span_length` tokens, is counted
+    in `skipped` under its reason (see `UNREPRESENTABLE_REASONS`) instead.
+    """
+    first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
+    last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+    spans = set()
+    for entity in entities or []:
+        start, end, label = checked_entity(entity, index, len(context.source), entity_types)
+        if isinstance(context.source, str):
+            check_character_boundaries(context.source, start, end, index)
+        first, last = first_token.get(start), last_token.get(end)
+        if first is None or last is None or last < first:
+            skipped["misaligned"] += 1
+        elif last - first >= max_span_length:
+            skipped["too_long"] += 1
+        else:
+            spans.add((list(entity_types).index(label), first, last))
+    return sorted(spans)
+
+
+def report_unrepresentable(skipped: Counter, totals: Counter) -> None:
+    """Add `skipped` to `totals` and warn with the counts per reason (nothing when nothing was skipped)."""
+    skipped = +skipped
+    if not skipped:
+        return
+    totals.update(skipped)
+    details = "; ".join(
+        f"{count} because {UNREPRESENTABLE_REASONS[reason]}" for reason, count in sorted(skipped.items())
+    )
+    warnings.warn(
+        f"{sum(skipped.values())} gold entities cannot be represented and are not in the labels: {details}. "
+        "Totals so far are in processor.unrepresentable.",
+        UnrepresentableEntityWarning,
+        stacklevel=3,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- windows
+
+
+@dataclass(frozen=True)
+class Window:
+    """Tokens [start, stop) of context `example`; whether it overlaps the windows before and after it."""
+
+    example: int
+    start: int
+    stop: int
+    overlaps_previous: bool
+    overlaps_next: bool
+
+    def holds(self, first: int, last: int) -> bool:
+        """Whether context tokens first..last (inclusive) lie inside this window."""
+        return self.start <= first and last < self.stop
+
+    def sees_whole(self, first: int, last: int) -> bool:
+        """Whether tokens first..last lie inside this window, off any edge where it was cut."""
+        on_cut = (first == self.start and self.overlaps_previous) or (last == self.stop - 1 and self.overlaps_next)
+        return self.holds(first, last) and not on_cut
+
+
+def make_windows(context: Context, example: int, size: int, stride: int) -> list[Window]:
+    """Windows of at most `size` tokens, cut at word starts, consecutive ones sharing about `stride` tokens.
+
+    Example:
+        >>> context = Context("a b c d", [1, 2, 3, 4], [(0, 1), (2, 3), (4, 5), (6, 7)], [True] * 4, [True] * 4)
+        >>> [(w.start, w.stop) for w in make_windows(context, 0, size=3, stride=1)]
+        [(0, 3), (2, 4)]
+    """
+    total = len(context.ids)
+    bounds = []
+    start = 0
+    while True:
+        stop = min(start + size, total)
+        if stop < total:
+            boundary = stop
+            while boundary > start + 1 and not context.word_first[boundary]:
+                boundary -= 1
+            stop = boundary if context.word_first[boundary] else stop
+        bounds.append((start, stop))
+        if stop == total:
+            break
+        next_start = max(stop - stride, start + 1)
+        while next_start < stop and not context.word_first[next_start]:
+            next_start += 1
+        start = next_start
+    return [
+        Window(
+            example,
+            start,
+            stop,
+            overlaps_previous=position > 0 and bounds[position - 1][1] > start,
+            overlaps_next=position + 1 < len(bounds) and bounds[position + 1][0] < stop,
+        )
+        for position, (start, stop) in enumerate(bounds)
+    ]
+
+
+def merge_window_spans(
+    windows: Sequence[Window],
+    spans_per_window: Sequence[Sequence[tuple[str, int, int, float]]],
+    contexts: Sequence[Context],
+) -> list[dict[tuple[str, int, int], float]]:
+    """Per context, `(label, start offset, end offset) -> best score` from spans found in its windows.
+
+    Spans come as `(label, first, last, score)` in window token coordinates (last inclusive). A span on a window
+    edge where the window was cut may be part of an entity cut in two: it is kept only when no other window of the
+    context sees it whole. The same entity found in several windows keeps its highest score.
+    """
+    windows_of: dict[int, list[Window]] = {}
+    for window in windows:
+        windows_of.setdefault(window.example, []).append(window)
+    best: list[dict[tuple[str, int, int], float]] = [{} for _ in contexts]
+    for window, spans in zip(windows, spans_per_window):
+        context = contexts[window.example]
+        for label, first, last, score in spans:
+            first, last = window.start + first, window.start + last
+            if not window.sees_whole(first, last) and any(
+                other.sees_whole(first, last) for other in windows_of[window.example]
+            ):
+                continue
+            key = (label, context.offsets[first][0], context.offsets[last][1])
+            best[window.example][key] = max(score, best[window.example].get(key, 0.0))
+    return best
+
+
+def entity_dicts(context: Context, found: Mapping[tuple[str, int, int], float]) -> list[dict]:
+    """The HF schema of merged spans, sorted by start: `{"entity_group", "score", "word", "start", "end"}` with
+    Python floats and `word == context.fragment(start, end)`."""
+    entities = [
+        {
+            "entity_group": label,
+            "score": float(score),
+            "word": context.fragment(start, end),
+            "start": start,
+            "end": end,
+        }
+        for (label, start, end), score in found.items()
+    ]
+    return sorted(entities, key=lambda entity: (entity["start"], entity["end"], entity["entity_group"]))
+
+
+__all__ = [
+    "UNREPRESENTABLE_REASONS",
+    "Context",
+    "UnrepresentableEntityWarning",
+    "Window",
+    "check_character_boundaries",
+    "checked_entity",
+    "checked_source",
+    "entity_dicts",
+    "entity_token_spans",
+    "is_single_example",
+    "make_windows",
+    "merge_window_spans",
+    "report_unrepresentable",
+    "sources_of",
+    "tokenize_context",
+]
