@@ -2,7 +2,7 @@
 sample dataset shipped with the package, report strict span F1 on its held-out split, save the model, and print
 the entities found in a few new sentences.
 
-    python -m multiner.demo [--epochs 8] [--output_dir multiner-demo]
+    python -m multiner.demo [--epochs 8] [--output_dir multiner-demo] [--encoder PATH]
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=float, default=8)
     parser.add_argument("--output_dir", default="multiner-demo")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--encoder", default=None, help="encoder folder or Hub name (default: the packaged MiniLM)")
     parser.add_argument("--span_loss_weight", type=float, default=0.1)
     parser.add_argument("--span_candidates", default="pred_and_gold", choices=["pred_and_gold", "all"])
     args = parser.parse_args(argv)
 
     set_seed(args.seed)
     model = MultiNerModel.from_encoder(
+        args.encoder,
         entity_types=ENTITY_TYPES, span_loss_weight=args.span_loss_weight, span_candidates=args.span_candidates
     )
     processor = MultiNerProcessor.from_model(model)

@@ -1,6 +1,7 @@
 """End to end with the stock Trainer: a tiny model memorises nested examples; the real encoder learns CoNLL-2003."""
 
 import datasets
+import pytest
 import torch
 from conftest import NESTED, as_dataset, processor_for
 from transformers import AutoModel, AutoProcessor, Trainer, TrainingArguments, set_seed
@@ -105,3 +106,21 @@ def test_real_encoder_learns_conll2003(shared_data, tmp_path):
     gold = [[(x["label"], x["start"], x["end"]) for x in e["entities"]] for e in dev_examples]
     found = [[(x["entity_group"], x["start"], x["end"]) for x in entities] for entities in predicted]
     assert span_scores(gold, found, types)["f1"] >= CONLL_F1_FLOOR
+
+
+def test_a_processor_for_another_configuration_fails_before_the_first_step(bert_dir, tmp_path):
+    """Types in another order give inputs of the same shapes: without a check, a stock Trainer would train the LOC
+    heads on PER labels. The inputs carry the processor's input signature, and the first forward refuses them."""
+    model = MultiNerModel.from_encoder(bert_dir, entity_types=["PER", "LOC", "ORG"], max_span_length=8)
+    processor = processor_for(bert_dir, entity_types=["LOC", "PER", "ORG"], max_span_length=8)
+    data = as_dataset(NESTED)
+    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    trainer = Trainer(
+        model=model,
+        args=arguments(tmp_path, max_steps=3, per_device_train_batch_size=2),
+        train_dataset=train,
+        data_collator=MultiNerDataCollator.from_processor(processor),
+    )
+    with pytest.raises(ValueError, match="built by a processor for another model configuration"):
+        trainer.train()
+    assert trainer.state.global_step == 0
