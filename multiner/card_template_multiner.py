@@ -36,35 +36,28 @@ entities and works on texts of any length (overlapping windows).
 
 ## Usage
 
-With the pipeline (`pip install multiner`):
-
-```python
-import multiner  # registers the "multi-ner" task
-from transformers import pipeline
-
-ner = pipeline("multi-ner", model="{{ model_id }}")
-ner("{{ example }}")
-# [{'entity_group': ..., 'score': ..., 'word': ..., 'start': ..., 'end': ...}, ...]
-ner("...", flat=True, threshold=0.5, entity_types=["{{ queries | first }}"])
-```
-
-Without installing multiner (the code is in this repository):
+The model's code is in this repository, so `transformers` alone runs it (no other package to install):
 
 ```python
 from transformers import pipeline
 
 ner = pipeline(model="{{ model_id }}", trust_remote_code=True)
+ner("{{ example }}")
+# [{'entity_group': ..., 'score': ..., 'word': ..., 'start': ..., 'end': ...}, ...]
+ner("...", flat=True, threshold=0.5, entity_types=["{{ queries | first }}"])
 ```
+
+With the `multiner` package installed from its source repository (`pip install -e .` in a clone), the installed
+code runs it instead: `import multiner` and `pipeline("multi-ner", model="{{ model_id }}")`.
 
 With the Auto classes:
 
 ```python
 import torch
-import multiner
 from transformers import AutoModel, AutoProcessor
 
-model = AutoModel.from_pretrained("{{ model_id }}").eval()
-processor = AutoProcessor.from_pretrained("{{ model_id }}")
+model = AutoModel.from_pretrained("{{ model_id }}", trust_remote_code=True).eval()
+processor = AutoProcessor.from_pretrained("{{ model_id }}", trust_remote_code=True)
 batch = processor(["{{ example }}"])
 with torch.no_grad():
     entities = processor.decode(model(**batch), batch)
