@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(args.seed)
     model = MultiNerModel.from_encoder(
         args.encoder,
-        entity_types=ENTITY_TYPES, span_loss_weight=args.span_loss_weight, span_candidates=args.span_candidates
+        entity_types=ENTITY_TYPES,
+        span_loss_weight=args.span_loss_weight,
+        span_candidates=args.span_candidates,
     )
     processor = MultiNerProcessor.from_model(model)
     train, dev = sample_dataset("train"), sample_dataset("dev")
