@@ -147,6 +147,8 @@ class MultiNerProcessor(ProcessorMixin):
         self._uses_token_type_ids = "token_type_ids" in tokenizer.model_input_names
         layouts = {name: query_layout(tokenizer, self.queries[name]) for name in self.entity_types}
         self._layout = query_mode_of(self.query_mode).layout(layouts, self._uses_token_type_ids)
+        # fixed with the layout: computed once, written into every window's features
+        self._input_signature = model_config.input_signature()
         self._window_size = self._context_capacity()
 
     # The settings the model owns, read from its config.
@@ -337,7 +339,7 @@ class MultiNerProcessor(ProcessorMixin):
     def check_model_config(self, config) -> None:
         """Raise if a model's config lays its inputs out differently from this processor's (entity types and their
         order, query mode, span length)."""
-        if config.input_signature() != self._model_config.input_signature():
+        if config.input_signature() != self._input_signature:
             raise ValueError(
                 f"The processor was built for entity_types={self.entity_types}, query_mode={self.query_mode!r}, "
                 f"max_span_length={self.max_span_length}; the model has entity_types={list(config.entity_types)}, "
@@ -380,7 +382,7 @@ class MultiNerProcessor(ProcessorMixin):
             **self._layout.features(context.ids[window.start : window.stop], entity_types),
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
-            "input_signature": self._model_config.input_signature(),
+            "input_signature": self._input_signature,
         }
 
 

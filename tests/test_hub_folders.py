@@ -46,7 +46,7 @@ def saved_folders(packed_dir, tmp_path_factory):
 
 def test_each_folder_holds_exactly_the_files_the_family_imports(saved_folders):
     package = Path(multiner.__file__).parent
-    needed = {name for name in FAMILY_MODULES}
+    needed = set(FAMILY_MODULES)
     for module in FAMILY_MODULES:
         needed |= {Path(path).name for path in get_relative_import_files(str(package / module))}
     assert "text_core.py" in needed and "query_modes_multiner.py" in needed and "evaluation.py" not in needed

@@ -34,7 +34,7 @@ def words_context(count):
 
 def test_text_and_words_align_to_their_own_offsets(tokenizer):
     text = tokenize_context(tokenizer, "Ada Lovelacé lived", 0)
-    assert [text.source[s:e] for s, e in text.offsets][0] == "ada" or text.fragment(*text.offsets[0]) == "Ada"
+    assert text.fragment(*text.offsets[0]) == "Ada"
     assert text.fragment(0, 12) == "Ada Lovelacé"
     # every word starts and ends on a token
     assert sum(text.word_first) == sum(text.word_last) == 3
