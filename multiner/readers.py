@@ -4,39 +4,106 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
 
 
-def read_conll(path: str | Path, tag_column: int = -1) -> list[dict]:
+def read_conll(path: str | Path, tag_column: int = -1, documents: bool = False) -> list:
     """Sentences of a CoNLL column file (`token ... tag` per line, blank line between sentences).
 
     Tags may be IOB1 (CoNLL-2003: `I-` opens an entity unless it continues one of the same type, `B-` only
     separates two adjacent entities of one type) or IOB2 (`B-` opens every entity); both read the same way.
-    `-DOCSTART-` lines are skipped.
+    Columns are split on tabs when a line has one (so a token may contain spaces: `New York<TAB>B-LOC`), else on
+    whitespace. With `documents=True` the result is a list of documents, each the list of its sentences, split at
+    `-DOCSTART-` lines (a file without them is one document); otherwise `-DOCSTART-` lines are skipped. Errors name
+    the file and line.
 
     Example:
         >>> read_conll("eng.testa")[1]  # doctest: +SKIP
         {'tokens': ['LONDON', '1996-08-30'], 'entities': [{'start': 0, 'end': 1, 'label': 'LOC'}]}
+        >>> len(read_conll("eng.testa", documents=True))  # doctest: +SKIP
+        216
     """
-    examples, tokens, tags = [], [], []
+    found: list[list[dict]] = [[]]
+    tokens, tags, first_line = [], [], 0
+
+    def close_sentence() -> None:
+        if tokens:
+            try:
+                entities = iob_to_spans(tags)
+            except ValueError as error:
+                raise ValueError(f"{path}:{first_line}: sentence starting here: {error}") from None
+            found[-1].append({"tokens": list(tokens), "entities": entities})
+        tokens.clear()
+        tags.clear()
+
     with open(path, encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
-            columns = line.split()
-            if not columns or columns[0] == "-DOCSTART-":
-                if tokens:
-                    examples.append({"tokens": tokens, "entities": iob_to_spans(tags)})
-                tokens, tags = [], []
+            line = line.rstrip("\r\n")
+            columns = [column.strip() for column in line.split("\t")] if "\t" in line else line.split()
+            if not any(columns):
+                close_sentence()
                 continue
-            if len(columns) < 2:
-                raise ValueError(f"{path}:{number}: expected a token and a tag column, got {line.strip()!r}.")
+            if columns[0] == "-DOCSTART-":
+                close_sentence()
+                if found[-1]:
+                    found.append([])
+                continue
+            if len(columns) < 2 or not columns[0] or not columns[tag_column]:
+                raise ValueError(f"{path}:{number}: expected a token and a tag column, got {line!r}.")
+            if not tokens:
+                first_line = number
             tokens.append(columns[0])
             tags.append(columns[tag_column])
-    if tokens:
-        examples.append({"tokens": tokens, "entities": iob_to_spans(tags)})
-    return examples
+    close_sentence()
+    documents_found = [document for document in found if document]
+    return documents_found if documents else [sentence for document in documents_found for sentence in document]
+
+
+def sentences_to_text(sentences: Sequence[dict], separator: str = "\n") -> dict:
+    r"""One text example from word-level sentences: words joined by spaces, sentences by `separator`, and the
+    entities moved to character offsets (end exclusive).
+
+    Example:
+        >>> sentences_to_text([{"tokens": ["Ada", "spoke", "."], "entities": []},
+        ...                    {"tokens": ["Paris", "!"], "entities": [{"start": 0, "end": 1, "label": "LOC"}]}])
+        {'text': 'Ada spoke .\nParis !', 'entities': [{'start': 12, 'end': 17, 'label': 'LOC'}]}
+    """
+    text, entities = "", []
+    for position, sentence in enumerate(sentences):
+        if position:
+            text += separator
+        starts = []
+        for index, word in enumerate(sentence["tokens"]):
+            if index:
+                text += " "
+            starts.append(len(text))
+            text += word
+        ends = [start + len(word) for start, word in zip(starts, sentence["tokens"])]
+        entities += [
+            {"start": starts[e["start"]], "end": ends[e["end"] - 1], "label": e["label"]} for e in sentence["entities"]
+        ]
+    return {"text": text, "entities": entities}
+
+
+def join_texts(examples: Sequence[dict], separator: str = " ") -> dict:
+    """One text example from text examples (`text` + character-offset `entities`), joined by `separator`: a short
+    document made of sentences, for training and evaluating on text longer than one sentence.
+
+    Example:
+        >>> join_texts([{"text": "Ada spoke.", "entities": []},
+        ...             {"text": "Paris!", "entities": [{"start": 0, "end": 5, "label": "LOC"}]}])
+        {'text': 'Ada spoke. Paris!', 'entities': [{'start': 11, 'end': 16, 'label': 'LOC'}]}
+    """
+    text, entities = "", []
+    for position, example in enumerate(examples):
+        if position:
+            text += separator
+        entities += [{**e, "start": e["start"] + len(text), "end": e["end"] + len(text)} for e in example["entities"]]
+        text += example["text"]
+    return {"text": text, "entities": entities}
 
 
 def iob_to_spans(tags: Iterable[str]) -> list[dict]:
@@ -57,32 +124,53 @@ def iob_to_spans(tags: Iterable[str]) -> list[dict]:
 def read_word_span_jsonl(path: str | Path) -> list[dict]:
     """Word-span jsonlines such as GENIA: `tokens` and `entity_mentions` [{start, end (exclusive), entity_type}].
 
-    Nested entities stay nested.
+    Nested entities stay nested. Errors name the file and line.
     """
     examples = []
     with open(path, encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
                 record = json.loads(line)
                 entities = [
                     {"start": mention["start"], "end": mention["end"], "label": mention["entity_type"]}
                     for mention in record["entity_mentions"]
                 ]
                 examples.append({"tokens": record["tokens"], "entities": entities})
+            except json.JSONDecodeError as error:
+                message = f"{path}:{number}: not a JSON object ({error.msg} at column {error.colno})."
+                raise ValueError(message) from None
+            except (KeyError, TypeError) as error:
+                raise ValueError(
+                    f"{path}:{number}: expected {{'tokens': [...], 'entity_mentions': [{{'start', 'end', "
+                    f"'entity_type'}}]}}, missing or malformed {error}."
+                ) from None
     return examples
 
 
 def read_spert_json(path: str | Path) -> list[dict]:
-    """SpERT-style json (CoNLL04, ADE): a list of {tokens, entities [{type, start, end (exclusive)}], ...}."""
+    """SpERT-style json (CoNLL04, ADE): a list of {tokens, entities [{type, start, end (exclusive)}], ...}.
+
+    Errors name the file and the line (or the record) at fault."""
     with open(path, encoding="utf-8") as file:
-        records = json.load(file)
-    return [
-        {
-            "tokens": record["tokens"],
-            "entities": [{"start": e["start"], "end": e["end"], "label": e["type"]} for e in record["entities"]],
-        }
-        for record in records
-    ]
+        try:
+            records = json.load(file)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{error.lineno}: not JSON ({error.msg} at column {error.colno}).") from None
+    if not isinstance(records, list):
+        raise ValueError(f"{path}: expected a JSON list of records, got {type(records).__name__}.")
+    examples = []
+    for number, record in enumerate(records):
+        try:
+            entities = [{"start": e["start"], "end": e["end"], "label": e["type"]} for e in record["entities"]]
+            examples.append({"tokens": record["tokens"], "entities": entities})
+        except (KeyError, TypeError) as error:
+            raise ValueError(
+                f"{path}: record {number}: expected {{'tokens': [...], 'entities': [{{'type', 'start', 'end'}}]}}, "
+                f"missing or malformed {error}."
+            ) from None
+    return examples
 
 
 def entity_types_of(examples: Iterable[dict]) -> list[str]:
@@ -90,4 +178,12 @@ def entity_types_of(examples: Iterable[dict]) -> list[str]:
     return sorted({entity["label"] for example in examples for entity in example["entities"]})
 
 
-__all__ = ["entity_types_of", "iob_to_spans", "read_conll", "read_spert_json", "read_word_span_jsonl"]
+__all__ = [
+    "entity_types_of",
+    "iob_to_spans",
+    "join_texts",
+    "read_conll",
+    "read_spert_json",
+    "read_word_span_jsonl",
+    "sentences_to_text",
+]

@@ -4,11 +4,20 @@ import doctest
 
 import pytest
 
-from multiner import configuration_multiner, decoding, evaluation, modeling_multiner, processing_multiner, readers
+from multiner import (
+    configuration_multiner,
+    decoding,
+    evaluation,
+    modeling_multiner,
+    processing_multiner,
+    readers,
+    text_core,
+)
 
 
 @pytest.mark.parametrize(
-    "module", [configuration_multiner, decoding, evaluation, modeling_multiner, processing_multiner, readers]
+    "module",
+    [configuration_multiner, decoding, evaluation, modeling_multiner, processing_multiner, readers, text_core],
 )
 def test_docstring_examples(module):
     failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

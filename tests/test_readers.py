@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from multiner.readers import entity_types_of, iob_to_spans, read_conll, read_spert_json, read_word_span_jsonl
+from multiner.readers import (
+    entity_types_of,
+    iob_to_spans,
+    read_conll,
+    read_spert_json,
+    read_word_span_jsonl,
+    sentences_to_text,
+)
 
 
 def test_iob1_and_iob2_read_the_same_entities():
@@ -65,3 +72,63 @@ def test_real_datasets_match_their_documented_sizes(shared_data):
     assert entity_types_of(dev) == ["LOC", "MISC", "ORG", "PER"]
     genia = read_word_span_jsonl(shared_data / "genia" / "dev.jsonlines")
     assert len(genia) == 1765 and sum(len(e["entities"]) for e in genia) == 4714
+
+
+def test_read_conll_documents_and_tab_separated_tokens_with_spaces(tmp_path):
+    path = tmp_path / "tabs.conll"
+    path.write_text("-DOCSTART-\tO\n\nNew York\tB-LOC\nis\tO\nbig\tO\n\nHe\tO\n\n-DOCSTART-\tO\n\nLa Paz\tB-LOC\n")
+    documents = read_conll(path, documents=True)
+    assert documents == [
+        [
+            {"tokens": ["New York", "is", "big"], "entities": [{"start": 0, "end": 1, "label": "LOC"}]},
+            {"tokens": ["He"], "entities": []},
+        ],
+        [{"tokens": ["La Paz"], "entities": [{"start": 0, "end": 1, "label": "LOC"}]}],
+    ]
+    assert read_conll(path) == [sentence for document in documents for sentence in document]
+
+
+def test_real_conll_documents(shared_data):
+    documents = read_conll(shared_data / "conll2003" / "eng.testa", documents=True)
+    assert len(documents) == 216 and sum(len(document) for document in documents) == 3250
+
+
+def test_sentences_to_text_moves_entities_to_character_offsets():
+    sentences = [
+        {"tokens": ["EU", "rejects", "German", "call"], "entities": [{"start": 2, "end": 3, "label": "MISC"}]},
+        {"tokens": ["Peter", "Blackburn"], "entities": [{"start": 0, "end": 2, "label": "PER"}]},
+    ]
+    example = sentences_to_text(sentences)
+    assert example["text"] == "EU rejects German call\nPeter Blackburn"
+    assert [(example["text"][e["start"] : e["end"]], e["label"]) for e in example["entities"]] == [
+        ("German", "MISC"),
+        ("Peter Blackburn", "PER"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reader", "message"),
+    [
+        ("bad.conll", "EU\tB-ORG\nrejects\tO\n\nPeter\n", read_conll, r"bad.conll:4: expected a token and a tag"),
+        ("tags.conll", "x O\n\nEU O\nrejects X-ORG\n", read_conll, r"tags.conll:3: .*'X-ORG' at position 1"),
+        (
+            "bad.jsonl",
+            '{"tokens": [], "entity_mentions": []}\n{"tokens": [\n',
+            read_word_span_jsonl,
+            r"bad.jsonl:2: not",
+        ),
+        (
+            "keys.jsonl",
+            '\n{"tokens": ["a"], "mentions": []}\n',
+            read_word_span_jsonl,
+            r"keys.jsonl:2: .*'entity_mentions'",
+        ),
+        ("bad.json", '[{"tokens": ["a"],\n "entities": [}]', read_spert_json, r"bad.json:2: not JSON"),
+        ("keys.json", '[{"tokens": ["a"], "entities": [{"label": "X"}]}]', read_spert_json, r"record 0: .*'type'"),
+    ],
+)
+def test_reader_errors_name_the_file_and_line(tmp_path, name, content, reader, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        reader(path)
