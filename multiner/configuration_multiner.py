@@ -13,6 +13,7 @@ from .query_modes_multiner import QUERY_MODES
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
 SPAN_CANDIDATE_MODES = ("all", "pred_and_gold")
+SPAN_FEATURE_MODES = ("boundaries", "interior")
 
 # The pipeline task of an installed multiner, and the one recorded in saved folders for trust_remote_code loading:
 # transformers refuses a task recorded in a folder's config unless trust_remote_code=True, so the recorded task must
@@ -65,6 +66,11 @@ class MultiNerConfig(PreTrainedConfig):
         span_candidates (`str`, defaults to `"pred_and_gold"`):
             Spans that enter the span-match loss: `"all"` (every valid span) or `"pred_and_gold"` (spans whose start
             and end are both predicted, or both gold).
+        span_features (`str`, defaults to `"interior"`):
+            What the span-match head sees of span (i, j): `"boundaries"`, the two end tokens only (the paper); or
+            `"interior"`, also the mean of the span's tokens, a width embedding, and a veto from its most
+            boundary-like token, so a span that runs across a sentence or across two entities can be rejected.
+            Configs saved before this field existed load as `"boundaries"`.
         start_loss_weight, end_loss_weight, span_loss_weight (`float`, defaults to 1.0, 1.0, 0.1):
             Weights of the three binary cross-entropy losses.
         encoder_name (`str`, *optional*):
@@ -96,6 +102,7 @@ class MultiNerConfig(PreTrainedConfig):
     head_dropout: float = 0.1
     max_span_length: int = 32
     span_candidates: str = "pred_and_gold"
+    span_features: str | None = None
     start_loss_weight: float = 1.0
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
@@ -108,6 +115,9 @@ class MultiNerConfig(PreTrainedConfig):
             self.entity_types = list(self.entity_types or [])
         if self.span_hidden_size is None:
             self.span_hidden_size = self.encoder_config.hidden_size
+        if self.span_features is None:
+            # A saved config records the transformers version; one without span_features predates the field.
+            self.span_features = "boundaries" if getattr(self, "transformers_version", None) else "interior"
         self._check_fields()
 
     @property
@@ -141,6 +151,7 @@ class MultiNerConfig(PreTrainedConfig):
         choices = {
             "type_attention": TYPE_ATTENTION_MODES,
             "span_candidates": SPAN_CANDIDATE_MODES,
+            "span_features": SPAN_FEATURE_MODES,
             "query_mode": tuple(QUERY_MODES),
         }
         for field_name, allowed in choices.items():

@@ -123,7 +123,9 @@ class SpanHeads(nn.Module):
 
     The span-match MLP scores span (i, j) as `w · act(A h_i + B h_j + b)`; splitting the first layer means no
     [seq, seq, 2·hidden] tensor is built, and only spans with `j - i < max_span_length` are scored, so memory grows
-    linearly with the context length.
+    linearly with the context length. With `span_features="interior"` the first layer also gets `C · mean(h_i..h_j)`
+    (from prefix sums) and a width embedding `W[j - i]`, and the logit loses `max(g · h_m + c)` over the span's tokens
+    m: one token that cannot lie inside an entity vetoes every span across it.
     """
 
     def __init__(self, config: MultiNerConfig):
@@ -138,6 +140,14 @@ class SpanHeads(nn.Module):
         self.span_hidden_bias = nn.Parameter(torch.empty(head_sets, span_hidden))
         self.span_output_weight = nn.Parameter(torch.empty(head_sets, span_hidden))
         self.span_output_bias = nn.Parameter(torch.empty(head_sets))
+        self.interior = config.span_features == "interior"
+        if self.interior:
+            # What lies between the ends: the mean of the span's tokens, its width, and a veto from its most
+            # boundary-like token (a sentence end, the gap between two entities).
+            self.span_interior_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
+            self.span_width_embedding = nn.Parameter(torch.empty(head_sets, config.max_span_length, span_hidden))
+            self.span_break_weight = nn.Parameter(torch.empty(head_sets, hidden))
+            self.span_break_bias = nn.Parameter(torch.empty(head_sets))
         self.activation = ACT2FN["gelu"]
         self.dropout = nn.Dropout(config.head_dropout)
 
@@ -162,17 +172,38 @@ class SpanHeads(nn.Module):
         span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
         hidden_bias, output_weight = self.span_hidden_bias[head_index], self.span_output_weight[head_index]
         output_bias = self.span_output_bias[head_index]
+        if self.interior:
+            interior = torch.einsum("btch,thd->btcd", hidden, self.span_interior_weight[head_index])
+            prefix = F.pad(interior.cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, d]
+            widths = torch.arange(1, span_size + 1, device=hidden.device, dtype=hidden.dtype)
+            breaks = torch.einsum("btch,th->btc", hidden, self.span_break_weight[head_index])
+            breaks = breaks + self.span_break_bias[head_index][None, :, None]
+            # [batch, types, context, span_size]: the highest break score among tokens i..i+k
+            veto = shifted_windows(breaks, span_size, dim=2).cummax(dim=3).values
+            width_embedding = self.span_width_embedding[head_index][:, :span_size]  # [types, span_size, d]
         if candidates is None:
             span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
             span_hidden = span_start.unsqueeze(3) + span_end + hidden_bias[:, None, None, :]
+            if self.interior:
+                # spans past the context's end get meaningless sums here; they are masked by the caller
+                sums = shifted_windows(prefix[:, :, 1:], span_size, dim=2) - prefix[:, :, :-1, None]
+                span_hidden = span_hidden + sums / widths[:, None] + width_embedding[None, :, None]
             span_hidden = self.dropout(self.activation(span_hidden))
-            span = torch.einsum("btckd,td->bckt", span_hidden, output_weight) + output_bias
+            span = torch.einsum("btckd,td->btck", span_hidden, output_weight) + output_bias[:, None, None]
+            if self.interior:
+                span = span - F.softplus(veto)
+            span = span.permute(0, 2, 3, 1)  # [batch, context, span_size, types]
             return F.pad(span, (0, 0, 0, self.max_span_length - span_size), value=MASKED_LOGIT)
         rows, first, width, type_pos = candidates.nonzero(as_tuple=True)
         span_hidden = span_start[rows, type_pos, first] + span_end[rows, type_pos, first + width]
         span_hidden = span_hidden + hidden_bias[type_pos]
+        if self.interior:
+            sums = prefix[rows, type_pos, first + width + 1] - prefix[rows, type_pos, first]
+            span_hidden = span_hidden + sums / widths[width, None] + width_embedding[type_pos, width]
         span_hidden = self.dropout(self.activation(span_hidden))
         scores = (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
+        if self.interior:
+            scores = scores - F.softplus(veto[rows, type_pos, first, width])
         span = scores.new_full((batch, context, self.max_span_length, types), MASKED_LOGIT)
         return span.index_put((rows, first, width, type_pos), scores)
 
@@ -221,6 +252,11 @@ class MultiNerPreTrainedModel(PreTrainedModel):
             init.normal_(module.span_output_weight, mean=0.0, std=std)
             for bias in (module.boundary_bias, module.span_hidden_bias, module.span_output_bias):
                 init.zeros_(bias)
+            if module.interior:
+                for weight in (module.span_interior_weight, module.span_width_embedding, module.span_break_weight):
+                    init.normal_(weight, mean=0.0, std=std)
+                # softplus(-4) ~ 0.018: the veto starts almost silent and is learnt where it helps
+                init.constant_(module.span_break_bias, -4.0)
         elif isinstance(module, (MaskedSelfAttention, QueryAttention)):
             for linear in module.children():
                 if isinstance(linear, nn.Linear):

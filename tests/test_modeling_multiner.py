@@ -1,8 +1,9 @@
+import json
 import os
 
 import pytest
 import torch
-from conftest import processor_for
+from conftest import processor_for, tiny_config
 from transformers import AutoModel
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
@@ -141,6 +142,49 @@ def test_span_memory_is_linear_in_context_length(bert_dir):
     short = processor(" ".join(["word"] * 30))
     long = processor(" ".join(["word"] * 120))
     assert model(**short).span_logits.numel() * 4 == model(**long).span_logits.numel()
+
+
+def test_interior_span_features_see_what_lies_between_the_ends(bert_dir):
+    """With span_features="interior" the score of span (i, j) changes with the tokens between i and j (their mean,
+    and the veto of the most boundary-like one), not only with h_i and h_j; "boundaries" sees the ends alone."""
+    from multiner.modeling_multiner import SpanHeads
+
+    torch.manual_seed(0)
+    hidden = torch.randn(1, 2, 7, 32)  # [batch, types, context, hidden]
+    changed = hidden.clone()
+    changed[:, :, 3] = torch.randn(2, 32) * 5  # token 3 only: inside span (1, 5), outside span (4, 6)
+    heads_of = {}
+    for features in ("boundaries", "interior"):
+        config = tiny_config(bert_dir, entity_types=("PER", "LOC"), max_span_length=6, span_features=features)
+        heads = SpanHeads(config).eval()
+        for parameter in heads.parameters():
+            torch.nn.init.normal_(parameter, std=0.5)
+        heads_of[features] = heads
+        before, after = heads.spans(hidden, torch.arange(2)), heads.spans(changed, torch.arange(2))
+        assert torch.equal(before[0, 4, 2], after[0, 4, 2])  # span 4..6 does not hold token 3: same score
+        assert torch.equal(before[0, 1, 4], after[0, 1, 4]) == (features == "boundaries")
+    # the sparse path (training, thresholded decoding) scores exactly what the dense path does
+    heads = heads_of["interior"]
+    inside_context = (torch.arange(7)[:, None] + torch.arange(6)[None, :] < 7)[None, :, :, None]
+    candidates = (torch.rand(1, 7, 6, 2) < 0.4) & inside_context
+    dense, sparse = heads.spans(hidden, torch.arange(2)), heads.spans(hidden, torch.arange(2), candidates)
+    torch.testing.assert_close(sparse[candidates], dense[candidates])
+    assert (sparse[~candidates] == MASKED_LOGIT).all() and candidates.sum() > 10
+
+
+def test_configs_saved_before_span_features_load_as_boundaries(bert_dir, tmp_path):
+    """A folder whose config.json predates span_features loads the model it was: boundaries only, no new weights."""
+    torch.manual_seed(0)
+    model = MultiNerModel.from_encoder(bert_dir, entity_types=TYPES, span_features="boundaries")
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["span_features"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded, info = AutoModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert loaded.config.span_features == "boundaries" and not info["missing_keys"]
+    assert MultiNerModel.from_encoder(bert_dir, entity_types=TYPES).config.span_features == "interior"
+    with pytest.raises(ValueError, match="span_features='middle' is not allowed"):
+        MultiNerModel.from_encoder(bert_dir, entity_types=TYPES, span_features="middle")
 
 
 def test_save_and_auto_load_give_equal_outputs_with_safetensors_only(encoder_dir, tmp_path):
