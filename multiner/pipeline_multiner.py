@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from transformers import Pipeline
 
 from .hub_cards import MultiNerCardData, write_model_card
-from .processing_multiner import MultiNerBatch
+from .processing_multiner import MultiNerBatch, MultiNerTexts, check_threshold
+
+# Windows per forward pass when no batch_size is given: bounds memory on texts of any length.
+DEFAULT_BATCH_SIZE = 8
+CALL_OPTIONS = ("threshold", "entity_types", "flat", "batch_size", "num_workers")
 
 
 @dataclass
-class _Chunk:
-    """Texts of one forward pass: the processed batch (None when every text was empty) and which texts were."""
+class _Windows:
+    """One forward pass's batch, wrapped so that `Pipeline.forward` hands it over as it is (a dict would be rebuilt
+    without the batch's windows)."""
 
-    size: int
-    batch: MultiNerBatch | None
-    non_empty: list[int] = field(default_factory=list)
-    outputs: Any = None
+    batch: MultiNerBatch
 
 
 class MultiNerPipeline(Pipeline):
@@ -27,11 +30,13 @@ class MultiNerPipeline(Pipeline):
 
     Returns, per text, `{"entity_group", "score", "word", "start", "end"}` dicts sorted by start: character offsets
     (end exclusive, `text[start:end] == word`), scores as Python floats. Nested entities are returned unless
-    `flat=True`. Texts of any length are split into overlapping windows and the entities merged back. Empty or
-    whitespace-only texts give `[]`.
+    `flat=True`. Texts of any length are split into overlapping windows and the entities merged back; at most
+    `batch_size` windows go through the model at once, so memory does not grow with the text. Empty, whitespace-only
+    and unreadable texts (no tokens) give `[]`; so does an empty list.
 
-    Call options: `threshold` (default 0.5), `entity_types` (a subset: only those types' queries run), `flat`,
-    `batch_size` (texts per forward pass).
+    Call options (anything else is a TypeError): `threshold` (a number in [0, 1), default 0.5), `entity_types` (a
+    list of the model's types: only those are scored), `flat` (a bool), `batch_size` (a positive int: texts per group
+    and windows per forward pass, default 8), `num_workers`.
 
     Example:
         >>> from transformers import pipeline
@@ -47,6 +52,9 @@ class MultiNerPipeline(Pipeline):
     _load_video_processor = False
 
     def __init__(self, *args, **kwargs):
+        for name in ("batch_size", "num_workers"):
+            if name in kwargs:
+                _check_count(name, kwargs[name], minimum=1 if name == "batch_size" else 0)
         super().__init__(*args, **kwargs)
         if self.processor is None:
             raise ValueError(
@@ -56,74 +64,113 @@ class MultiNerPipeline(Pipeline):
         self.processor.check_model_config(self.model.config)
         self.tokenizer = self.processor.tokenizer
 
+    def __call__(self, inputs, *args, **kwargs):
+        """Entities of a text (a list of entity dicts) or of each text of a list, dataset or generator."""
+        if args:
+            raise TypeError(
+                f"MultiNerPipeline takes the texts and keyword options ({', '.join(CALL_OPTIONS)}); got "
+                f"{len(args)} more positional argument(s)."
+            )
+        for name in ("batch_size", "num_workers"):
+            if kwargs.get(name) is not None:
+                _check_count(name, kwargs[name], minimum=1 if name == "batch_size" else 0)
+        if kwargs.get("batch_size") is None and self._batch_size is None:
+            kwargs["batch_size"] = DEFAULT_BATCH_SIZE
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(inputs, list) and not inputs:
+            self._sanitize_parameters(**{k: v for k, v in kwargs.items() if k not in ("batch_size", "num_workers")})
+            return []
+        if isinstance(inputs, str):
+            # as a list of one, so that batch_size bounds its windows (transformers runs a single input unbatched)
+            return super().__call__([inputs], **kwargs)[0]
+        return super().__call__(inputs, **kwargs)
+
     def _sanitize_parameters(
         self,
         threshold: float | None = None,
         entity_types: list[str] | None = None,
         flat: bool | None = None,
-        **kwargs,
+        **unknown,
     ) -> tuple[dict, dict, dict]:
-        preprocess = {"entity_types": entity_types} if entity_types is not None else {}
-        postprocess, forward = {}, {}
+        if unknown:
+            name = next(iter(unknown))
+            close = difflib.get_close_matches(name, CALL_OPTIONS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TypeError(
+                f"MultiNerPipeline got an unknown option {name!r}.{hint} Its options are {', '.join(CALL_OPTIONS)}."
+            )
+        preprocess, forward, postprocess = {}, {}, {}
+        if entity_types is not None:
+            preprocess["entity_types"] = self.processor.selected_types(entity_types)
         if threshold is not None:
-            if not 0.0 <= threshold < 1.0:
-                raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1).")
+            check_threshold(threshold)
             postprocess["threshold"] = forward["threshold"] = threshold
         if flat is not None:
+            if not isinstance(flat, bool):
+                raise TypeError(f"flat must be True or False, got {flat!r} ({type(flat).__name__}).")
             postprocess["flat"] = flat
         return preprocess, forward, postprocess
 
-    def preprocess(self, texts: str | list[str], entity_types: list[str] | None = None) -> _Chunk:
+    def preprocess(
+        self, texts: str | list[str], entity_types: list[str] | None = None, indices: list[int] | None = None
+    ) -> MultiNerTexts:
         texts = [texts] if isinstance(texts, str) else list(texts)
-        for text in texts:
+        indices = list(range(len(texts))) if indices is None else indices
+        for index, text in zip(indices, texts):
             if not isinstance(text, str):
-                raise ValueError(f"MultiNerPipeline takes strings (or lists of them), got {type(text).__name__}.")
-        non_empty = [index for index, text in enumerate(texts) if text.strip()]
-        batch = self.processor([texts[i] for i in non_empty], entity_types=entity_types) if non_empty else None
-        return _Chunk(len(texts), batch, non_empty)
+                raise ValueError(
+                    f"Input {index}: MultiNerPipeline takes strings (or lists of them), got {type(text).__name__}."
+                )
+        return self.processor.tokenize(text=texts, entity_types=entity_types, indices=indices, allow_empty=True)
 
-    def _forward(self, chunk: _Chunk, threshold: float = 0.5) -> _Chunk:
-        if chunk.batch is not None:
-            # Only spans whose start and end clear the threshold can be entities: the model scores just those.
-            chunk.outputs = self.model(**chunk.batch.to(self.device), span_threshold=threshold)
-        return chunk
+    def _forward(self, windows: _Windows, threshold: float = 0.5) -> list[list[tuple]]:
+        # Only spans whose start and end clear the threshold can be entities: the model scores just those. The
+        # outputs are reduced to those spans here, so they are freed before the next pass.
+        outputs = self.model(**windows.batch.to(self.device), span_threshold=threshold)
+        return self.processor.window_spans(outputs, windows.batch, threshold)
 
-    def postprocess(self, chunk: _Chunk, threshold: float = 0.5, flat: bool = False) -> list[list[dict]]:
-        results: list[list[dict]] = [[] for _ in range(chunk.size)]
-        if chunk.batch is not None:
-            found = self.processor.decode(chunk.outputs, chunk.batch, threshold=threshold, flat=flat)
-            for index, entities in zip(chunk.non_empty, found):
-                results[index] = entities
-        return results
-
-    def run_single(self, inputs, preprocess_params, forward_params, postprocess_params):
-        return self._run([inputs], preprocess_params, forward_params, postprocess_params)[0]
+    def postprocess(
+        self, found: tuple[MultiNerTexts, list], threshold: float = 0.5, flat: bool = False
+    ) -> list[list[dict]]:
+        texts, spans = found
+        return self.processor.entities(texts, spans, flat=flat)
 
     def get_iterator(
         self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params
     ) -> Iterator[list[dict]]:
-        """Lists, datasets and generators of texts: `batch_size` texts (all their windows) per forward pass.
+        """Lists, datasets and generators of texts: groups of `batch_size` texts, each group's windows through the
+        model `batch_size` at a time.
 
         A list is run shortest text first, so that a batch holds texts of similar length and little padding, and
         the results come back in the list's order; datasets and generators stream in their own order."""
-        size = max(1, batch_size or 1)
+        size = batch_size or DEFAULT_BATCH_SIZE
+        params = (preprocess_params, forward_params, postprocess_params)
         if not isinstance(inputs, (list, tuple)):
+            start = 0
             for texts in _chunks(inputs, size):
-                yield from self._run(texts, preprocess_params, forward_params, postprocess_params)
+                yield from self._run(texts, list(range(start, start + len(texts))), size, *params)
+                start += len(texts)
             return
         order = sorted(
             range(len(inputs)), key=lambda index: len(inputs[index]) if isinstance(inputs[index], str) else 0
         )
         results: list[list[dict] | None] = [None] * len(inputs)
         for positions in _chunks(order, size):
-            found = self._run([inputs[i] for i in positions], preprocess_params, forward_params, postprocess_params)
+            found = self._run([inputs[i] for i in positions], positions, size, *params)
             for position, entities in zip(positions, found):
                 results[position] = entities
         yield from results
 
-    def _run(self, texts: list[str], preprocess_params, forward_params, postprocess_params) -> list[list[dict]]:
-        chunk = self.forward(self.preprocess(texts, **preprocess_params), **forward_params)
-        return self.postprocess(chunk, **postprocess_params)
+    def _run(
+        self, texts: list, indices: list[int], size: int, preprocess_params, forward_params, postprocess_params
+    ) -> list[list[dict]]:
+        prepared = self.preprocess(texts, indices=indices, **preprocess_params)
+        spans: list = []
+        if prepared.windows:
+            for batch in self.processor.batches(prepared, windows_per_batch=size):
+                spans += self.forward(_Windows(batch), **forward_params)
+        return self.postprocess((prepared, spans), **postprocess_params)
 
     def save_pretrained(self, save_directory, card_data: MultiNerCardData | None = None, **kwargs) -> None:
         """One self-contained folder: model (safetensors), processor and tokenizer, the custom code (so it loads with
@@ -143,6 +190,13 @@ class MultiNerPipeline(Pipeline):
             api = HfApi(token=kwargs.pop("token", None))
             api.create_repo(repo_id, exist_ok=True, private=kwargs.pop("private", None))
             return api.upload_folder(repo_id=repo_id, folder_path=folder, **kwargs).commit_url
+
+
+def _check_count(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"{name}={value!r} must be at least {minimum}.")
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from .data_collator_multiner import LABEL_PAD, MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
 from .query_modes_multiner import query_layout, query_mode_of
 from .text_core import (
+    UNREPRESENTABLE_REASONS,
     Context,
     UnrepresentableEntityWarning,
     Window,
@@ -44,6 +46,8 @@ DEFAULT_QUERIES = {
 QUERY_TEMPLATE = "find all {name} entities in the text."
 
 PROCESSOR_CONFIG_NAME = "processor_config.json"
+# Row field of `preprocess`: the example's unrepresentable gold entities per reason, on its first window's row.
+UNREPRESENTABLE_COLUMN = "unrepresentable"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 # Loading options that also apply to the model config read by `from_pretrained`.
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
@@ -63,9 +67,20 @@ def default_query(entity_type: str) -> str:
     return QUERY_TEMPLATE.format(name=entity_type.replace("_", " ").replace("-", " ").lower())
 
 
+@dataclass
+class MultiNerTexts:
+    """Inputs tokenized once and cut into windows (what `processor.tokenize` returns): one `Context` per input (None
+    for an input with nothing to read, when empty inputs were allowed), the windows of all of them in order, and the
+    entity types to query."""
+
+    contexts: list[Context | None]
+    windows: list[Window]
+    entity_types: list[str]
+
+
 class MultiNerBatch(dict):
     """Model inputs (the dict itself, so `model(**batch)` works) plus what `decode` needs to map predictions back to
-    the inputs (attributes: `windows`, `contexts`, `entity_types`)."""
+    the inputs (attributes: `windows`, the windows of these rows; `contexts`, all inputs; `entity_types`)."""
 
     def __init__(
         self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context], entity_types: list[str]
@@ -239,16 +254,21 @@ class MultiNerProcessor(ProcessorMixin):
         rows: dict[str, list] = {}
         skipped: Counter = Counter()
         for index, (context, entities) in enumerate(zip(contexts, batch["entities"])):
-            spans = entity_token_spans(context, entities, index, self.entity_types, self.max_span_length, skipped)
-            placed = set()
-            for window in make_windows(context, index, self._window_size, self.stride):
+            example_skipped: Counter = Counter()
+            spans = entity_token_spans(
+                context, entities, index, self.entity_types, self.max_span_length, example_skipped
+            )
+            windows = make_windows(context, index, self._window_size, self.stride)
+            held_per_window = [[span for span in spans if window.holds(span[1], span[2])] for window in windows]
+            example_skipped["window"] += len(set(spans).difference(*held_per_window))
+            for position, (window, held) in enumerate(zip(windows, held_per_window)):
                 features = self._features(context, window, self.entity_types)
-                held = [span for span in spans if window.holds(span[1], span[2])]
                 labels = [[type_pos, first - window.start, last - window.start] for type_pos, first, last in held]
-                placed.update(held)
                 _unmask_cut_entities(features, window, spans, labels)
-                _append_row(rows, features, labels)
-            skipped["window"] += len(set(spans) - placed)
+                # the example's counts ride on its first row, so they survive dataset.map(num_proc=N) and caching
+                counts = [example_skipped[reason] if position == 0 else 0 for reason in UNREPRESENTABLE_REASONS]
+                _append_row(rows, {**features, UNREPRESENTABLE_COLUMN: counts}, labels)
+            skipped.update(example_skipped)
         if single and len(rows["input_ids"]) != 1:
             raise ValueError(
                 f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
@@ -257,6 +277,28 @@ class MultiNerProcessor(ProcessorMixin):
         report_unrepresentable(skipped, self.unrepresentable)
         return {name: values[0] for name, values in rows.items()} if single else rows
 
+    @staticmethod
+    def count_unrepresentable(rows) -> Counter:
+        """Gold entities left out of the labels of preprocessed `rows` (a `Dataset` or a dict of columns), per reason
+        (see `UNREPRESENTABLE_REASONS`). Unlike `self.unrepresentable`, which counts what this process preprocessed,
+        it reads the counts stored in the rows: exact under `dataset.map(..., num_proc=N)` and from the map cache.
+
+        Example:
+            >>> train = data.map(processor.preprocess, batched=True, num_proc=4)  # doctest: +SKIP
+            >>> MultiNerProcessor.count_unrepresentable(train)  # doctest: +SKIP
+            Counter({'too_long': 3})
+        """
+        columns = rows.column_names if hasattr(rows, "column_names") else list(rows)
+        if UNREPRESENTABLE_COLUMN not in columns:
+            raise ValueError(
+                f"These rows have no {UNREPRESENTABLE_COLUMN!r} column: count them before removing it, on the output "
+                "of processor.preprocess."
+            )
+        totals = Counter()
+        for counts in rows[UNREPRESENTABLE_COLUMN]:
+            totals.update(dict(zip(UNREPRESENTABLE_REASONS, counts)))
+        return +totals
+
     def __call__(
         self,
         text: str | Sequence[str] | None = None,
@@ -264,7 +306,7 @@ class MultiNerProcessor(ProcessorMixin):
         entity_types: Sequence[str] | None = None,
         return_tensors: str = "pt",
     ) -> MultiNerBatch:
-        """Inference inputs for texts (or pre-tokenized word lists), padded into one batch.
+        """Inference inputs for texts (or pre-tokenized word lists): all their windows, padded into one batch.
 
         Args:
             text: a text or a list of texts.
@@ -274,6 +316,26 @@ class MultiNerProcessor(ProcessorMixin):
 
         Returns:
             A [`MultiNerBatch`]: `model(**batch)` runs the model, `processor.decode(outputs, batch)` reads entities.
+            For long texts, `tokenize` + `batches` bound the windows per forward pass (what the pipeline does).
+        """
+        texts = self.tokenize(text=text, tokens=tokens, entity_types=entity_types)
+        return next(self.batches(texts, windows_per_batch=None, return_tensors=return_tensors))
+
+    def tokenize(
+        self,
+        text: str | Sequence[str] | None = None,
+        tokens: Sequence[str] | Sequence[Sequence[str]] | None = None,
+        entity_types: Sequence[str] | None = None,
+        indices: Sequence[int] | None = None,
+        allow_empty: bool = False,
+    ) -> MultiNerTexts:
+        """Tokenize inputs once and cut them into windows; no features yet (see `batches`).
+
+        Args:
+            text, tokens, entity_types: as in `__call__`.
+            indices: the inputs' positions in the caller's list, used in error messages (default 0, 1, ...).
+            allow_empty: give an empty, whitespace-only or unreadable input (no tokens) no context and no windows
+                instead of raising; it decodes to `[]`.
         """
         if (text is None) == (tokens is None):
             raise ValueError("Give exactly one of text= (strings) or tokens= (lists of words).")
@@ -281,24 +343,49 @@ class MultiNerProcessor(ProcessorMixin):
             sources = [text] if isinstance(text, str) else list(text)
         else:
             sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
-        selected = self._select_types(entity_types)
-        contexts = [
-            tokenize_context(self.tokenizer, checked_source(source, index), index)
-            for index, source in enumerate(sources)
-        ]
+        indices = list(range(len(sources))) if indices is None else list(indices)
+        selected = self.selected_types(entity_types)
+        contexts: list[Context | None] = []
+        for index, source in zip(indices, sources):
+            if allow_empty and (source == [] or (isinstance(source, str) and not source.strip())):
+                contexts.append(None)
+                continue
+            source = checked_source(source, index)
+            contexts.append(tokenize_context(self.tokenizer, source, index, allow_empty=allow_empty))
         windows = [
             window
-            for index, context in enumerate(contexts)
-            for window in make_windows(context, index, self._window_size, self.stride)
+            for position, context in enumerate(contexts)
+            if context is not None
+            for window in make_windows(context, position, self._window_size, self.stride)
         ]
-        features = [self._features(contexts[window.example], window, selected) for window in windows]
-        collator = MultiNerDataCollator(self.tokenizer.pad_token_id, self.query_mode, return_tensors=return_tensors)
-        inputs = collator(features)
-        if selected != self.entity_types:
-            import torch
+        return MultiNerTexts(contexts, windows, selected)
 
-            inputs["entity_type_ids"] = torch.tensor([self.entity_types.index(name) for name in selected])
-        return MultiNerBatch(inputs, windows, contexts, selected)
+    def batches(
+        self, texts: MultiNerTexts, windows_per_batch: int | None = None, return_tensors: str = "pt"
+    ) -> Iterator[MultiNerBatch]:
+        """Model inputs for the windows of `texts`, at most `windows_per_batch` windows per batch (all at once by
+        default). Features are built batch by batch, so a long text never holds more than one batch of them.
+
+        Example:
+            >>> texts = processor.tokenize(text=[long_article])  # doctest: +SKIP
+            >>> spans = [processor.window_spans(model(**b), b) for b in processor.batches(texts, 16)]  # doctest: +SKIP
+            >>> processor.entities(texts, [s for part in spans for s in part])  # doctest: +SKIP
+        """
+        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
+            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
+        size = windows_per_batch or max(len(texts.windows), 1)
+        collator = MultiNerDataCollator(self.tokenizer.pad_token_id, self.query_mode, return_tensors=return_tensors)
+        for begin in range(0, max(len(texts.windows), 1), size):
+            windows = texts.windows[begin : begin + size]
+            if not windows:
+                raise ValueError("There is nothing to run: every input is empty.")
+            features = [self._features(texts.contexts[w.example], w, texts.entity_types) for w in windows]
+            inputs = collator(features)
+            if texts.entity_types != self.entity_types:
+                import torch
+
+                inputs["entity_type_ids"] = torch.tensor([self.entity_types.index(n) for n in texts.entity_types])
+            yield MultiNerBatch(inputs, windows, texts.contexts, texts.entity_types)
 
     # ----------------------------------------------------------------------------------------------- decoding
 
@@ -307,8 +394,8 @@ class MultiNerProcessor(ProcessorMixin):
 
         Args:
             outputs: a [`MultiNerOutput`] (or anything with `start_logits`, `end_logits`, `span_logits`).
-            batch: the [`MultiNerBatch`] the outputs were computed on.
-            threshold: probability the start, end and span-match scores must each exceed.
+            batch: the [`MultiNerBatch`] the outputs were computed on (holding every window of its inputs).
+            threshold: probability the start, end and span-match scores must each exceed, in [0, 1).
             flat: keep only the highest-scoring non-overlapping entities (flat NER); nested by default.
 
         Returns:
@@ -317,20 +404,37 @@ class MultiNerProcessor(ProcessorMixin):
             `word` is the covered text (words joined by spaces for `tokens`). Entities found in several overlapping
             windows are merged, keeping the highest score.
         """
+        texts = MultiNerTexts(batch.contexts, batch.windows, batch.entity_types)
+        return self.entities(texts, self.window_spans(outputs, batch, threshold), flat=flat)
+
+    def window_spans(
+        self, outputs, batch: MultiNerBatch, threshold: float = 0.5
+    ) -> list[list[tuple[str, int, int, float]]]:
+        """Per window of `batch`, the spans that clear `threshold` as `(label, first, last, score)` in window token
+        coordinates: the part of `decode` that needs the model outputs (they can be freed after it)."""
+        check_threshold(threshold)
         if outputs.span_logits.shape[2] != self.max_span_length:
             raise ValueError(
                 f"The model scores spans up to {outputs.span_logits.shape[2]} tokens but the processor's "
                 f"max_span_length is {self.max_span_length}; load the processor with the model's config."
             )
         decoded = decode_spans(outputs.start_logits, outputs.end_logits, outputs.span_logits, threshold)
-        named = [
+        return [
             [(batch.entity_types[type_pos], first, last, score) for type_pos, first, last, score in spans]
             for spans in decoded
         ]
-        merged = merge_window_spans(batch.windows, named, batch.contexts)
+
+    def entities(
+        self, texts: MultiNerTexts, spans_per_window: Sequence[Sequence[tuple]], flat: bool = False
+    ) -> list[list[dict]]:
+        """Entities per input from the `window_spans` of every window of `texts`, in window order: windows merged,
+        offsets mapped back, nested unless `flat`."""
+        if len(spans_per_window) != len(texts.windows):
+            raise ValueError(f"Got spans for {len(spans_per_window)} windows; the inputs have {len(texts.windows)}.")
+        merged = merge_window_spans(texts.windows, spans_per_window, texts.contexts)
         results = []
-        for context, found in zip(batch.contexts, merged):
-            entities = entity_dicts(context, found)
+        for context, found in zip(texts.contexts, merged):
+            entities = entity_dicts(context, found) if context is not None else []
             if flat:
                 entities = keep_non_overlapping(entities, lambda e: (e["start"], e["end"]), lambda e: e["score"])
             results.append(entities)
@@ -369,12 +473,21 @@ class MultiNerProcessor(ProcessorMixin):
             )
         return capacity
 
-    def _select_types(self, entity_types: Sequence[str] | None) -> list[str]:
+    def selected_types(self, entity_types: Sequence[str] | None) -> list[str]:
+        """The model's types among `entity_types`, in the model's order (all when None); a wrong value is a TypeError
+        or ValueError naming `entity_types`."""
         if entity_types is None:
             return self.entity_types
+        if isinstance(entity_types, str) or not isinstance(entity_types, Sequence):
+            raise TypeError(
+                f"entity_types must be a list of type names such as [{self.entity_types[0]!r}], got "
+                f"{entity_types!r} ({type(entity_types).__name__})."
+            )
+        if not entity_types:
+            raise ValueError(f"entity_types is empty; choose at least one of {self.entity_types} (or leave it out).")
         unknown = [name for name in entity_types if name not in self.entity_types]
-        if unknown or not entity_types:
-            raise ValueError(f"Unknown entity types {unknown}; choose from {self.entity_types}.")
+        if unknown:
+            raise ValueError(f"entity_types: unknown entity types {unknown}; choose from {self.entity_types}.")
         return [name for name in self.entity_types if name in set(entity_types)]
 
     def _features(self, context: Context, window: Window, entity_types: list[str]) -> dict[str, list]:
@@ -384,6 +497,14 @@ class MultiNerProcessor(ProcessorMixin):
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
             "input_signature": self._input_signature,
         }
+
+
+def check_threshold(threshold: Any) -> None:
+    """A decoding threshold must be a number in [0, 1): TypeError or ValueError naming `threshold` otherwise."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"threshold must be a number in [0, 1), got {threshold!r} ({type(threshold).__name__}).")
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1).")
 
 
 def _unmask_cut_entities(
@@ -408,4 +529,11 @@ def _append_row(rows: dict[str, list], features: dict[str, list], labels: list[l
         rows.setdefault(name, []).append(value)
 
 
-__all__ = ["DEFAULT_QUERIES", "MultiNerBatch", "MultiNerProcessor", "UnrepresentableEntityWarning", "default_query"]
+__all__ = [
+    "DEFAULT_QUERIES",
+    "MultiNerBatch",
+    "MultiNerProcessor",
+    "MultiNerTexts",
+    "UnrepresentableEntityWarning",
+    "default_query",
+]

@@ -9,6 +9,7 @@ travel as `(label, first token, last token)` spans in context coordinates and co
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import warnings
 from collections import Counter
@@ -29,6 +30,8 @@ class UnrepresentableEntityWarning(UserWarning):
 
 
 # ----------------------------------------------------------------------------------------------------- inputs
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_single_example(examples: Mapping[str, Any]) -> bool:
@@ -52,6 +55,12 @@ def checked_source(source: Any, index: int) -> str | list[str]:
     if isinstance(source, str):
         if not source.strip():
             raise ValueError(f"Input {index} is an empty or whitespace-only text; give text to search for entities.")
+        surrogate = _SURROGATE.search(source)
+        if surrogate:
+            raise ValueError(
+                f"Input {index} holds a lone surrogate {surrogate.group()!r} at offset {surrogate.start()}, which is "
+                "no character (text decoded with errors='surrogateescape'?); decode the text properly or replace it."
+            )
         return source
     if isinstance(source, Sequence) and source and all(isinstance(word, str) and word for word in source):
         return list(source)
@@ -107,8 +116,11 @@ class Context:
         return self.source[start:end] if isinstance(self.source, str) else " ".join(self.source[start:end])
 
 
-def tokenize_context(tokenizer, source: str | list[str], index: int) -> Context:
+def tokenize_context(tokenizer, source: str | list[str], index: int, allow_empty: bool = False) -> Context | None:
     """Tokenize a checked text or word list whole (its length is no error: windows come later).
+
+    A source that gives no tokens at all (only characters the tokenizer drops: control or zero-width characters) is
+    a `ValueError` naming `index`, or None with `allow_empty=True`.
 
     Example:
         >>> context = tokenize_context(tokenizer, "Ada Lovelace", 0)  # doctest: +SKIP
@@ -125,6 +137,8 @@ def tokenize_context(tokenizer, source: str | list[str], index: int) -> Context:
     )
     word_ids = encoding.word_ids()
     if not word_ids:
+        if allow_empty:
+            return None
         raise ValueError(f"Input {index} gives no tokens (only characters the tokenizer drops): {source!r:.80}.")
     offsets = [tuple(offset) for offset in encoding["offset_mapping"]] if is_text else [(w, w + 1) for w in word_ids]
     word_first = [i == 0 or word_ids[i - 1] != word for i, word in enumerate(word_ids)]

@@ -125,6 +125,77 @@ def test_long_text_is_windowed_and_merged(model_dir):
     assert found == direct
 
 
+def test_windows_go_through_the_model_batch_size_at_a_time(model_dir):
+    """Memory is bounded by batch_size windows per forward pass, whatever the text length, and chunking changes
+    nothing in the result."""
+    ner = pipeline("multi-ner", model=model_dir)
+    text, gold = document([index % 3 for index in range(90)])
+    rows = []
+    ner.model.register_forward_hook(
+        lambda module, args, kwargs, output: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    whole = ner(text, batch_size=256)
+    windows = len(ner.processor(text).windows)
+    assert rows == [windows] and windows > 10
+    rows.clear()
+    assert ner(text, batch_size=3) == whole
+    assert max(rows) == 3 and sum(rows) == windows
+    rows.clear()
+    assert ner(text) == whole  # no batch_size: the default bounds the windows too
+    assert max(rows) == 8
+    rows.clear()
+    # a list: texts grouped batch_size at a time, and their windows batch_size at a time
+    found = ner([text, SENTENCES[0][0], text], batch_size=4)
+    assert found == [whole, ner(SENTENCES[0][0]), whole] and max(rows) <= 4
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"treshold": 0.9}, TypeError, "unknown option 'treshold'. Did you mean 'threshold'"),
+        ({"aggregation_strategy": "first"}, TypeError, "unknown option 'aggregation_strategy'"),
+        ({"flat": "no"}, TypeError, "flat must be True or False"),
+        ({"flat": 1}, TypeError, "flat must be True or False"),
+        ({"batch_size": 0}, ValueError, "batch_size=0 must be at least 1"),
+        ({"batch_size": -5}, ValueError, "batch_size=-5 must be at least 1"),
+        ({"batch_size": "8"}, TypeError, "batch_size must be an integer"),
+        ({"batch_size": True}, TypeError, "batch_size must be an integer"),
+        ({"num_workers": -1}, ValueError, "num_workers=-1 must be at least 0"),
+        ({"entity_types": "PER"}, TypeError, "entity_types must be a list of type names"),
+        ({"entity_types": []}, ValueError, "entity_types is empty"),
+        ({"entity_types": ["PERSON"]}, ValueError, r"entity_types: unknown entity types \['PERSON'\]"),
+        ({"threshold": "high"}, TypeError, "threshold must be a number"),
+        ({"threshold": -1}, ValueError, r"threshold=-1 must be a probability in \[0, 1\)"),
+        ({"threshold": 1.0}, ValueError, r"threshold=1.0 must be a probability in \[0, 1\)"),
+    ],
+)
+def test_bad_call_options_are_errors_that_name_the_option(model_dir, options, error, message):
+    ner = pipeline("multi-ner", model=model_dir)
+    with pytest.raises(error, match=message):
+        ner(SENTENCES[0][0], **options)
+    with pytest.raises(error, match=message):
+        ner([], **options)  # checked before anything runs, on an empty list too
+    if set(options) <= {"threshold", "flat", "entity_types", "batch_size"}:
+        with pytest.raises(error, match=message):
+            pipeline("multi-ner", model=model_dir, **options)  # and as pipeline() defaults
+
+
+def test_empty_lists_unreadable_texts_and_errors_that_name_the_real_index(model_dir):
+    ner = pipeline("multi-ner", model=model_dir)
+    assert ner([]) == [] and ner(()) == []
+    unreadable = "\u200b\u200b \x00\x07"  # only zero-width and control characters: no tokens
+    found = ner([SENTENCES[0][0], unreadable, "", SENTENCES[1][0]], batch_size=2)
+    assert found[1] == [] and found[2] == []
+    assert spans(found[0]) == set(SENTENCES[0][1]) and spans(found[3]) == set(SENTENCES[1][1])
+    assert ner(unreadable) == []
+    # the list runs shortest first, in groups: errors still name the text's place in the caller's list
+    texts = [SENTENCES[1][0], SENTENCES[2][0], "bad \udc80 byte", SENTENCES[0][0]]
+    with pytest.raises(ValueError, match="Input 2 holds a lone surrogate"):
+        ner(texts, batch_size=1)
+    with pytest.raises(ValueError, match="Input 3: MultiNerPipeline takes strings"):
+        ner(["a text", "another", "a third", 42], batch_size=2)
+
+
 def test_ner_task_with_pipeline_class(model_dir):
     ner = pipeline("ner", model=model_dir, pipeline_class=MultiNerPipeline)
     assert spans(ner(SENTENCES[0][0])) == set(SENTENCES[0][1])

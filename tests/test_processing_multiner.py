@@ -1,6 +1,7 @@
 import warnings
 from types import SimpleNamespace
 
+import datasets
 import numpy as np
 import pytest
 from conftest import processor_for
@@ -139,6 +140,36 @@ def test_unrepresentable_entities_are_counted_and_reported(bert_dir):
     assert "1 because its start or end falls inside a word" in message
     assert "1 because it spans more tokens than max_span_length" in message
     assert processor.unrepresentable == {"misaligned": 1, "too_long": 1}
+
+
+def test_unrepresentable_counts_survive_num_proc_and_the_map_cache(bert_dir, tmp_path):
+    """The counts ride in the rows: exact when the examples are preprocessed in worker processes (where the
+    processor's own counter and warnings stay in the workers) and when the rows come from the map cache."""
+    processor = processor_for(
+        bert_dir, entity_types=TYPES, queries=SHORT_QUERIES, max_length=24, stride=4, max_span_length=4
+    )
+    text = "Alan Turing worked at the University of Manchester in England for many years after the war." * 3
+    entities = [
+        {"start": 0, "end": 11, "label": "PER"},
+        {"start": 1, "end": 11, "label": "PER"},  # starts inside a word
+        {"start": 0, "end": 50, "label": "ORG"},  # longer than max_span_length
+    ]
+    data = datasets.Dataset.from_list([{"text": text, "entities": entities}] * 6)
+    data.save_to_disk(tmp_path / "data")
+    data = datasets.load_from_disk(tmp_path / "data")  # a file-backed dataset, so that map caches
+    expected = {"misaligned": 6, "too_long": 6}
+    options = {"batched": True, "batch_size": 2, "num_proc": 2, "remove_columns": ["text", "entities"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnrepresentableEntityWarning)
+        rows = data.map(processor.preprocess, **options)
+        assert processor.unrepresentable == {}  # counted in the workers, not here
+        assert MultiNerProcessor.count_unrepresentable(rows) == expected
+        cached = data.map(processor.preprocess, **options)
+    assert cached.cache_files == rows.cache_files
+    assert MultiNerProcessor.count_unrepresentable(cached) == expected
+    assert len(rows) == 6 * len(processor(text).windows) > 6  # the counts ride on each example's first row
+    with pytest.raises(ValueError, match="no 'unrepresentable' column"):
+        MultiNerProcessor.count_unrepresentable(rows.remove_columns("unrepresentable"))
 
 
 def test_a_window_does_not_teach_a_cut_entity_boundary_as_a_non_boundary(bert_dir):
