@@ -10,19 +10,26 @@ from multiner import demo
 def test_demo_trains_evaluates_saves_and_reloads(bert_dir, tmp_path, capsys):
     folder = tmp_path / "demo"
     metrics = demo.main(["--epochs", "1", "--output_dir", str(folder), "--encoder", bert_dir])
-    assert 0.0 <= metrics["eval_f1"] <= 1.0 and {"eval_precision", "eval_recall"} <= set(metrics)
+    assert set(metrics) == {"sentence_f1", "document_f1"} and all(0.0 <= f1 <= 1.0 for f1 in metrics.values())
     printed = capsys.readouterr().out
-    assert f"strict span F1 {metrics['eval_f1']:.3f}" in printed
-    assert all(sentence in printed for sentence in demo.SENTENCES)
+    assert f"strict span F1 {metrics['sentence_f1']:.3f} one sentence at a time" in printed
+    assert f"{metrics['document_f1']:.3f} all in one text" in printed
+    assert demo.PARAGRAPH in printed
     model, processor = AutoModel.from_pretrained(folder), AutoProcessor.from_pretrained(folder)
     assert model.config.entity_types == processor.entity_types == demo.ENTITY_TYPES
     assert json.loads((folder / "config.json").read_text())["custom_pipelines"]
 
 
 def test_sample_data_is_text_with_character_offsets():
-    for split, size in (("train", 240), ("dev", 60)):
-        rows = demo.sample_dataset(split)
-        assert len(rows) == size
+    for split, size, documents in (("train", 240, False), ("dev", 60, False), ("train", None, True)):
+        rows = demo.sample_dataset(split, documents=documents)
+        if size:
+            assert len(rows) == size
+        else:  # the 240 sentences, then each in one of 60 to 120 documents of 2 to 4 sentences
+            assert 240 + 60 <= len(rows) <= 240 + 120 and rows[:240] == demo.sample_dataset(split)[:]
+            assert sum(len(row["entities"]) for row in rows.select(range(240, len(rows)))) == sum(
+                len(row["entities"]) for row in rows.select(range(240))
+            )
         for row in rows:
             for entity in row["entities"]:
                 assert entity["label"] in demo.ENTITY_TYPES

@@ -123,6 +123,50 @@ def test_roberta_offsets_map_back_to_characters(roberta_dir):
     ]
 
 
+def test_decoding_window_batch_by_window_batch_gives_what_decode_gives(bert_dir):
+    """tokenize + batches(windows_per_batch) + window_spans + entities (the pipeline's bounded-memory path) decode a
+    long text exactly as one batch of all its windows does; a bad threshold is an error naming it."""
+    processor = processor_for(
+        bert_dir, entity_types=TYPES, queries=SHORT_QUERIES, max_length=24, stride=6, max_span_length=8
+    )
+    sentence = "Alan Turing worked at the University of Manchester in England."
+    text = " ".join([sentence] * 6)
+    gold = []
+    for copy in range(6):
+        offset = copy * (len(sentence) + 1)
+        gold += [
+            {"start": offset, "end": offset + 11, "label": "PER"},
+            {"start": offset + 26, "end": offset + 50, "label": "ORG"},
+            {"start": offset + 54, "end": offset + 61, "label": "LOC"},
+        ]
+    rows = rows_of(processor.preprocess({"text": [text], "entities": [gold]}))
+    outputs = gold_logits(processor, rows)
+    whole = processor.decode(outputs, processor(text))
+    texts = processor.tokenize(text=[text, "   "], allow_empty=True)
+    assert texts.contexts[1] is None and len(texts.windows) == len(rows) == 5
+    spans, begin = [], 0
+    for batch in processor.batches(texts, windows_per_batch=2):
+        size = len(batch.windows)
+        assert size <= 2
+        part = SimpleNamespace(**{name: value[begin : begin + size] for name, value in vars(outputs).items()})
+        # this batch is padded to its own longest window; the gold logits to the longest of all
+        width = batch["start_mask"].shape[1]
+        part = SimpleNamespace(
+            start_logits=part.start_logits[:, :width],
+            end_logits=part.end_logits[:, :width],
+            span_logits=part.span_logits[:, :width],
+        )
+        spans += processor.window_spans(part, batch)
+        begin += size
+    assert processor.entities(texts, spans) == [whole[0], []]
+    assert {(e["start"], e["end"], e["entity_group"]) for e in whole[0]} == {
+        (e["start"], e["end"], e["label"]) for e in gold
+    }
+    for threshold, error in ((-1, ValueError), (1.0, ValueError), ("high", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="threshold"):
+            processor.decode(outputs, processor(text), threshold=threshold)
+
+
 def test_unrepresentable_entities_are_counted_and_reported(bert_dir):
     processor = processor_for(
         bert_dir, entity_types=TYPES, queries=SHORT_QUERIES, max_length=24, stride=4, max_span_length=4
