@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,14 @@ from multiner import (
     MultiNerProcessor,
 )
 from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores, span_scores
-from multiner.readers import entity_types_of, iob_to_spans, read_conll, read_spert_json, read_word_span_jsonl
+from multiner.readers import (
+    entity_types_of,
+    iob_to_spans,
+    read_conll,
+    read_spert_json,
+    read_word_span_jsonl,
+    sentences_to_text,
+)
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
@@ -76,6 +84,14 @@ class DataArguments:
     flat: bool = field(default=False, metadata={"help": "Flat decoding (non-overlapping entities) for evaluation."})
     threshold: float = 0.5
     dataset_label: str | None = field(default=None, metadata={"help": "Name of the data on the model card."})
+    train_on: str = field(
+        default="both",
+        metadata={
+            "help": "sentences: each training example alone; documents: runs of 2-8 consecutive examples of one "
+            "document (CoNLL -DOCSTART- groups, else the file's order) joined by newlines into one text; both: the "
+            "two together (about twice the training tokens; what a model that reads paragraphs needs)."
+        },
+    )
 
 
 def load_examples(path: str | None, data_format: str | None) -> list[dict]:
@@ -87,6 +103,45 @@ def load_examples(path: str | None, data_format: str | None) -> list[dict]:
     if data_format not in READERS:
         raise ValueError(f"--data_format {data_format!r} is not one of {sorted(READERS)}.")
     return READERS[data_format](path)
+
+
+def load_documents(path: str | None, data_format: str | None) -> list[list[dict]]:
+    """Examples grouped into documents: the `-DOCSTART-` groups of a CoNLL file, else the whole file as one."""
+    if path is None:
+        return []
+    suffix = Path(path).suffix
+    if (data_format or ("conll" if suffix not in (".json", ".jsonl", ".jsonlines") else None)) == "conll":
+        return read_conll(path, documents=True)
+    return [load_examples(path, data_format)]
+
+
+def first_examples(documents: list[list[dict]], count: int) -> list[list[dict]]:
+    """The documents holding the first `count` examples (the last one cut)."""
+    kept = []
+    for document in documents:
+        if count <= 0:
+            break
+        kept.append(document[:count])
+        count -= len(kept[-1])
+    return kept
+
+
+def training_texts(documents: list[list[dict]], train_on: str, seed: int) -> list[dict]:
+    """Word-level examples as texts: each alone, in runs of 2-8 consecutive examples of a document, or both."""
+    if train_on not in ("sentences", "documents", "both"):
+        raise ValueError(f"--train_on {train_on!r} is not one of sentences, documents, both.")
+    texts = []
+    if train_on in ("sentences", "both"):
+        texts += [sentences_to_text([example]) for document in documents for example in document]
+    if train_on in ("documents", "both"):
+        rng = random.Random(seed)
+        for document in documents:
+            start = 0
+            while start < len(document):
+                size = rng.randint(2, 8)
+                texts.append(sentences_to_text(document[start : start + size]))
+                start += size
+    return texts
 
 
 def load_hub_examples(name: str) -> tuple[list[dict], list[dict]]:
@@ -113,12 +168,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     if data_args.dataset_name:
         train_examples, eval_examples = load_hub_examples(data_args.dataset_name)
+        train_documents = [train_examples]
     else:
-        train_examples = load_examples(data_args.train_file, data_args.data_format)
+        train_documents = load_documents(data_args.train_file, data_args.data_format)
         eval_examples = load_examples(data_args.validation_file, data_args.data_format)
+    if data_args.max_train_samples is not None:
+        train_documents = first_examples(train_documents, data_args.max_train_samples)
+    train_examples = [example for document in train_documents for example in document]
     if not train_examples and training_args.do_train:
         raise ValueError("No training data: give --train_file or --dataset_name.")
-    train_examples = train_examples[: data_args.max_train_samples]
     eval_examples = eval_examples[: data_args.max_eval_samples]
     entity_types = data_args.entity_types or entity_types_of(train_examples + eval_examples)
     queries = json.loads(Path(data_args.queries_file).read_text()) if data_args.queries_file else None
@@ -153,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict:
         with training_args.main_process_first(desc="preprocess"):
             return rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
 
-    train_rows, eval_rows = features(train_examples), features(eval_examples)
+    train_texts = training_texts(train_documents, data_args.train_on, training_args.seed)
+    train_rows, eval_rows = features(train_texts), features(eval_examples)
     label = data_args.dataset_label or Path(data_args.train_file or data_args.dataset_name or "data").stem
     card = MultiNerCardCallback(processor, MultiNerCardData(datasets=[label]), eval_dataset_name=label)
     trainer = Trainer(
