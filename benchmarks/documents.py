@@ -246,9 +246,9 @@ def report() -> None:
     lines = [
         "## Sentences vs whole documents (issue: Multi-NER on real documents)",
         "",
-        "CoNLL-2003 **development** split through the pipeline, each trained model scored twice: every sentence as "
-        "its own text, and every `-DOCSTART-` document as one text (sentences joined by newlines). Strict span F1 on "
-        'character offsets; "crossing" counts predicted entities that run across a sentence boundary.',
+        "CoNLL-2003 **development** split through the pipeline, each trained model scored twice: every sentence as",
+        "its own text, and every `-DOCSTART-` document as one text (sentences joined by newlines). Strict span F1 on",
+        'character offsets; "crossing": predicted entities that run across a sentence boundary (document level).',
         "",
         "| system | span features | trained on | rows | epochs | seed | sentence F1 | document F1 | doc − sent | "
         "crossing | per-type document F1 | train s |",
@@ -263,7 +263,9 @@ def report() -> None:
             f"{r['document']['crossing_predictions']} | {per_type} | {r['train_seconds']} |"
         )
     lines += ["", "Commands, one per row:", ""]
-    lines += [f"- `{r['command']}` ({r['date']}; {r['machine']})" for r in results]
+    lines += [f"- `{r['command']}` ({r['date']})" for r in results]
+    machines = sorted({r["machine"] for r in results})
+    lines += ["", "Machine: " + "; ".join(machines)]
     write_section("documents", "\n".join(lines))
 
 

@@ -43,6 +43,8 @@ def measure(model: str, length: int, batch_size: int | None) -> dict:
     import torch
     from transformers import pipeline
 
+    import multiner  # noqa: F401  (registers the "multi-ner" task)
+
     torch.manual_seed(0)
     ner = pipeline("multi-ner", model=model)
     ner("Hannah Keller flew from Oslo to Lima.\nThe Bank of Kenya fined Quillon Software.")

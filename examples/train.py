@@ -62,6 +62,9 @@ class ModelArguments:
     type_attention_heads: int = 4
     share_heads: bool = False
     span_candidates: str = field(default="pred_and_gold", metadata={"help": "pred_and_gold or all."})
+    span_features: str = field(
+        default="interior", metadata={"help": "interior (ends, mean, width, veto) or boundaries (the two ends)."}
+    )
     start_loss_weight: float = 1.0
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
@@ -85,11 +88,11 @@ class DataArguments:
     threshold: float = 0.5
     dataset_label: str | None = field(default=None, metadata={"help": "Name of the data on the model card."})
     train_on: str = field(
-        default="both",
+        default="sentences",
         metadata={
             "help": "sentences: each training example alone; documents: runs of 2-8 consecutive examples of one "
             "document (CoNLL -DOCSTART- groups, else the file's order) joined by newlines into one text; both: the "
-            "two together (about twice the training tokens; what a model that reads paragraphs needs)."
+            "two together (about twice the training tokens)."
         },
     )
 
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
             "type_attention_heads",
             "share_heads",
             "span_candidates",
+            "span_features",
             "start_loss_weight",
             "end_loss_weight",
             "span_loss_weight",

@@ -195,6 +195,14 @@ class SpanHeads(nn.Module):
             span = span.permute(0, 2, 3, 1)  # [batch, context, span_size, types]
             return F.pad(span, (0, 0, 0, self.max_span_length - span_size), value=MASKED_LOGIT)
         rows, first, width, type_pos = candidates.nonzero(as_tuple=True)
+        count = rows.shape[0]
+        # In inference, padded (with copies of the first candidate, dropped below) to a power of two: tensor sizes
+        # that vary from batch to batch fragment the C heap until memory grows with every forward pass of a long
+        # text. (Training keeps the exact count, so that dropout draws what it always drew.)
+        padding = (1 << max(count - 1, 0).bit_length()) - count if count and not self.training else 0
+        if padding:
+            rows, first, width, type_pos = (F.pad(index, (0, padding)) for index in (rows, first, width, type_pos))
+            rows[count:], first[count:], width[count:], type_pos[count:] = rows[0], first[0], width[0], type_pos[0]
         span_hidden = span_start[rows, type_pos, first] + span_end[rows, type_pos, first + width]
         span_hidden = span_hidden + hidden_bias[type_pos]
         if self.interior:
@@ -204,6 +212,13 @@ class SpanHeads(nn.Module):
         scores = (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
         if self.interior:
             scores = scores - F.softplus(veto[rows, type_pos, first, width])
+        rows, first, width, type_pos, scores = (
+            rows[:count],
+            first[:count],
+            width[:count],
+            type_pos[:count],
+            scores[:count],
+        )
         span = scores.new_full((batch, context, self.max_span_length, types), MASKED_LOGIT)
         return span.index_put((rows, first, width, type_pos), scores)
 
