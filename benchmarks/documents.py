@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -46,26 +45,10 @@ from multiner import (  # noqa: E402
     default_encoder_path,  # noqa: E402
 )
 from multiner.evaluation import span_scores  # noqa: E402
-from multiner.readers import entity_types_of, read_conll, sentences_to_text  # noqa: E402
+from multiner.readers import TRAIN_ON, entity_types_of, read_conll, sentences_to_text, training_texts  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "documents"
 SYSTEMS = {"multi-ner-packed": {"type_attention": "full", "query_mode": "packed"}, "token-classification": None}
-
-
-def training_texts(documents: list[list[dict]], train_on: str, seed: int) -> list[dict]:
-    """Text examples: single sentences, runs of 2-8 sentences of one document, or both."""
-    texts = []
-    if train_on in ("sentences", "both"):
-        texts += [sentences_to_text([sentence]) for document in documents for sentence in document]
-    if train_on in ("documents", "both"):
-        rng = random.Random(seed)
-        for document in documents:
-            start = 0
-            while start < len(document):
-                size = rng.randint(2, 8)
-                texts.append(sentences_to_text(document[start : start + size]))
-                start += size
-    return texts
 
 
 def sentence_bounds(document: list[dict]) -> list[tuple[int, int]]:
@@ -274,7 +257,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     one = commands.add_parser("run")
     one.add_argument("--system", choices=sorted(SYSTEMS), required=True)
-    one.add_argument("--train_on", choices=("sentences", "documents", "both"), default="both")
+    one.add_argument("--train_on", choices=TRAIN_ON, default="both")
     one.add_argument("--span_features", choices=("boundaries", "interior"), default="interior")
     one.add_argument("--epochs", type=float, default=1)
     one.add_argument("--batch_size", type=int, default=8)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from multiner.readers import (
     read_conll,
     read_spert_json,
     read_word_span_jsonl,
-    sentences_to_text,
+    training_texts,
 )
 
 logger = logging.getLogger("multiner.train")
@@ -127,24 +126,6 @@ def first_examples(documents: list[list[dict]], count: int) -> list[list[dict]]:
         kept.append(document[:count])
         count -= len(kept[-1])
     return kept
-
-
-def training_texts(documents: list[list[dict]], train_on: str, seed: int) -> list[dict]:
-    """Word-level examples as texts: each alone, in runs of 2-8 consecutive examples of a document, or both."""
-    if train_on not in ("sentences", "documents", "both"):
-        raise ValueError(f"--train_on {train_on!r} is not one of sentences, documents, both.")
-    texts = []
-    if train_on in ("sentences", "both"):
-        texts += [sentences_to_text([example]) for document in documents for example in document]
-    if train_on in ("documents", "both"):
-        rng = random.Random(seed)
-        for document in documents:
-            start = 0
-            while start < len(document):
-                size = rng.randint(2, 8)
-                texts.append(sentences_to_text(document[start : start + size]))
-                start += size
-    return texts
 
 
 def load_hub_examples(name: str) -> tuple[list[dict], list[dict]]:

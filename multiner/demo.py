@@ -19,7 +19,7 @@ from transformers import Trainer, TrainingArguments, pipeline, set_seed
 from . import MultiNerDataCollator, MultiNerModel, MultiNerProcessor
 from .evaluation import span_scores
 from .pipeline_multiner import MultiNerPipeline
-from .readers import join_texts
+from .readers import consecutive_runs, join_texts
 
 ENTITY_TYPES = ["PER", "LOC", "ORG", "MISC"]
 PARAGRAPH = (
@@ -39,11 +39,7 @@ def sample_dataset(split: str, documents: bool = False, seed: int = 0) -> datase
         sentences = [json.loads(line) for line in lines]
     examples = list(sentences)
     if documents:
-        rng, start = random.Random(seed), 0
-        while start < len(sentences):
-            size = rng.randint(2, 4)
-            examples.append(join_texts(sentences[start : start + size]))
-            start += size
+        examples += [join_texts(run) for run in consecutive_runs(sentences, random.Random(seed), 2, 4)]
     return datasets.Dataset.from_list(examples)
 
 

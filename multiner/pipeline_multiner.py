@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from transformers import Pipeline
 
@@ -52,9 +51,7 @@ class MultiNerPipeline(Pipeline):
     _load_video_processor = False
 
     def __init__(self, *args, **kwargs):
-        for name in ("batch_size", "num_workers"):
-            if name in kwargs:
-                _check_count(name, kwargs[name], minimum=1 if name == "batch_size" else 0)
+        _check_counts(kwargs)
         super().__init__(*args, **kwargs)
         if self.processor is None:
             raise ValueError(
@@ -71,9 +68,7 @@ class MultiNerPipeline(Pipeline):
                 f"MultiNerPipeline takes the texts and keyword options ({', '.join(CALL_OPTIONS)}); got "
                 f"{len(args)} more positional argument(s)."
             )
-        for name in ("batch_size", "num_workers"):
-            if kwargs.get(name) is not None:
-                _check_count(name, kwargs[name], minimum=1 if name == "batch_size" else 0)
+        _check_counts(kwargs)
         if kwargs.get("batch_size") is None and self._batch_size is None:
             kwargs["batch_size"] = DEFAULT_BATCH_SIZE
         if isinstance(inputs, tuple):
@@ -192,11 +187,16 @@ class MultiNerPipeline(Pipeline):
             return api.upload_folder(repo_id=repo_id, folder_path=folder, **kwargs).commit_url
 
 
-def _check_count(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name}={value!r} must be at least {minimum}.")
+def _check_counts(options: dict) -> None:
+    """`batch_size` (when given) must be a positive int, `num_workers` a non-negative one."""
+    for name, minimum in (("batch_size", 1), ("num_workers", 0)):
+        value = options.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
+        if value < minimum:
+            raise ValueError(f"{name}={value!r} must be at least {minimum}.")
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

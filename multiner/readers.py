@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -106,6 +107,39 @@ def join_texts(examples: Sequence[dict], separator: str = " ") -> dict:
     return {"text": text, "entities": entities}
 
 
+def consecutive_runs(items: Sequence, rng: random.Random, shortest: int, longest: int) -> list[list]:
+    """`items` cut into consecutive runs of `shortest` to `longest` items (lengths drawn from `rng`; the last run may
+    be shorter).
+
+    Example:
+        >>> [len(run) for run in consecutive_runs(list(range(10)), random.Random(0), 2, 4)]
+        [3, 3, 2, 2]
+    """
+    runs, start = [], 0
+    while start < len(items):
+        size = rng.randint(shortest, longest)
+        runs.append(list(items[start : start + size]))
+        start += size
+    return runs
+
+
+TRAIN_ON = ("sentences", "documents", "both")
+
+
+def training_texts(documents: Sequence[Sequence[dict]], train_on: str = "sentences", seed: int = 0) -> list[dict]:
+    """Text examples for training from word-level sentences grouped by document: `sentences`, each sentence alone;
+    `documents`, runs of 2 to 8 consecutive sentences of a document joined by newlines; `both`, the two together."""
+    if train_on not in TRAIN_ON:
+        raise ValueError(f"train_on={train_on!r} is not one of {', '.join(TRAIN_ON)}.")
+    texts = []
+    if train_on in ("sentences", "both"):
+        texts += [sentences_to_text([sentence]) for document in documents for sentence in document]
+    if train_on in ("documents", "both"):
+        rng = random.Random(seed)
+        texts += [sentences_to_text(run) for document in documents for run in consecutive_runs(document, rng, 2, 8)]
+    return texts
+
+
 def iob_to_spans(tags: Iterable[str]) -> list[dict]:
     """Entity spans from IOB1 or IOB2 tags (seqeval's chunking, the conlleval rules), after checking every tag.
 
@@ -179,6 +213,8 @@ def entity_types_of(examples: Iterable[dict]) -> list[str]:
 
 
 __all__ = [
+    "TRAIN_ON",
+    "consecutive_runs",
     "entity_types_of",
     "iob_to_spans",
     "join_texts",
@@ -186,4 +222,5 @@ __all__ = [
     "read_spert_json",
     "read_word_span_jsonl",
     "sentences_to_text",
+    "training_texts",
 ]
