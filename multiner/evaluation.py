@@ -129,4 +129,139 @@ def _prf(true_positives: int, predicted: int, gold: int) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-__all__ = ["MultiNerMetrics", "flatten_scores", "seqeval_scores", "span_scores", "spans_to_iob2"]
+# ------------------------------------------------------------------------------------------ entities and relations
+
+ENTITY_MATCH = "strict: span and type"
+RELATION_MATCHES = {
+    "strict": "both arguments' spans and types, and the relation type",
+    "boundaries": "both arguments' spans and the relation type (argument types ignored)",
+}
+
+
+def relation_scores(
+    gold: Sequence[dict],
+    predicted: Sequence[dict],
+    entity_types: Sequence[str] | None = None,
+    relation_types: Sequence[str] | None = None,
+) -> dict:
+    """Entity and relation precision / recall / F1, micro and macro, for joint extraction.
+
+    An entity is correct when its span and type match (strict). A relation is correct, `strict`, when both
+    arguments' spans and types and the relation type match; `boundaries` ignores the arguments' types. Micro pools
+    every decision; macro is the mean over types of the per-type precision, recall and F1 (each type counts once,
+    however rare). Papers report either one: say which.
+
+    Args:
+        gold, predicted: per example `{"entities": [...], "relations": [...]}`: entities with `start`, `end` and
+            `label` (or the pipeline's `entity_group`), relations with `head` and `tail` (indices into the
+            example's entities) and `type` — the training format and the pipeline's output both fit.
+        entity_types, relation_types: the types averaged by macro scores and reported per type (default: every type
+            seen in gold or predictions).
+
+    Returns:
+        `{"entities": {...}, "relations": {"strict": {...}, "boundaries": {...}}}`, each with `micro` and `macro`
+        `{"precision", "recall", "f1"}` and `per_type` (with `support`).
+
+    Example:
+        >>> gold = [{"entities": [{"start": 0, "end": 2, "label": "Peop"}, {"start": 5, "end": 6, "label": "Loc"}],
+        ...          "relations": [{"head": 0, "tail": 1, "type": "Live_In"}]}]
+        >>> found = [{"entities": [{"start": 0, "end": 2, "entity_group": "Peop"},
+        ...                        {"start": 5, "end": 6, "entity_group": "Org"}],
+        ...           "relations": [{"head": 0, "tail": 1, "type": "Live_In"}]}]
+        >>> scores = relation_scores(gold, found)
+        >>> scores["entities"]["micro"]["f1"], scores["relations"]["strict"]["micro"]["f1"]
+        (0.5, 0.0)
+        >>> scores["relations"]["boundaries"]["micro"]["f1"]
+        1.0
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"gold has {len(gold)} examples but predicted has {len(predicted)}.")
+    entity_items = ([], [])
+    relation_items = {name: ([], []) for name in RELATION_MATCHES}
+    for side, examples in enumerate((gold, predicted)):
+        for number, example in enumerate(examples):
+            entities = [_entity_key(entity, number) for entity in example.get("entities", [])]
+            entity_items[side].append(entities)
+            for name in RELATION_MATCHES:
+                relation_items[name][side].append(
+                    [_relation_key(relation, entities, number, name) for relation in example.get("relations", [])]
+                )
+    return {
+        "entities": _micro_macro(*entity_items, entity_types),
+        "relations": {name: _micro_macro(*items, relation_types) for name, items in relation_items.items()},
+    }
+
+
+def format_relation_scores(scores: dict) -> str:
+    """`relation_scores` as a small table that names each kind of match and average.
+
+    Example:
+        >>> print(format_relation_scores(relation_scores([{"entities": []}], [{"entities": []}])).splitlines()[0])
+        | task (match) | micro P | micro R | micro F1 | macro P | macro R | macro F1 |
+    """
+    lines = [
+        "| task (match) | micro P | micro R | micro F1 | macro P | macro R | macro F1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [(f"entities ({ENTITY_MATCH})", scores["entities"])]
+    rows += [(f"relations {name} ({text})", scores["relations"][name]) for name, text in RELATION_MATCHES.items()]
+    for title, part in rows:
+        values = [
+            100 * part[average][name] for average in ("micro", "macro") for name in ("precision", "recall", "f1")
+        ]
+        lines.append(f"| {title} | " + " | ".join(f"{value:.2f}" for value in values) + " |")
+    return "\n".join(lines)
+
+
+def _entity_key(entity: dict, number: int) -> tuple[str, int, int]:
+    label = entity.get("label", entity.get("entity_group"))
+    if label is None or "start" not in entity or "end" not in entity:
+        raise ValueError(
+            f"Example {number}: an entity needs 'start', 'end' and 'label' (or 'entity_group'): {entity}."
+        )
+    return (label, entity["start"], entity["end"])
+
+
+def _relation_key(relation: dict, entities: list, number: int, match: str) -> tuple:
+    head, tail = relation.get("head"), relation.get("tail")
+    if not all(isinstance(index, int) and 0 <= index < len(entities) for index in (head, tail)):
+        raise ValueError(
+            f"Example {number}: relation {relation} must point at two of its {len(entities)} entities by index."
+        )
+    if match == "strict":
+        return (relation["type"], entities[head], entities[tail])
+    return (relation["type"], entities[head][1:], entities[tail][1:])
+
+
+def _micro_macro(gold: list, predicted: list, types: Sequence[str] | None) -> dict:
+    true_positives, gold_counts, predicted_counts = Counter(), Counter(), Counter()
+    for gold_items, predicted_items in zip(gold, predicted):
+        gold_set, predicted_set = set(gold_items), set(predicted_items)
+        true_positives.update(item[0] for item in gold_set & predicted_set)
+        gold_counts.update(item[0] for item in gold_set)
+        predicted_counts.update(item[0] for item in predicted_set)
+    labels = list(types) if types is not None else sorted(gold_counts | predicted_counts)
+    per_type = {
+        label: {
+            **_prf(true_positives[label], predicted_counts[label], gold_counts[label]),
+            "support": gold_counts[label],
+        }
+        for label in labels
+    }
+    micro = _prf(sum(true_positives.values()), sum(predicted_counts.values()), sum(gold_counts.values()))
+    names = ("precision", "recall", "f1")
+    macro = {
+        name: sum(scores[name] for scores in per_type.values()) / len(per_type) if per_type else 0.0 for name in names
+    }
+    return {"micro": micro, "macro": macro, "per_type": per_type}
+
+
+__all__ = [
+    "MultiNerMetrics",
+    "flatten_scores",
+    "format_relation_scores",
+    "relation_scores",
+    "seqeval_scores",
+    "span_scores",
+    "spans_to_iob2",
+]

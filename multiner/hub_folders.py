@@ -9,6 +9,7 @@ pipeline module is imported by neither, so the model's `save_pretrained` copies 
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 from transformers.dynamic_module_utils import get_relative_import_files
@@ -51,9 +52,36 @@ def copy_code_files(save_directory: str | Path, module_names: list[str], folder:
     return copies
 
 
+def save_with_pipeline_code(
+    model, save, save_directory, pipeline_module: str, pipeline_class: str, task: str, *args, **kwargs
+) -> None:
+    """Save a model with `save` (its `PreTrainedModel.save_pretrained`), plus what makes the folder a pipeline where
+    multiner is not installed: the pipeline's code (and the files it imports) beside the model's, and
+    `custom_pipelines` in `config.json` under `task`, so that `pipeline(model=folder, trust_remote_code=True)` finds
+    it offline. Where the pipeline code cannot be found the folder still loads as a model, with a warning."""
+    code_folder = find_code_folder(pipeline_module, [getattr(model.config, "_name_or_path", None)])
+    if code_folder is None:
+        warnings.warn(
+            f"{pipeline_module} is neither installed nor in the folder this model came from: the saved folder "
+            "loads with AutoModel / AutoProcessor but not with pipeline(model=folder, trust_remote_code=True).",
+            stacklevel=3,
+        )
+    else:
+        model.config.custom_pipelines = custom_pipeline_entry(task, pipeline_module, pipeline_class)
+    save(save_directory, *args, **kwargs)
+    if code_folder is not None and kwargs.get("is_main_process", True):
+        copy_code_files(save_directory, [pipeline_module], code_folder)
+
+
 def custom_pipeline_entry(task: str, module_name: str, class_name: str, auto_class: str = "AutoModel") -> dict:
     """The `config.custom_pipelines` value that `Pipeline.save_pretrained` would write for one task."""
     return {task: {"impl": f"{Path(module_name).stem}.{class_name}", "pt": [auto_class], "type": "text"}}
 
 
-__all__ = ["code_files", "copy_code_files", "custom_pipeline_entry", "find_code_folder"]
+__all__ = [
+    "code_files",
+    "copy_code_files",
+    "custom_pipeline_entry",
+    "find_code_folder",
+    "save_with_pipeline_code",
+]

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
-from transformers.models.auto.modeling_auto import MODEL_MAPPING
-from transformers.utils import ModelOutput, logging
+from transformers.utils import ModelOutput
 
-from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig, default_encoder_path
-from .hub_folders import copy_code_files, custom_pipeline_entry, find_code_folder
+from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig
+from .encoders import build_encoder, load_encoder
+from .hub_folders import save_with_pipeline_code
 from .query_modes_multiner import QueryAttention, query_mode_of
 
 # The pipeline module is imported by neither the model nor the processor: a saved model folder gets it by name.
 PIPELINE_MODULE, PIPELINE_CLASS = "pipeline_multiner.py", "MultiNerPipeline"
-
-logger = logging.get_logger(__name__)
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
 MASKED_LOGIT = -1.0e4
@@ -246,17 +243,16 @@ class MultiNerPreTrainedModel(PreTrainedModel):
         """`PreTrainedModel.save_pretrained`, plus what makes the folder a pipeline where multiner is not installed:
         the pipeline's code (and the files it reads) beside the model's, and `custom_pipelines` in `config.json`, so
         that `pipeline(model=folder, trust_remote_code=True)` finds the task offline."""
-        code_folder = find_code_folder(PIPELINE_MODULE, [getattr(self.config, "_name_or_path", None)])
-        if code_folder is None:
-            logger.warning(
-                f"{PIPELINE_MODULE} is neither installed nor in the folder this model came from: the saved folder "
-                "loads with AutoModel / AutoProcessor but not with pipeline(model=folder, trust_remote_code=True)."
-            )
-        else:
-            self.config.custom_pipelines = custom_pipeline_entry(REMOTE_PIPELINE_TASK, PIPELINE_MODULE, PIPELINE_CLASS)
-        super().save_pretrained(save_directory, *args, **kwargs)
-        if code_folder is not None and kwargs.get("is_main_process", True):
-            copy_code_files(save_directory, [PIPELINE_MODULE], code_folder)
+        save_with_pipeline_code(
+            self,
+            super().save_pretrained,
+            save_directory,
+            PIPELINE_MODULE,
+            PIPELINE_CLASS,
+            REMOTE_PIPELINE_TASK,
+            *args,
+            **kwargs,
+        )
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -305,7 +301,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
                 "MultiNerModel needs entity types: give MultiNerConfig(entity_types=[...]) or "
                 "MultiNerModel.from_encoder(encoder, entity_types=['PER', 'LOC', ...])."
             )
-        self.encoder = encoder if encoder is not None else build_encoder(config)
+        self.encoder = encoder if encoder is not None else build_encoder(config.encoder_config)
         # How queries and context reach the encoder: one entry of the query-mode registry.
         self.query_encoding = query_mode_of(config.query_mode).encoding(config, self.encoder)
         self.type_attention = TYPE_ATTENTION_CLASSES[config.type_attention](config)
@@ -328,16 +324,11 @@ class MultiNerModel(MultiNerPreTrainedModel):
         Example:
             >>> model = MultiNerModel.from_encoder(entity_types=["PER", "LOC", "ORG", "MISC"])  # doctest: +SKIP
         """
-        if encoder_name_or_path is None:
-            encoder_name_or_path = default_encoder_path()
-        encoder = AutoModel.from_pretrained(encoder_name_or_path)
-        if _encoder_kwargs(encoder.config):
-            # Loaded whole (no report of unused pooler weights), then built like `build_encoder` builds it.
-            encoder.pooler = None
+        encoder, encoder_name_or_path = load_encoder(encoder_name_or_path)
         config = MultiNerConfig(
             encoder_config=encoder.config.to_dict(),
             entity_types=entity_types,
-            encoder_name=str(encoder_name_or_path),
+            encoder_name=encoder_name_or_path,
             **config_kwargs,
         )
         return cls(config, encoder=encoder)
@@ -539,19 +530,6 @@ def masked_bce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) 
     losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
     mask = mask.float()
     return (losses * mask).sum() / mask.sum().clamp(min=1.0)
-
-
-def build_encoder(config: MultiNerConfig) -> PreTrainedModel:
-    """A randomly initialised encoder from the stored encoder config (weights come from the checkpoint)."""
-    return AutoModel.from_config(config.encoder_config, **_encoder_kwargs(config.encoder_config))
-
-
-def _encoder_kwargs(encoder_config: PreTrainedConfig) -> dict:
-    """Encoders with a pooler (BERT, RoBERTa, ...) are built without it: it is unused, and unused parameters trip
-    distributed training."""
-    encoder_class = MODEL_MAPPING[type(encoder_config)]
-    accepts_switch = "add_pooling_layer" in inspect.signature(encoder_class.__init__).parameters
-    return {"add_pooling_layer": False} if accepts_switch else {}
 
 
 __all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel"]

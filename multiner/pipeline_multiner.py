@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from transformers import Pipeline
 
 from .hub_cards import MultiNerCardData, write_model_card
+from .pipeline_core import DEFAULT_BATCH_SIZE, check_counts, run_grouped, unknown_option
 from .processing_multiner import MultiNerBatch, MultiNerTexts, check_threshold
 
-# Windows per forward pass when no batch_size is given: bounds memory on texts of any length.
-DEFAULT_BATCH_SIZE = 8
 CALL_OPTIONS = ("threshold", "entity_types", "flat", "batch_size", "num_workers")
 
 
@@ -51,7 +49,7 @@ class MultiNerPipeline(Pipeline):
     _load_video_processor = False
 
     def __init__(self, *args, **kwargs):
-        _check_counts(kwargs)
+        check_counts(kwargs)
         super().__init__(*args, **kwargs)
         if self.processor is None:
             raise ValueError(
@@ -68,7 +66,7 @@ class MultiNerPipeline(Pipeline):
                 f"MultiNerPipeline takes the texts and keyword options ({', '.join(CALL_OPTIONS)}); got "
                 f"{len(args)} more positional argument(s)."
             )
-        _check_counts(kwargs)
+        check_counts(kwargs)
         if kwargs.get("batch_size") is None and self._batch_size is None:
             kwargs["batch_size"] = DEFAULT_BATCH_SIZE
         if isinstance(inputs, tuple):
@@ -89,12 +87,7 @@ class MultiNerPipeline(Pipeline):
         **unknown,
     ) -> tuple[dict, dict, dict]:
         if unknown:
-            name = next(iter(unknown))
-            close = difflib.get_close_matches(name, CALL_OPTIONS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(
-                f"MultiNerPipeline got an unknown option {name!r}.{hint} Its options are {', '.join(CALL_OPTIONS)}."
-            )
+            raise unknown_option("MultiNerPipeline", next(iter(unknown)), CALL_OPTIONS)
         preprocess, forward, postprocess = {}, {}, {}
         if entity_types is not None:
             preprocess["entity_types"] = self.processor.selected_types(entity_types)
@@ -141,21 +134,7 @@ class MultiNerPipeline(Pipeline):
         the results come back in the list's order; datasets and generators stream in their own order."""
         size = batch_size or DEFAULT_BATCH_SIZE
         params = (preprocess_params, forward_params, postprocess_params)
-        if not isinstance(inputs, (list, tuple)):
-            start = 0
-            for texts in _chunks(inputs, size):
-                yield from self._run(texts, list(range(start, start + len(texts))), size, *params)
-                start += len(texts)
-            return
-        order = sorted(
-            range(len(inputs)), key=lambda index: len(inputs[index]) if isinstance(inputs[index], str) else 0
-        )
-        results: list[list[dict] | None] = [None] * len(inputs)
-        for positions in _chunks(order, size):
-            found = self._run([inputs[i] for i in positions], positions, size, *params)
-            for position, entities in zip(positions, found):
-                results[position] = entities
-        yield from results
+        yield from run_grouped(inputs, size, lambda texts, indices: self._run(texts, indices, size, *params))
 
     def _run(
         self, texts: list, indices: list[int], size: int, preprocess_params, forward_params, postprocess_params
@@ -185,29 +164,6 @@ class MultiNerPipeline(Pipeline):
             api = HfApi(token=kwargs.pop("token", None))
             api.create_repo(repo_id, exist_ok=True, private=kwargs.pop("private", None))
             return api.upload_folder(repo_id=repo_id, folder_path=folder, **kwargs).commit_url
-
-
-def _check_counts(options: dict) -> None:
-    """`batch_size` (when given) must be a positive int, `num_workers` a non-negative one."""
-    for name, minimum in (("batch_size", 1), ("num_workers", 0)):
-        value = options.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-        if value < minimum:
-            raise ValueError(f"{name}={value!r} must be at least {minimum}.")
-
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 __all__ = ["MultiNerPipeline"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
@@ -184,7 +186,9 @@ def read_word_span_jsonl(path: str | Path) -> list[dict]:
 
 
 def read_spert_json(path: str | Path) -> list[dict]:
-    """SpERT-style json (CoNLL04, ADE): a list of {tokens, entities [{type, start, end (exclusive)}], ...}.
+    """SpERT-style json (CoNLL04, ADE): a list of {tokens, entities [{type, start, end (exclusive)}], relations
+    [{type, head, tail}]} -> `{"tokens", "entities": [{"start", "end", "label"}], "relations": [{"head", "tail",
+    "type"}]}` with word offsets and relation arguments as indices into `entities` (no relations: an empty list).
 
     Errors name the file and the line (or the record) at fault."""
     with open(path, encoding="utf-8") as file:
@@ -198,13 +202,140 @@ def read_spert_json(path: str | Path) -> list[dict]:
     for number, record in enumerate(records):
         try:
             entities = [{"start": e["start"], "end": e["end"], "label": e["type"]} for e in record["entities"]]
-            examples.append({"tokens": record["tokens"], "entities": entities})
+            relations = [
+                {"head": r["head"], "tail": r["tail"], "type": r["type"]} for r in record.get("relations", [])
+            ]
+            examples.append({"tokens": record["tokens"], "entities": entities, "relations": relations})
         except (KeyError, TypeError) as error:
             raise ValueError(
                 f"{path}: record {number}: expected {{'tokens': [...], 'entities': [{{'type', 'start', 'end'}}]}}, "
                 f"missing or malformed {error}."
             ) from None
     return examples
+
+
+def words_to_text(example: dict) -> dict:
+    """A word-offset example (`tokens`, entities in word indices, optional relations) as raw text: the words joined
+    by single spaces, entity offsets in characters; relations unchanged (they index the entities).
+
+    Example:
+        >>> words_to_text({"tokens": ["Ada", "lived", "in", "Rome"], "entities": [{"start": 3, "end": 4,
+        ...                "label": "Loc"}]})["entities"]
+        [{'start': 13, 'end': 17, 'label': 'Loc'}]
+    """
+    starts = list(accumulate((len(word) + 1 for word in example["tokens"][:-1]), initial=0))
+    entities = [
+        {
+            "start": starts[e["start"]],
+            "end": starts[e["end"] - 1] + len(example["tokens"][e["end"] - 1]),
+            "label": e["label"],
+        }
+        for e in example["entities"]
+    ]
+    converted = {"text": " ".join(example["tokens"]), "entities": entities}
+    if "relations" in example:
+        converted["relations"] = [dict(relation) for relation in example["relations"]]
+    return converted
+
+
+def read_relation_jsonl(path: str | Path) -> list[dict]:
+    """Raw-text jsonlines with relations: per line `{"text", "entities": [{"start", "end", "label"}], "relations":
+    [{"head", "tail", "type"}]}` (character offsets, end exclusive; head and tail index `entities`). Errors name the
+    file and line; the processor checks offsets and types."""
+    examples = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                example = {
+                    "text": record["text"],
+                    "entities": [
+                        {"start": e["start"], "end": e["end"], "label": e["label"]} for e in record["entities"]
+                    ],
+                    "relations": [
+                        {"head": r["head"], "tail": r["tail"], "type": r["type"]} for r in record.get("relations", [])
+                    ],
+                }
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"{path}:{number}: not a JSON object ({error.msg} at column {error.colno})."
+                ) from None
+            except (KeyError, TypeError) as error:
+                raise ValueError(
+                    f"{path}:{number}: expected {{'text': ..., 'entities': [{{'start', 'end', 'label'}}], "
+                    f"'relations': [{{'head', 'tail', 'type'}}]}}, missing or malformed {error}."
+                ) from None
+            if not isinstance(example["text"], str):
+                raise ValueError(f"{path}:{number}: 'text' must be a string, got {type(example['text']).__name__}.")
+            examples.append(example)
+    return examples
+
+
+def write_relation_jsonl(path: str | Path, examples: Iterable[dict]) -> None:
+    """Write `{"text", "entities", "relations"}` examples as jsonlines that `read_relation_jsonl` reads back."""
+    with open(path, "w", encoding="utf-8") as file:
+        for example in examples:
+            record = {
+                "text": example["text"],
+                "entities": example["entities"],
+                "relations": example.get("relations", []),
+            }
+            file.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def remove_overlapping_entities(examples: Iterable[dict]) -> tuple[list[dict], Counter]:
+    """The examples without overlapping entities, as BIO tagging needs (the ADE protocol of Crone 2020): of two
+    overlapping entities the longer is kept (the earlier on a tie); the relations of a removed entity go with it.
+    Returns the new examples and the counts removed (`entities`, `relations`), so that they can be reported.
+
+    Example:
+        >>> kept, removed = remove_overlapping_entities([{"tokens": ["a", "b", "c"], "entities": [
+        ...     {"start": 0, "end": 2, "label": "X"}, {"start": 1, "end": 2, "label": "Y"}],
+        ...     "relations": [{"head": 1, "tail": 0, "type": "R"}]}])
+        >>> kept[0]["entities"], kept[0]["relations"], dict(removed)
+        ([{'start': 0, 'end': 2, 'label': 'X'}], [], {'entities': 1, 'relations': 1})
+    """
+    removed: Counter = Counter()
+    cleaned = []
+    for example in examples:
+        entities = example["entities"]
+        order = sorted(
+            range(len(entities)), key=lambda i: (entities[i]["start"] - entities[i]["end"], entities[i]["start"], i)
+        )
+        kept: list[int] = []
+        for index in order:
+            entity = entities[index]
+            if all(entity["end"] <= entities[k]["start"] or entities[k]["end"] <= entity["start"] for k in kept):
+                kept.append(index)
+        kept.sort()
+        new_index = {old: new for new, old in enumerate(kept)}
+        relations = [
+            {**relation, "head": new_index[relation["head"]], "tail": new_index[relation["tail"]]}
+            for relation in example.get("relations", [])
+            if relation["head"] in new_index and relation["tail"] in new_index
+        ]
+        removed["entities"] += len(entities) - len(kept)
+        removed["relations"] += len(example.get("relations", [])) - len(relations)
+        cleaned.append({**example, "entities": [entities[i] for i in kept], "relations": relations})
+    return cleaned, removed
+
+
+def ade_fold(folder: str | Path, fold: int) -> tuple[list[dict], list[dict]]:
+    """ADE's standard 10-fold cross-validation: `(train, test)` of fold `fold` (0-9), where test is
+    `ade_split_{fold}_test.json` and train is `ade_full.json` less those sentences (matched by `orig_id`)."""
+    folder = Path(folder)
+    if not isinstance(fold, int) or not 0 <= fold <= 9:
+        raise ValueError(f"ADE has folds 0 to 9, got fold={fold!r}.")
+    with open(folder / f"ade_split_{fold}_test.json", encoding="utf-8") as file:
+        test_ids = {record["orig_id"] for record in json.load(file)}
+    with open(folder / "ade_full.json", encoding="utf-8") as file:
+        full_ids = [record["orig_id"] for record in json.load(file)]
+    examples = read_spert_json(folder / "ade_full.json")
+    train = [example for example, key in zip(examples, full_ids) if key not in test_ids]
+    test = [example for example, key in zip(examples, full_ids) if key in test_ids]
+    return train, test
 
 
 def entity_types_of(examples: Iterable[dict]) -> list[str]:
@@ -220,7 +351,12 @@ __all__ = [
     "join_texts",
     "read_conll",
     "read_spert_json",
+    "read_relation_jsonl",
     "read_word_span_jsonl",
+    "remove_overlapping_entities",
+    "write_relation_jsonl",
+    "words_to_text",
+    "ade_fold",
     "sentences_to_text",
     "training_texts",
 ]

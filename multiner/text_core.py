@@ -176,17 +176,21 @@ def entity_token_spans(
     return sorted(spans)
 
 
-def report_unrepresentable(skipped: Counter, totals: Counter) -> None:
-    """Add `skipped` to `totals` and warn with the counts per reason (nothing when nothing was skipped)."""
+def report_unrepresentable(
+    skipped: Counter,
+    totals: Counter,
+    reasons: Mapping[str, str] = UNREPRESENTABLE_REASONS,
+    what: str = "gold entities",
+) -> None:
+    """Add `skipped` to `totals` and warn with the counts per reason (nothing when nothing was skipped); `reasons`
+    explains each counter key, `what` names what was counted."""
     skipped = +skipped
     if not skipped:
         return
     totals.update(skipped)
-    details = "; ".join(
-        f"{count} because {UNREPRESENTABLE_REASONS[reason]}" for reason, count in sorted(skipped.items())
-    )
+    details = "; ".join(f"{count} because {reasons[reason]}" for reason, count in sorted(skipped.items()))
     warnings.warn(
-        f"{sum(skipped.values())} gold entities cannot be represented and are not in the labels: {details}. "
+        f"{sum(skipped.values())} {what} cannot be represented and are not in the labels: {details}. "
         "Totals so far are in processor.unrepresentable.",
         UnrepresentableEntityWarning,
         stacklevel=3,

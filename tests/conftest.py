@@ -143,3 +143,71 @@ def train_tiny_model(encoder_dir, folder, examples, epochs=80, max_length=256, s
 def packed_dir(bert_dir, tmp_path_factory) -> str:
     """A tiny packed-mode model that knows NESTED (shared by the modeling, pipeline and Hub-folder tests)."""
     return train_tiny_model(bert_dir, tmp_path_factory.mktemp("packed-model"), NESTED, query_mode="packed")
+
+
+# Sentences with entities (character offsets) and relations (indices into the entities) that the tiny joint models
+# learn by heart.
+RELATIONS = [
+    {
+        "text": "Ada Lovelace lived in London.",
+        "entities": [{"start": 0, "end": 12, "label": "Peop"}, {"start": 22, "end": 28, "label": "Loc"}],
+        "relations": [{"head": 0, "tail": 1, "type": "Live_In"}],
+    },
+    {
+        "text": "Alan Turing worked for the University of Manchester.",
+        "entities": [{"start": 0, "end": 11, "label": "Peop"}, {"start": 27, "end": 51, "label": "Org"}],
+        "relations": [{"head": 0, "tail": 1, "type": "Work_For"}],
+    },
+    {
+        "text": "Marie Curie worked in Paris for the Sorbonne.",
+        "entities": [
+            {"start": 0, "end": 11, "label": "Peop"},
+            {"start": 22, "end": 27, "label": "Loc"},
+            {"start": 36, "end": 44, "label": "Org"},
+        ],
+        "relations": [{"head": 0, "tail": 2, "type": "Work_For"}, {"head": 0, "tail": 1, "type": "Live_In"}],
+    },
+    {"text": "Nothing to find here.", "entities": [], "relations": []},
+]
+RELATION_TYPES = ["Live_In", "Work_For"]
+JOINT_ENTITY_TYPES = ["Loc", "Org", "Peop"]
+
+
+def train_tiny_joint_model(encoder_dir, folder, examples=RELATIONS, steps=150, **config_fields):
+    """A tiny joint entity-relation model trained (a plain loop, one batch of all examples) until it knows
+    `examples`; saved with its processor through the pipeline (model, processor, code, card). Returns the folder."""
+    from transformers import pipeline, set_seed
+
+    set_seed(0)
+    fields = {
+        "rnn_hidden_size": 32,
+        "ner_hidden_size": 32,
+        "re_hidden_size": 32,
+        "label_embedding_size": 8,
+        "rnn_dropout": 0.0,
+        "re_dropout": 0.0,
+        "max_span_length": 8,
+        **config_fields,
+    }
+    model = multiner.JointErModel.from_encoder(
+        encoder_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **fields
+    )
+    processor = multiner.JointErProcessor.from_model(model)
+    rows = processor.preprocess({name: [example[name] for example in examples] for name in examples[0]})
+    features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
+    batch = multiner.JointErDataCollator.from_processor(processor)(features)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    model.eval()
+    pipeline("joint-er", model=model, processor=processor).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def joint_er_dir(bert_dir, tmp_path_factory) -> str:
+    """A tiny BIO-CRF joint model that knows RELATIONS."""
+    return train_tiny_joint_model(bert_dir, tmp_path_factory.mktemp("joint-er-model"))

@@ -1,0 +1,120 @@
+"""Joint entity and relation extraction benchmark: named runs of examples/train_joint_er.py on the shared data, one
+at a time, each recording its scores, training time and parameter counts; `report` prints the table for
+BENCHMARKS.md.
+
+    python benchmarks/joint_er.py run conll04-finetuned conll04-frozen     # or: run all
+    python benchmarks/joint_er.py report
+
+Models go to a work folder (default /tmp/joint_er_runs); results to benchmarks/results/joint_er/<run>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results" / "joint_er"
+CONLL04 = [
+    "--train_file",
+    str(DATA / "conll04" / "train_triples.json"),
+    "--validation_file",
+    str(DATA / "conll04" / "dev_triples.json"),
+]
+EPOCHS = ["--epochs", "10"]
+RUNS = {
+    "conll04-finetuned": CONLL04 + EPOCHS,
+    "conll04-frozen": CONLL04 + EPOCHS + ["--freeze_encoder"],
+    "conll04-no_ner_layers": CONLL04 + EPOCHS + ["--ablation", "no_ner_layers"],
+    "conll04-no_re_layers": CONLL04 + EPOCHS + ["--ablation", "no_re_layers"],
+    "conll04-no_task_layers": CONLL04 + EPOCHS + ["--ablation", "no_task_layers"],
+    "conll04-span": CONLL04 + EPOCHS + ["--ner_head", "span"],
+    "conll04-symmetric": CONLL04 + EPOCHS + ["--symmetric_relations"],
+    **{
+        f"ade{fold}-{head}": [
+            "--ade_folder",
+            str(DATA / "ade"),
+            "--ade_fold",
+            str(fold),
+            "--ner_head",
+            head,
+            "--epochs",
+            "5",
+        ]
+        + (["--remove_overlaps"] if head == "bio_crf" else [])
+        for fold in (0, 1, 2)
+        for head in ("bio_crf", "span")
+    },
+}
+
+
+def run(names: list[str], work: Path) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        arguments = RUNS[name] + ["--output_dir", str(work / name)]
+        command = [sys.executable, str(ROOT / "examples" / "train_joint_er.py"), *arguments]
+        print("running", name, flush=True)
+        started = time.time()
+        subprocess.run(command, check=True, cwd=ROOT)
+        results = json.loads((work / name / "results.json").read_text())
+        results.update(
+            run=name,
+            wall_seconds=round(time.time() - started, 1),
+            machine=f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
+            torch=torch.__version__,
+            date=time.strftime("%Y-%m-%d"),
+        )
+        (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1))
+
+
+def report() -> None:
+    print(
+        "| run | entity F1 micro | entity F1 macro | relation F1 strict micro | strict macro | boundaries micro "
+        "| train min | trainable params |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for path in sorted(RESULTS.glob("*.json")):
+        r = json.loads(path.read_text())
+        entities, strict = r["scores"]["entities"], r["scores"]["relations"]["strict"]
+        boundaries = r["scores"]["relations"]["boundaries"]
+        values = [
+            entities["micro"]["f1"],
+            entities["macro"]["f1"],
+            strict["micro"]["f1"],
+            strict["macro"]["f1"],
+            boundaries["micro"]["f1"],
+        ]
+        print(
+            f"| {r['run']} | "
+            + " | ".join(f"{100 * v:.2f}" for v in values)
+            + f" | {r['train_seconds'] / 60:.1f} | {r['trainable_parameters']:,} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    runner = commands.add_parser("run")
+    runner.add_argument("names", nargs="+", help=f"'all' or some of {', '.join(RUNS)}")
+    runner.add_argument("--work", type=Path, default=Path("/tmp/joint_er_runs"))
+    commands.add_parser("report")
+    args = parser.parse_args()
+    if args.command == "run":
+        unknown = [name for name in args.names if name != "all" and name not in RUNS]
+        if unknown:
+            parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
+        run(list(RUNS) if args.names == ["all"] else args.names, args.work)
+    else:
+        report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Configuration of the joint entity and relation extraction family (Crone, 2020: "Deeper Task-Specificity Improves
+Joint Entity and Relation Extraction")."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+from .encoders import default_encoder_path
+
+RNN_TYPES = ("lstm", "gru")
+NER_HEADS = ("bio_crf", "span")
+WORD_POOLINGS = ("first", "mean")
+ACTIVATIONS = ("relu", "gelu", "tanh", "linear")
+
+# The installed pipeline task, and the one recorded in saved folders for trust_remote_code loading (it must not
+# shadow the installed one: transformers refuses a task recorded in a folder unless trust_remote_code=True).
+JOINT_ER_TASK = "joint-er"
+REMOTE_JOINT_ER_TASK = "joint-er-remote"
+
+# The paper's ablation as config changes from the defaults (1 shared, 1 NER-specific, 2 RE-specific BiRNN layers):
+# no NER-specific, no RE-specific, or no task-specific layers, with as many more shared layers as were taken away,
+# so that the number of BiRNN layers (and about the number of parameters) stays the same.
+ABLATIONS = {
+    "full": {},
+    "no_ner_layers": {"num_shared_layers": 2, "num_ner_layers": 0, "num_re_layers": 2},
+    "no_re_layers": {"num_shared_layers": 3, "num_ner_layers": 1, "num_re_layers": 0},
+    "no_task_layers": {"num_shared_layers": 4, "num_ner_layers": 0, "num_re_layers": 0},
+}
+
+
+class JointErConfig(PreTrainedConfig):
+    r"""Configuration of a [`JointErModel`]: an encoder, shared and task-specific BiRNN layers, a NER head (BIO tags
+    and a CRF, or span scores) and DistMult relation scoring.
+
+    The encoder's own config is stored inside this one (`encoder_config`), so a saved model rebuilds offline.
+
+    Args:
+        encoder_config (`dict` or `PreTrainedConfig`): config of any `AutoModel` encoder (BERT, RoBERTa, ...).
+        entity_types (`list[str]`): entity types; their order is the type axis of every tensor.
+        relation_types (`list[str]`): relation types; their order is the relation axis.
+        freeze_encoder (`bool`, defaults to `False`): keep the encoder's weights fixed (the paper froze ELMo).
+        word_pooling (`str`, defaults to `"first"`): a word's representation from its sub-word states: its first
+            sub-word's state, or the `"mean"` of them.
+        rnn_type (`str`, defaults to `"lstm"`): `"lstm"` or `"gru"` for every BiRNN layer.
+        rnn_hidden_size (`int`, defaults to 128): hidden size of each direction of each BiRNN layer.
+        num_shared_layers (`int`, defaults to 1): BiRNN layers shared by both tasks (0 allowed).
+        num_ner_layers (`int`, defaults to 1): NER-specific BiRNN layers on top of the shared ones (0 allowed).
+        num_re_layers (`int`, defaults to 2): RE-specific BiRNN layers on top of the shared ones (0 allowed).
+        rnn_dropout (`float`, defaults to 0.1): dropout before each BiRNN layer.
+        ner_head (`str`, defaults to `"bio_crf"`): `"bio_crf"`, BIO tags over words with a linear-chain CRF (the
+            paper; entities cannot overlap), or `"span"`, a score per (span, type) so overlapping and nested entities
+            are kept.
+        ner_hidden_size (`int`, defaults to 128) / ner_activation (`str`, defaults to `"relu"`): the first NER
+            feed-forward layer (the second maps to tag scores, or span-type scores).
+        bio_constraints (`bool`, defaults to `True`): the CRF forbids I-X after anything but B-X / I-X, in training
+            and decoding.
+        max_span_length (`int`, defaults to 16): longest entity in words the span head scores.
+        entity_threshold (`float`, defaults to 0.5): span head: probability a (span, type) must exceed.
+        label_embedding_size (`int`, defaults to 32): size of the learned entity-label embedding joined to an
+            entity's RE state.
+        re_hidden_size (`int`, defaults to 128) / re_activation (`str`, defaults to `"relu"`): the feed-forward layer
+            whose outputs' cosine distance joins the DistMult scores.
+        re_dropout (`float`, defaults to 0.1): dropout before relation scoring.
+        asymmetric_relations (`bool`, defaults to `True`): map head and tail entities apart (two linear layers)
+            before DistMult. DistMult alone, the paper's scorer, is symmetric: it gives (i, j) and (j, i) the same
+            score, so it cannot learn a directed relation (`False` for the paper's exact scorer).
+        relation_threshold (`float`, defaults to 0.5): probability a relation must exceed to be predicted.
+        relation_loss_weight (`float`, defaults to 5.0): λ in `L_NER + λ·L_RE` (the paper's 5).
+        encoder_name (`str`, *optional*): the name or path the encoder was loaded from; model cards cite it.
+
+    Example:
+        >>> from transformers import BertConfig
+        >>> config = JointErConfig(encoder_config=BertConfig(hidden_size=32).to_dict(), entity_types=["Peop", "Loc"],
+        ...                        relation_types=["Live_In"], **ABLATIONS["no_re_layers"])
+        >>> config.num_shared_layers, config.num_re_layers, config.tags
+        (3, 0, ['O', 'B-Peop', 'I-Peop', 'B-Loc', 'I-Loc'])
+    """
+
+    model_type = "multiner-joint-er"
+    sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
+
+    encoder_config: dict | PreTrainedConfig | None = None
+    entity_types: list[str] | None = None
+    relation_types: list[str] | None = None
+    freeze_encoder: bool = False
+    word_pooling: str = "first"
+    rnn_type: str = "lstm"
+    rnn_hidden_size: int = 128
+    num_shared_layers: int = 1
+    num_ner_layers: int = 1
+    num_re_layers: int = 2
+    rnn_dropout: float = 0.1
+    ner_head: str = "bio_crf"
+    ner_hidden_size: int = 128
+    ner_activation: str = "relu"
+    bio_constraints: bool = True
+    max_span_length: int = 16
+    entity_threshold: float = 0.5
+    label_embedding_size: int = 32
+    re_hidden_size: int = 128
+    re_activation: str = "relu"
+    re_dropout: float = 0.1
+    asymmetric_relations: bool = True
+    relation_threshold: float = 0.5
+    relation_loss_weight: float = 5.0
+    encoder_name: str | None = None
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        super().__post_init__(**kwargs)
+        self.entity_types = list(self.entity_types or [])
+        self.relation_types = list(self.relation_types or [])
+        self._check_fields()
+
+    @property
+    def hidden_size(self) -> int:
+        return self.encoder_config.hidden_size
+
+    @property
+    def tags(self) -> list[str]:
+        """The BIO tags of the CRF head: `O`, then `B-type`, `I-type` per entity type (tag 1 + 2t is B of type t)."""
+        return ["O"] + [f"{prefix}-{name}" for name in self.entity_types for prefix in ("B", "I")]
+
+    def input_signature(self) -> int:
+        """A 63-bit digest of what the processor's labels depend on (entity and relation types in order, NER head,
+        span length); the processor writes it into every batch and the model checks it."""
+        layout = json.dumps([self.entity_types, self.relation_types, self.ner_head, self.max_span_length])
+        return int.from_bytes(hashlib.sha256(layout.encode("utf-8")).digest()[:8], "big") >> 1
+
+    def _check_fields(self) -> None:
+        for field_name in ("entity_types", "relation_types"):
+            names = getattr(self, field_name)
+            if not all(isinstance(name, str) and name for name in names):
+                raise ValueError(f"JointErConfig.{field_name} must be a list of non-empty strings, got {names!r}.")
+            if len(set(names)) != len(names):
+                raise ValueError(f"JointErConfig.{field_name} has duplicates: {names!r}.")
+        choices = {
+            "word_pooling": WORD_POOLINGS,
+            "rnn_type": RNN_TYPES,
+            "ner_head": NER_HEADS,
+            "ner_activation": ACTIVATIONS,
+            "re_activation": ACTIVATIONS,
+        }
+        for field_name, allowed in choices.items():
+            value = getattr(self, field_name)
+            if value not in allowed:
+                raise ValueError(f"JointErConfig.{field_name}={value!r} is not allowed; use one of {allowed}.")
+        for field_name in ("num_shared_layers", "num_ner_layers", "num_re_layers"):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"JointErConfig.{field_name}={value!r} must be a non-negative integer.")
+        sizes = ("rnn_hidden_size", "ner_hidden_size", "max_span_length", "label_embedding_size", "re_hidden_size")
+        for field_name in sizes:
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"JointErConfig.{field_name}={value!r} must be a positive integer.")
+        for field_name in ("rnn_dropout", "re_dropout", "entity_threshold", "relation_threshold"):
+            value = getattr(self, field_name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"JointErConfig.{field_name}={value!r} must be in [0, 1).")
+        if self.relation_loss_weight < 0:
+            raise ValueError(f"JointErConfig.relation_loss_weight={self.relation_loss_weight!r} must be >= 0.")
+
+
+__all__ = [
+    "ABLATIONS",
+    "JOINT_ER_TASK",
+    "REMOTE_JOINT_ER_TASK",
+    "JointErConfig",
+    "default_encoder_path",
+]

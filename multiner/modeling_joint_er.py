@@ -1,0 +1,616 @@
+"""Joint entity and relation extraction with deeper task-specificity (Crone, 2020): an encoder, shared and
+task-specific BiRNN layers, a NER head (BIO tags with a linear-chain CRF, or span scores) and DistMult relation
+scoring between entities."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .configuration_joint_er import REMOTE_JOINT_ER_TASK, JointErConfig
+from .encoders import build_encoder, load_encoder
+from .hub_folders import save_with_pipeline_code
+
+# The pipeline module is imported by neither the model nor the processor: a saved model folder gets it by name.
+PIPELINE_MODULE, PIPELINE_CLASS = "pipeline_joint_er.py", "JointErPipeline"
+
+# Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
+FORBIDDEN = -1.0e4
+LABEL_PAD = -100
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "linear": nn.Identity}
+# Prior probability the span head's output bias starts at: few spans are entities, and an untrained model that
+# called half of them entities would hand the relation scorer thousands of pairs.
+SPAN_PRIOR = 0.01
+
+
+@dataclass
+class JointErOutput(ModelOutput):
+    """Output of [`JointErModel`]. Words are indexed from the first word of each window.
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*): `ner_loss + relation_loss_weight · relation_loss`,
+            when `labels` are given.
+        ner_loss, relation_loss (`torch.FloatTensor` of shape `()`, *optional*): the two parts of the loss.
+        ner_logits (`torch.FloatTensor`): the NER head's scores: `[batch, words, tags]` CRF emissions (`bio_crf`), or
+            `[batch, words, max_span_length, entity types]` span logits (`span`; `[b, i, k, t]` is the span of words
+            i..i+k).
+        entity_spans (`torch.LongTensor` of shape `[batch, entities, 3]`): the entities relations were scored
+            between, as (first word, last word, type), padded with -1: the gold ones when `labels` are given, else
+            the predicted ones.
+        entity_scores (`torch.FloatTensor` of shape `[batch, entities]`): their probabilities (CRF marginals of their
+            tags, geometric mean; or the span probability); 1 for gold entities, 0 on padding.
+        relation_logits (`torch.FloatTensor` of shape `[batch, entities, entities, relation types]`): `[b, i, j, r]`
+            scores relation r with head entity i and tail entity j.
+        word_mask (`torch.BoolTensor` of shape `[batch, words]`): real words.
+    """
+
+    loss: torch.FloatTensor | None = None
+    ner_loss: torch.FloatTensor | None = None
+    relation_loss: torch.FloatTensor | None = None
+    ner_logits: torch.FloatTensor | None = None
+    entity_spans: torch.LongTensor | None = None
+    entity_scores: torch.FloatTensor | None = None
+    relation_logits: torch.FloatTensor | None = None
+    word_mask: torch.BoolTensor | None = None
+
+
+# ------------------------------------------------------------------------------------------------------------ CRF
+
+
+def bio_transitions(num_types: int, device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Allowed BIO transitions over tags `O, B-t0, I-t0, B-t1, ...`: `[tags, tags]` (I-t only after B-t or I-t) and
+    allowed first tags `[tags]` (no I-t)."""
+    tags = 1 + 2 * num_types
+    tag = torch.arange(tags, device=device)
+    is_inside = (tag > 0) & (tag % 2 == 0)
+    type_of = (tag - 1) // 2
+    allowed = ~is_inside[None, :] | ((tag[:, None] > 0) & (type_of[:, None] == type_of[None, :]))
+    return allowed, ~is_inside
+
+
+class LinearChainCrf(nn.Module):
+    """A batched linear-chain CRF over `num_tags` tags: log-likelihood (forward algorithm), Viterbi decoding and tag
+    marginals (forward-backward). Sequences are left-aligned: `mask[b]` is ones then zeros, at least one one.
+
+    Args:
+        num_tags: number of tags.
+        constraints: optional function of a device giving a `[tags, tags]` bool matrix of allowed transitions and a
+            `[tags]` one of allowed first tags (such as `bio_transitions`); forbidden moves score `FORBIDDEN` in
+            training and decoding alike. (Computed when needed, not stored: a model loaded from a checkpoint is
+            built on the meta device, where unsaved buffers would be left empty.)
+
+    Example:
+        >>> crf = LinearChainCrf(3)
+        >>> emissions = torch.randn(2, 4, 3); mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]]).bool()
+        >>> crf.viterbi(emissions, mask).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(self, num_tags: int, constraints: Callable | None = None):
+        super().__init__()
+        self.num_tags = num_tags
+        self.constraints = constraints
+        self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))
+        self.start_transitions = nn.Parameter(torch.zeros(num_tags))
+        self.end_transitions = nn.Parameter(torch.zeros(num_tags))
+
+    def scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition `[tags, tags]`, start `[tags]` and end `[tags]` scores with forbidden moves at FORBIDDEN."""
+        if self.constraints is None:
+            return self.transitions, self.start_transitions, self.end_transitions
+        allowed, allowed_start = self.constraints(self.transitions.device)
+        transitions = self.transitions.masked_fill(~allowed, FORBIDDEN)
+        start = self.start_transitions.masked_fill(~allowed_start, FORBIDDEN)
+        return transitions, start, self.end_transitions
+
+    def log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log p(tags | emissions) per sequence `[batch]`; emissions `[batch, length, tags]`, tags and mask
+        `[batch, length]`."""
+        emissions = emissions.float()
+        return self._path_score(emissions, tags, mask) - self.log_partition(emissions, mask)
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log Z per sequence `[batch]` (the forward algorithm)."""
+        return torch.logsumexp(self._forward_scores(emissions.float(), mask)[-1] + self.scores()[2], dim=-1)
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """p(tag at position t = k | emissions), `[batch, length, tags]` (0 on padding)."""
+        emissions = emissions.float()
+        transitions, _, end = self.scores()
+        alphas = self._forward_scores(emissions, mask, frozen=False)  # per position, before freezing on padding
+        lengths = mask.sum(dim=1)
+        log_z = torch.logsumexp(self._forward_scores(emissions, mask)[-1] + end, dim=-1)
+        beta = end.expand(emissions.shape[0], -1)
+        betas = [beta]
+        for position in range(emissions.shape[1] - 2, -1, -1):
+            following = torch.logsumexp(transitions + (emissions[:, position + 1] + beta)[:, None, :], dim=-1)
+            is_last = (lengths - 1 == position)[:, None]
+            beta = torch.where(is_last, end.expand_as(following), following)
+            betas.append(beta)
+        betas = torch.stack(betas[::-1], dim=1)
+        log_marginals = torch.stack(alphas, dim=1) + betas - log_z[:, None, None]
+        return log_marginals.exp() * mask[:, :, None]
+
+    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The best tag sequence per row, `[batch, length]`, 0 on padding."""
+        emissions = emissions.float()
+        transitions, start, end = self.scores()
+        score = start + emissions[:, 0]
+        identity = torch.arange(self.num_tags, device=emissions.device).expand_as(score)
+        backpointers = []
+        for position in range(1, emissions.shape[1]):
+            best, pointer = (score[:, :, None] + transitions).max(dim=1)
+            step = mask[:, position, None]
+            score = torch.where(step, best + emissions[:, position], score)
+            # on padding the tag carries over, so backtracking from the end passes through unchanged
+            backpointers.append(torch.where(step, pointer, identity))
+        tag = (score + end).argmax(dim=-1)
+        path = [tag]
+        for pointer in reversed(backpointers):
+            tag = pointer.gather(1, tag[:, None]).squeeze(1)
+            path.append(tag)
+        return torch.stack(path[::-1], dim=1) * mask
+
+    def _forward_scores(self, emissions: torch.Tensor, mask: torch.Tensor, frozen: bool = True) -> list[torch.Tensor]:
+        transitions, start, _ = self.scores()
+        alpha = start + emissions[:, 0]
+        alphas = [alpha]
+        for position in range(1, emissions.shape[1]):
+            following = torch.logsumexp(alpha[:, :, None] + transitions, dim=1) + emissions[:, position]
+            alpha = torch.where(mask[:, position, None], following, alpha) if frozen else following
+            alphas.append(alpha)
+        return alphas
+
+    def _path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        transitions, start, end = self.scores()
+        mask = mask.float()
+        emitted = emissions.gather(2, tags[:, :, None]).squeeze(2)  # [batch, length]
+        score = start[tags[:, 0]] + (emitted * mask).sum(dim=1)
+        score = score + (transitions[tags[:, :-1], tags[:, 1:]] * mask[:, 1:]).sum(dim=1)
+        last = tags.gather(1, (mask.sum(dim=1).long() - 1)[:, None]).squeeze(1)
+        return score + end[last]
+
+
+# ----------------------------------------------------------------------------------------------------- BiRNN stack
+
+
+class BiRnnStack(nn.Module):
+    """`num_layers` bidirectional LSTM or GRU layers, dropout before each; zero layers pass the input through."""
+
+    def __init__(self, config: JointErConfig, input_size: int, num_layers: int):
+        super().__init__()
+        rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU}[config.rnn_type]
+        sizes = [input_size] + [2 * config.rnn_hidden_size] * num_layers
+        self.layers = nn.ModuleList(
+            rnn_class(size, config.rnn_hidden_size, batch_first=True, bidirectional=True) for size in sizes[:-1]
+        )
+        self.dropout = nn.Dropout(config.rnn_dropout)
+        self.output_size = sizes[-1]
+
+    def forward(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`[batch, words, input]` -> `[batch, words, output_size]`; padding stays out of both directions."""
+        for layer in self.layers:
+            packed = nn.utils.rnn.pack_padded_sequence(
+                self.dropout(words), lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            words = nn.utils.rnn.pad_packed_sequence(layer(packed)[0], batch_first=True, total_length=words.shape[1])[
+                0
+            ]
+        return words
+
+
+# ------------------------------------------------------------------------------------------------------ NER heads
+
+
+class BioCrfHead(nn.Module):
+    """Two feed-forward layers to BIO tag scores, then a linear-chain CRF (Viterbi at inference)."""
+
+    def __init__(self, config: JointErConfig, input_size: int):
+        super().__init__()
+        num_types = len(config.entity_types)
+        self.hidden = nn.Linear(input_size, config.ner_hidden_size)
+        self.activation = ACTIVATIONS[config.ner_activation]()
+        self.output = nn.Linear(config.ner_hidden_size, 1 + 2 * num_types)
+        constraints = partial(bio_transitions, num_types) if config.bio_constraints else None
+        self.crf = LinearChainCrf(1 + 2 * num_types, constraints)
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        """`[batch, words, input]` -> emissions `[batch, words, tags]`."""
+        return self.output(self.activation(self.hidden(words)))
+
+    def loss(self, emissions: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
+        tags = spans_to_tags(gold, word_mask.shape[1])
+        return -self.crf.log_likelihood(emissions, tags, word_mask).mean()
+
+    def predict(self, emissions: torch.Tensor, word_mask: torch.Tensor, threshold: float) -> tuple:
+        tags = self.crf.viterbi(emissions, word_mask)
+        chosen = self.crf.marginals(emissions, word_mask).gather(2, tags[:, :, None]).squeeze(2)
+        return tags_to_spans(tags, chosen, word_mask)
+
+
+class SpanHead(nn.Module):
+    """A score per (span, type) for spans of up to `max_span_length` words: a feed-forward layer over the first and
+    last word's states and a width embedding, then one logit per type (sigmoid), so entities may overlap and nest."""
+
+    def __init__(self, config: JointErConfig, input_size: int):
+        super().__init__()
+        self.max_span_length = config.max_span_length
+        self.first = nn.Linear(input_size, config.ner_hidden_size)
+        self.last = nn.Linear(input_size, config.ner_hidden_size, bias=False)
+        self.width = nn.Embedding(config.max_span_length, config.ner_hidden_size)
+        self.activation = ACTIVATIONS[config.ner_activation]()
+        self.output = nn.Linear(config.ner_hidden_size, len(config.entity_types))
+        self.output.init_bias = math.log(SPAN_PRIOR / (1.0 - SPAN_PRIOR))
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        """`[batch, words, input]` -> span logits `[batch, words, max_span_length, types]`."""
+        last = shifted_windows(self.last(words), self.max_span_length)  # [batch, words, span, hidden]
+        hidden = self.first(words)[:, :, None] + last + self.width.weight
+        return self.output(self.activation(hidden))
+
+    def valid(self, word_mask: torch.Tensor) -> torch.Tensor:
+        """`[batch, words, max_span_length]`: spans whose last word is a real word."""
+        return shifted_windows(word_mask.long(), self.max_span_length).bool()
+
+    def loss(self, logits: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
+        targets = torch.zeros_like(logits)
+        rows, entities = (gold[:, :, 0] >= 0).nonzero(as_tuple=True)
+        first, last, types = gold[rows, entities].unbind(-1)
+        inside = last - first < self.max_span_length
+        targets[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
+        losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+        valid = self.valid(word_mask)[..., None].float()
+        return (losses * valid).sum() / (valid.sum() * logits.shape[-1]).clamp(min=1.0)
+
+    def predict(self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float) -> tuple:
+        probabilities = torch.sigmoid(logits.float()) * self.valid(word_mask)[..., None]
+        rows, first, width, types = (probabilities > threshold).nonzero(as_tuple=True)
+        spans = torch.stack([first, first + width, types], dim=-1)
+        return pad_rows(rows, spans, probabilities[rows, first, width, types], logits.shape[0])
+
+
+NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead}
+
+
+# ----------------------------------------------------------------------------------------------------- RE scorer
+
+
+class RelationScorer(nn.Module):
+    """Relation scores between every ordered pair of entities of a row.
+
+    An entity is its last word's RE state joined with an embedding of its label; DistMult per relation type (a
+    diagonal matrix each) and the cosine distance of feed-forward-transformed pairs go through a linear layer to one
+    logit per relation type. With `config.asymmetric_relations` the DistMult arguments are a linear map of the head
+    entity and another of the tail entity, so that (i, j) and (j, i) score differently."""
+
+    def __init__(self, config: JointErConfig, input_size: int):
+        super().__init__()
+        size = input_size + config.label_embedding_size
+        self.label_embedding = nn.Embedding(len(config.entity_types), config.label_embedding_size)
+        self.dropout = nn.Dropout(config.re_dropout)
+        self.distmult = nn.Parameter(torch.empty(len(config.relation_types), size))  # diagonals [relations, size]
+        # DistMult is symmetric (score(i, j) = score(j, i)): alone it cannot tell a relation's head from its tail.
+        # With `asymmetric_relations`, heads and tails are mapped apart first (beyond the paper).
+        self.head = nn.Linear(size, size) if config.asymmetric_relations else nn.Identity()
+        self.tail = nn.Linear(size, size) if config.asymmetric_relations else nn.Identity()
+        self.transform = nn.Sequential(nn.Linear(size, config.re_hidden_size), ACTIVATIONS[config.re_activation]())
+        self.output = nn.Linear(len(config.relation_types) + 1, len(config.relation_types))
+        # Every relation logit starts as its own DistMult score, heads and tails mapped at their scale: a small
+        # random start would give the pair scores almost no gradient.
+        self.output.init_identity = True
+        for linear in (self.head, self.tail):
+            linear.init_std = size**-0.5
+
+    def forward(self, words: torch.Tensor, entity_spans: torch.Tensor) -> torch.Tensor:
+        """RE word states `[batch, words, input]` and entities `[batch, entities, 3]` (padded with -1) -> logits
+        `[batch, entities, entities, relation types]`."""
+        valid = entity_spans[:, :, 0] >= 0
+        last = entity_spans[:, :, 1].clamp(min=0)
+        states = words.gather(1, last[:, :, None].expand(-1, -1, words.shape[-1]))  # [batch, entities, input]
+        labels = self.label_embedding(entity_spans[:, :, 2].clamp(min=0))
+        entities = self.dropout(torch.cat([states, labels], dim=-1)) * valid[:, :, None]  # [batch, entities, size]
+        distmult = torch.einsum("bip,rp,bjp->bijr", self.head(entities), self.distmult, self.tail(entities))
+        transformed = F.normalize(self.transform(entities), dim=-1)
+        cosine_distance = 1.0 - transformed @ transformed.transpose(1, 2)  # [batch, entities, entities]
+        return self.output(torch.cat([distmult, cosine_distance[..., None]], dim=-1))
+
+    @staticmethod
+    def pair_mask(entity_spans: torch.Tensor) -> torch.Tensor:
+        """`[batch, entities, entities]`: pairs of two different real entities."""
+        valid = entity_spans[:, :, 0] >= 0
+        different = ~torch.eye(entity_spans.shape[1], dtype=torch.bool, device=entity_spans.device)
+        return valid[:, :, None] & valid[:, None, :] & different
+
+
+# ------------------------------------------------------------------------------------------------------- the model
+
+
+class JointErPreTrainedModel(PreTrainedModel):
+    config_class = JointErConfig
+    base_model_prefix = "encoder"
+    main_input_name = "input_ids"
+    _supports_sdpa = True
+
+    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
+        """`PreTrainedModel.save_pretrained`, plus the pipeline's code and `custom_pipelines`, so that
+        `pipeline(model=folder, trust_remote_code=True)` works where multiner is not installed."""
+        save_with_pipeline_code(
+            self,
+            super().save_pretrained,
+            save_directory,
+            PIPELINE_MODULE,
+            PIPELINE_CLASS,
+            REMOTE_JOINT_ER_TASK,
+            *args,
+            **kwargs,
+        )
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        # transformers initialises leaf modules one by one (and skips custom modules without parameters of their
+        # own), so the heads' special starts ride on their layers as `init_*` attributes set in the constructors.
+        std = self.config.encoder_config.initializer_range
+        if isinstance(module, nn.Linear):
+            if getattr(module, "init_identity", False):
+                init.eye_(module.weight)
+            else:
+                init.normal_(module.weight, mean=0.0, std=getattr(module, "init_std", std))
+            if module.bias is not None:
+                init.constant_(module.bias, getattr(module, "init_bias", 0.0))
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+        elif isinstance(module, RelationScorer):
+            # diagonals of ones: every relation type starts as the dot product of head and tail
+            init.normal_(module.distmult, mean=1.0, std=std)
+        elif isinstance(module, LinearChainCrf):
+            for parameter in (module.transitions, module.start_transitions, module.end_transitions):
+                init.zeros_(parameter)
+        # BiRNN layers keep PyTorch's own initialisation.
+
+
+class JointErModel(JointErPreTrainedModel):
+    """Joint NER and relation extraction (Crone, 2020) over any `AutoModel` encoder.
+
+    Words (first sub-word, or mean of sub-words) go through `num_shared_layers` BiRNN layers, then through
+    `num_ner_layers` NER-specific layers to the NER head and `num_re_layers` RE-specific layers to the relation
+    scorer. Relations are scored between the gold entities in training and the predicted ones at inference, over all
+    pairs of a batch at once. Loss: `L_NER + relation_loss_weight · L_RE` (binary cross-entropy per relation type).
+
+    Example:
+        >>> model = JointErModel.from_encoder(entity_types=["Peop"], relation_types=["Kill"])  # doctest: +SKIP
+        >>> outputs = model(**batch)  # doctest: +SKIP
+        >>> outputs.relation_logits.shape  # [batch, entities, entities, relation types]  # doctest: +SKIP
+    """
+
+    def __init__(self, config: JointErConfig, encoder: PreTrainedModel | None = None):
+        super().__init__(config)
+        if not config.entity_types or not config.relation_types:
+            raise ValueError(
+                "JointErModel needs entity types and relation types: give JointErConfig(entity_types=[...], "
+                "relation_types=[...]) or JointErModel.from_encoder(entity_types=[...], relation_types=[...])."
+            )
+        self.encoder = encoder if encoder is not None else build_encoder(config.encoder_config)
+        self.shared = BiRnnStack(config, config.hidden_size, config.num_shared_layers)
+        self.ner_layers = BiRnnStack(config, self.shared.output_size, config.num_ner_layers)
+        self.re_layers = BiRnnStack(config, self.shared.output_size, config.num_re_layers)
+        self.ner_head = NER_HEADS[config.ner_head](config, self.ner_layers.output_size)
+        self.relation_scorer = RelationScorer(config, self.re_layers.output_size)
+        if config.freeze_encoder:
+            self.encoder.requires_grad_(False)
+        self.post_init()
+
+    @classmethod
+    def from_encoder(
+        cls,
+        encoder_name_or_path: str | None = None,
+        entity_types: list[str] | None = None,
+        relation_types: list[str] | None = None,
+        **config_kwargs,
+    ) -> JointErModel:
+        """A new model on a pretrained encoder (the packaged all-MiniLM-L6-v2 by default); the rest starts untrained.
+
+        Example:
+            >>> model = JointErModel.from_encoder(entity_types=["Drug", "Effect"], relation_types=["Causes"],
+            ...                                   ner_head="span", freeze_encoder=True)  # doctest: +SKIP
+        """
+        encoder, encoder_name_or_path = load_encoder(encoder_name_or_path)
+        config = JointErConfig(
+            encoder_config=encoder.config.to_dict(),
+            entity_types=entity_types,
+            relation_types=relation_types,
+            encoder_name=encoder_name_or_path,
+            **config_kwargs,
+        )
+        return cls(config, encoder=encoder)
+
+    def train(self, mode: bool = True) -> JointErModel:
+        super().train(mode)
+        if self.config.freeze_encoder:
+            self.encoder.eval()  # a frozen encoder runs without dropout, as a fixed feature extractor
+        return self
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        word_ids: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        relation_labels: torch.LongTensor | None = None,
+        entity_threshold: float | None = None,
+        input_signature: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+    ) -> JointErOutput | tuple:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids (`torch.LongTensor` of shape `[batch, seq]`): one window each.
+            word_ids (`torch.LongTensor` of shape `[batch, seq]`): the window word each token belongs to, -1 for
+                special tokens and padding.
+            labels (`torch.LongTensor` of shape `[batch, entities, 3]`, *optional*): gold entities as (first word,
+                last word, type), padded with -100.
+            relation_labels (`torch.LongTensor` of shape `[batch, relations, 3]`, *optional*): gold relations as
+                (head entity, tail entity, relation type), entities indexed in `labels`' row, padded with -100.
+            entity_threshold (`float`, *optional*): span head: probability a (span, type) must exceed to be an
+                entity at inference; `config.entity_threshold` by default.
+            input_signature (`torch.LongTensor` of shape `[batch]`, *optional*): the processor's
+                `config.input_signature()`; inputs built for another configuration are refused.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if word_ids is None:
+            raise ValueError("word_ids is required (the word of each token); the processor builds it.")
+        if input_signature is not None and (input_signature != self.config.input_signature()).any():
+            raise ValueError(
+                "These inputs were built by a processor for another model configuration (entity or relation types, "
+                f"their order, ner_head or max_span_length differ: this model has entity_types="
+                f"{self.config.entity_types}, relation_types={self.config.relation_types}, ner_head="
+                f"{self.config.ner_head!r}). Use JointErProcessor.from_model(model) or the processor saved with it."
+            )
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_encoder):
+            states = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, **_optional(token_type_ids=token_type_ids)
+            ).last_hidden_state  # [batch, seq, hidden]
+        words, word_mask = pool_words(states, word_ids, self.config.word_pooling)  # [batch, words, hidden]
+        lengths = word_mask.sum(dim=1).clamp(min=1)
+        shared = self.shared(words, lengths)
+        ner_logits = self.ner_head(self.ner_layers(shared, lengths))
+        re_states = self.re_layers(shared, lengths)
+
+        loss = ner_loss = relation_loss = None
+        if labels is not None:
+            gold = labels.masked_fill(labels == LABEL_PAD, -1)
+            entity_spans, entity_scores = gold, (gold[:, :, 0] >= 0).float()
+            relation_logits = self.relation_scorer(re_states, entity_spans)
+            ner_loss = self.ner_head.loss(ner_logits, gold, word_mask)
+            relation_loss = self._relation_loss(relation_logits, entity_spans, relation_labels)
+            loss = ner_loss + self.config.relation_loss_weight * relation_loss
+        else:
+            threshold = self.config.entity_threshold if entity_threshold is None else entity_threshold
+            if not 0.0 <= threshold < 1.0:
+                raise ValueError(f"entity_threshold={threshold!r} must be a probability in [0, 1).")
+            entity_spans, entity_scores = self.ner_head.predict(ner_logits, word_mask, threshold)
+            relation_logits = self.relation_scorer(re_states, entity_spans)
+        output = JointErOutput(
+            loss=loss,
+            ner_loss=ner_loss,
+            relation_loss=relation_loss,
+            ner_logits=ner_logits,
+            entity_spans=entity_spans,
+            entity_scores=entity_scores,
+            relation_logits=relation_logits,
+            word_mask=word_mask,
+        )
+        return output if return_dict else output.to_tuple()
+
+    def _relation_loss(
+        self, logits: torch.Tensor, entity_spans: torch.Tensor, relation_labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Mean binary cross-entropy over every (pair of different gold entities, relation type)."""
+        targets = torch.zeros_like(logits, dtype=torch.float)
+        if relation_labels is not None:
+            rows, relations = (relation_labels[:, :, 0] >= 0).nonzero(as_tuple=True)
+            head, tail, kind = relation_labels[rows, relations].unbind(-1)
+            targets[rows, head, tail, kind] = 1.0
+        pairs = RelationScorer.pair_mask(entity_spans)[..., None].float()
+        losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+        return (losses * pairs).sum() / (pairs.sum() * logits.shape[-1]).clamp(min=1.0)
+
+
+# ----------------------------------------------------------------------------------------------------- functions
+
+
+def pool_words(states: torch.Tensor, word_ids: torch.Tensor, pooling: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Word states from sub-word states `[batch, seq, hidden]` and their word ids `[batch, seq]` (-1: none): the
+    first sub-word's state or the mean of them. Returns `[batch, words, hidden]` and the word mask `[batch, words]`.
+
+    Example:
+        >>> states = torch.arange(6.0).view(1, 3, 2); word_ids = torch.tensor([[0, 0, 1]])
+        >>> pool_words(states, word_ids, "mean")[0].tolist()
+        [[[1.0, 2.0], [4.0, 5.0]]]
+    """
+    batch, seq, hidden = states.shape
+    words = int(word_ids.max().item()) + 1 if word_ids.numel() else 0
+    words = max(words, 1)
+    real = word_ids >= 0
+    if pooling == "first":
+        previous = F.pad(word_ids, (1, 0), value=-1)[:, :-1]
+        real = real & (word_ids != previous)
+    bins = (torch.arange(batch, device=states.device)[:, None] * words + word_ids.clamp(min=0))[real]
+    sums = states.new_zeros(batch * words, hidden).index_add_(0, bins, states[real])
+    counts = states.new_zeros(batch * words).index_add_(0, bins, states.new_ones(bins.shape[0]))
+    pooled = sums / counts.clamp(min=1.0)[:, None]
+    return pooled.view(batch, words, hidden), (counts > 0).view(batch, words)
+
+
+def shifted_windows(values: torch.Tensor, size: int) -> torch.Tensor:
+    """`[batch, words, ...]` -> `[batch, words, size, ...]` with `[b, i, k] = values[b, i + k]` (0 past the end)."""
+    padded = F.pad(values, (0, 0) * (values.dim() - 2) + (0, size - 1))
+    windows = padded.unfold(1, size, 1)  # [batch, words, ..., size]
+    return windows.movedim(-1, 2)
+
+
+def spans_to_tags(spans: torch.Tensor, length: int) -> torch.Tensor:
+    """BIO tags `[batch, length]` (O = 0, B-t = 1 + 2t, I-t = 2 + 2t) of non-overlapping spans `[batch, entities,
+    3]` (first, last, type; -1 padding)."""
+    position = torch.arange(length, device=spans.device)
+    first, last, types = spans[..., 0:1], spans[..., 1:2], spans[..., 2:3]
+    inside = (position >= first) & (position <= last) & (first >= 0)  # [batch, entities, length]
+    tag = torch.where(position == first, 1 + 2 * types, 2 + 2 * types)
+    return (tag * inside).amax(dim=1) if spans.shape[1] else spans.new_zeros(spans.shape[0], length)
+
+
+def tags_to_spans(tags: torch.Tensor, scores: torch.Tensor, word_mask: torch.Tensor) -> tuple:
+    """Entities of BIO tags `[batch, words]`: padded `[batch, entities, 3]` (first, last, type; -1 padding) and their
+    scores `[batch, entities]`, the geometric mean of the tags' probabilities `scores` `[batch, words]`.
+
+    An I-t that does not continue a B-t or I-t starts an entity (only an unconstrained CRF produces one).
+    """
+    tags = tags * word_mask
+    types = (tags - 1).div(2, rounding_mode="floor")
+    previous_tags = F.pad(tags, (1, 0))[:, :-1]
+    previous_types = F.pad(types, (1, 0), value=-1)[:, :-1]
+    continues = (tags > 0) & (tags % 2 == 0) & (previous_tags > 0) & (previous_types == types)
+    next_continues = F.pad(continues, (0, 1))[:, 1:]
+    rows, firsts = ((tags > 0) & ~continues).nonzero(as_tuple=True)
+    _, lasts = ((tags > 0) & ~next_continues).nonzero(as_tuple=True)  # row-major: the k-th end closes the k-th start
+    log_scores = F.pad(scores.clamp(min=1e-12).log().cumsum(dim=1), (1, 0))
+    mean_log = (log_scores[rows, lasts + 1] - log_scores[rows, firsts]) / (lasts - firsts + 1)
+    spans = torch.stack([firsts, lasts, types[rows, firsts]], dim=-1)
+    return pad_rows(rows, spans, mean_log.exp(), tags.shape[0])
+
+
+def pad_rows(rows: torch.Tensor, spans: torch.Tensor, scores: torch.Tensor, batch: int) -> tuple:
+    """Items `spans` `[n, 3]` with `scores` `[n]` of rows `rows` (sorted) -> `[batch, most, 3]` padded with -1 and
+    `[batch, most]` padded with 0."""
+    counts = torch.bincount(rows, minlength=batch)
+    most = max(int(counts.max().item()) if rows.numel() else 0, 1)
+    position = torch.arange(rows.shape[0], device=rows.device) - (counts.cumsum(0) - counts)[rows]
+    padded = spans.new_full((batch, most, 3), -1)
+    padded[rows, position] = spans
+    padded_scores = scores.new_zeros(batch, most)
+    padded_scores[rows, position] = scores
+    return padded, padded_scores
+
+
+def _optional(**inputs) -> dict:
+    return {name: value for name, value in inputs.items() if value is not None}
+
+
+__all__ = [
+    "JointErModel",
+    "JointErOutput",
+    "JointErPreTrainedModel",
+    "LinearChainCrf",
+    "bio_transitions",
+    "pool_words",
+    "spans_to_tags",
+    "tags_to_spans",
+]

@@ -1,0 +1,495 @@
+"""JointErProcessor: texts with entities and relations -> word-level model features; model outputs -> entities and
+relations in the input's offsets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer, ProcessorMixin
+
+from .configuration_joint_er import JointErConfig
+from .data_collator_joint_er import LABEL_PAD, JointErDataCollator
+from .text_core import (
+    UNREPRESENTABLE_REASONS,
+    Context,
+    Window,
+    check_character_boundaries,
+    checked_entity,
+    checked_source,
+    entity_dicts,
+    is_single_example,
+    make_windows,
+    report_unrepresentable,
+    sources_of,
+    tokenize_context,
+)
+
+PROCESSOR_CONFIG_NAME = "processor_config.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+# Why a gold entity or relation can be left out of the labels: the text core's entity reasons (less the span length,
+# which only the span head has: "too_long" counts words here), overlaps under BIO tags, and two relation reasons.
+REASONS = {
+    **UNREPRESENTABLE_REASONS,
+    "too_long": "it spans more words than max_span_length (span head)",
+    "overlap": "it overlaps a longer entity, and BIO tags hold no overlapping entities (ner_head='bio_crf')",
+    "relation_argument": "(a relation) one of its arguments was left out for one of the reasons above",
+    "relation_window": "(a relation) no window of max_length tokens holds both of its arguments",
+}
+UNREPRESENTABLE_COLUMN = "unrepresentable"
+
+
+@dataclass
+class JointErTexts:
+    """Inputs tokenized once and cut into windows: one `Context` per input (None for an empty input, when allowed)
+    and the windows of all of them, in order."""
+
+    contexts: list[Context | None]
+    windows: list[Window]
+
+
+class JointErBatch(dict):
+    """Model inputs (the dict itself: `model(**batch)`) plus the `windows` of these rows and all `contexts`."""
+
+    def __init__(self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context | None]):
+        super().__init__(inputs)
+        self.windows = windows
+        self.contexts = contexts
+
+    def to(self, device) -> JointErBatch:
+        moved = {name: value.to(device) if hasattr(value, "to") else value for name, value in self.items()}
+        return JointErBatch(moved, self.windows, self.contexts)
+
+
+class JointErProcessor(ProcessorMixin):
+    """Word-level features of a joint entity + relation model around a fast tokenizer, and entities with relations
+    back in character (or word) offsets.
+
+    The model's config owns the entity and relation types, the NER head and its span length; the processor reads
+    them from it. Its own settings are the window (`max_length`, `stride`), saved in `processor_config.json`.
+
+    Training examples are `{"text", "entities": [{"start", "end", "label"}], "relations": [{"head", "tail",
+    "type"}]}` with character offsets (end exclusive) and relation arguments as indices into `entities`, or the
+    same with `tokens` and word offsets. Gold entities and relations the model cannot hold (see `REASONS`) are
+    counted per reason, with a warning, and stored in each example's first row.
+
+    Args:
+        tokenizer: a fast tokenizer.
+        model_config: the model's [`JointErConfig`].
+        max_length: longest window, special tokens included.
+        stride: tokens shared by consecutive windows of a long text. A relation whose arguments lie in no common
+            window is out of reach (counted in training; never predicted).
+
+    Example:
+        >>> processor = JointErProcessor.from_model(model)  # doctest: +SKIP
+        >>> batch = processor(["Ada Lovelace lived in London."])  # doctest: +SKIP
+        >>> processor.decode(model(**batch), batch)  # doctest: +SKIP
+        [{'entities': [...], 'relations': [{'type': 'Live_In', 'score': 0.93, 'head': 0, 'tail': 1}]}]
+    """
+
+    tokenizer_class = "AutoTokenizer"
+
+    def __init__(self, tokenizer, model_config: JointErConfig | None = None, max_length: int = 256, stride: int = 64):
+        super().__init__(tokenizer)
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                f"JointErProcessor needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}."
+            )
+        if type(model_config).__name__ != "JointErConfig":
+            raise ValueError(
+                "JointErProcessor reads the entity and relation types from the model's config: build it with "
+                "JointErProcessor.from_model(model) or JointErProcessor.from_pretrained(model folder), or pass "
+                f"model_config=model.config (got {type(model_config).__name__})."
+            )
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f"JointErProcessor max_length={max_length!r} must be a positive integer.")
+        if not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"JointErProcessor stride={stride!r} must be a non-negative integer.")
+        self._model_config = model_config
+        self.max_length = max_length
+        self.stride = stride
+        self.unrepresentable: Counter = Counter()
+        encoding = tokenizer("x")
+        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
+        self._head_ids = encoding["input_ids"][: content[0]]
+        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
+        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
+        if self._window_size <= stride:
+            raise ValueError(
+                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
+                f"not more than stride={stride}; raise max_length or lower stride."
+            )
+        self._input_signature = model_config.input_signature()
+
+    @property
+    def model_config(self) -> JointErConfig:
+        return self._model_config
+
+    @property
+    def entity_types(self) -> list[str]:
+        return list(self._model_config.entity_types)
+
+    @property
+    def relation_types(self) -> list[str]:
+        return list(self._model_config.relation_types)
+
+    @classmethod
+    def from_model(cls, model, tokenizer=None, **kwargs) -> JointErProcessor:
+        """A processor for a model (or its config), around `tokenizer` or its encoder's (`config.encoder_name`)."""
+        config = getattr(model, "config", model)
+        if tokenizer is None:
+            if not getattr(config, "encoder_name", None):
+                raise ValueError(
+                    "The model's config does not say which encoder it was built from (encoder_name); pass the "
+                    "tokenizer: JointErProcessor.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
+                )
+            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
+        return cls(tokenizer, model_config=config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, model_config: JointErConfig | None = None, **kwargs):
+        """Load a processor saved beside its model; the types come from the folder's `config.json`."""
+        folder = Path(pretrained_model_name_or_path)
+        if folder.is_dir():
+            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
+            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+                missing.append(" or ".join(TOKENIZER_FILES))
+            if model_config is not None and "config.json" in missing:
+                missing.remove("config.json")
+            if missing:
+                raise FileNotFoundError(
+                    f"{folder} is not a complete joint entity-relation model folder: missing {', '.join(missing)}. "
+                    "Save the model and its processor together (or use Trainer.save_model / pipeline.save_pretrained)."
+                )
+        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
+        if model_config is None:
+            model_config = JointErConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
+        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
+        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
+
+    # ----------------------------------------------------------------------------------------------- features
+
+    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
+        """Model features with labels, one row per window, for `datasets.Dataset.map(..., batched=True)`.
+
+        Example:
+            >>> columns = data.column_names  # doctest: +SKIP
+            >>> train = data.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
+        """
+        single = is_single_example(examples)
+        batch = {name: [value] for name, value in examples.items()} if single else examples
+        sources = sources_of(batch)
+        if "entities" not in batch:
+            raise ValueError("preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example.")
+        relations_column = batch.get("relations") or [None] * len(sources)
+        rows: dict[str, list] = {}
+        skipped: Counter = Counter()
+        for index, (source, entities, relations) in enumerate(zip(sources, batch["entities"], relations_column)):
+            context = tokenize_context(self.tokenizer, source, index)
+            example_skipped: Counter = Counter()
+            spans, relation_triples = self._gold(context, entities or [], relations or [], index, example_skipped)
+            windows = make_windows(context, index, self._window_size, self.stride)
+            word_of_token = _word_of_token(context)
+            example_rows, held_entities, held_relations = [], set(), set()
+            for window in windows:
+                held = [span for span in spans if window.holds(span[0], span[1])]
+                number_of = {span: number for number, span in enumerate(held)}
+                inside = [triple for triple in relation_triples if triple[0] in number_of and triple[1] in number_of]
+                held_entities.update(held)
+                held_relations.update(inside)
+                first_word = word_of_token[window.start]
+                labels = [[word_of_token[f] - first_word, word_of_token[la] - first_word, t] for f, la, t in held]
+                relation_labels = [[number_of[head], number_of[tail], kind] for head, tail, kind in inside]
+                example_rows.append(
+                    {
+                        **self._features(context, window),
+                        "labels": labels or [[LABEL_PAD] * 3],
+                        "relation_labels": relation_labels or [[LABEL_PAD] * 3],
+                        UNREPRESENTABLE_COLUMN: [0] * len(REASONS),
+                    }
+                )
+            example_skipped["window"] += len(set(spans) - held_entities)
+            example_skipped["relation_window"] += len(set(relation_triples) - held_relations)
+            # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
+            example_rows[0][UNREPRESENTABLE_COLUMN] = [example_skipped[reason] for reason in REASONS]
+            for row in example_rows:
+                for name, value in row.items():
+                    rows.setdefault(name, []).append(value)
+            skipped.update(example_skipped)
+        if single and len(rows["input_ids"]) != 1:
+            raise ValueError(
+                f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
+                "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
+            )
+        report_unrepresentable(skipped, self.unrepresentable, REASONS, "gold entities and relations")
+        return {name: values[0] for name, values in rows.items()} if single else rows
+
+    @staticmethod
+    def count_unrepresentable(rows) -> Counter:
+        """Gold entities and relations left out of the labels of preprocessed `rows` (a `Dataset` or a dict of
+        columns), per reason (see `REASONS`); exact under `map(num_proc=N)` and from the map cache."""
+        columns = rows.column_names if hasattr(rows, "column_names") else list(rows)
+        if UNREPRESENTABLE_COLUMN not in columns:
+            raise ValueError(
+                f"These rows have no {UNREPRESENTABLE_COLUMN!r} column: count them before removing it, on the output "
+                "of processor.preprocess."
+            )
+        totals = Counter()
+        for counts in rows[UNREPRESENTABLE_COLUMN]:
+            totals.update(dict(zip(REASONS, counts)))
+        return +totals
+
+    def _gold(
+        self, context: Context, entities: Sequence, relations: Sequence, index: int, skipped: Counter
+    ) -> tuple[list[tuple[int, int, int]], list[tuple]]:
+        """Representable gold entities as sorted `(first token, last token, type)` and relations as `(head span, tail
+        span, relation type)`; the rest counted in `skipped`. Bad relations are a ValueError."""
+        first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
+        last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+        word_of_token = _word_of_token(context)
+        span_of: list[tuple[int, int, int] | None] = []
+        for entity in entities:
+            start, end, label = checked_entity(entity, index, len(context.source), self.entity_types)
+            if isinstance(context.source, str):
+                check_character_boundaries(context.source, start, end, index)
+            first, last = first_token.get(start), last_token.get(end)
+            span = None
+            if first is None or last is None or last < first:
+                skipped["misaligned"] += 1
+            elif self.model_config.ner_head == "span" and (
+                word_of_token[last] - word_of_token[first] >= self.model_config.max_span_length
+            ):
+                skipped["too_long"] += 1
+            else:
+                span = (first, last, self.entity_types.index(label))
+            span_of.append(span)
+        kept = {span for span in span_of if span is not None}
+        if self.model_config.ner_head == "bio_crf":
+            kept = _without_overlaps(kept, skipped)
+        triples = set()
+        for relation in relations:
+            head, tail, kind = self._checked_relation(relation, len(entities), index)
+            head_span, tail_span = span_of[head], span_of[tail]
+            if head_span in kept and tail_span in kept:
+                triples.add((head_span, tail_span, kind))
+            else:
+                skipped["relation_argument"] += 1
+        return sorted(kept), sorted(triples)
+
+    def _checked_relation(self, relation: Any, count: int, index: int) -> tuple[int, int, int]:
+        if not isinstance(relation, Mapping) or not {"head", "tail", "type"} <= set(relation):
+            raise ValueError(
+                f"Input {index}: each relation must be a dict with 'head', 'tail' (indices into the example's "
+                f"entities) and 'type', got {relation!r}."
+            )
+        head, tail, kind = relation["head"], relation["tail"], relation["type"]
+        for name, value in (("head", head), ("tail", tail)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
+                raise ValueError(
+                    f"Input {index}: relation {relation!r} points at entity {name}={value!r}, but the example has "
+                    f"{count} entities; 'head' and 'tail' are indices into its 'entities' list (0 to {count - 1})."
+                )
+        if head == tail:
+            raise ValueError(f"Input {index}: relation {relation!r} links entity {head} to itself.")
+        if kind not in self.relation_types:
+            raise ValueError(
+                f"Input {index}: unknown relation type {kind!r}; the model's relation_types are {self.relation_types}."
+            )
+        return head, tail, self.relation_types.index(kind)
+
+    # ----------------------------------------------------------------------------------------------- inference
+
+    def __call__(
+        self, text: str | Sequence[str] | None = None, tokens: Sequence | None = None, return_tensors: str = "pt"
+    ) -> JointErBatch:
+        """Inference inputs for texts (or word lists): all their windows in one batch (see `tokenize` + `batches` to
+        bound the windows per forward pass, as the pipeline does)."""
+        texts = self.tokenize(text=text, tokens=tokens)
+        return next(self.batches(texts, windows_per_batch=None, return_tensors=return_tensors))
+
+    def tokenize(
+        self,
+        text: str | Sequence[str] | None = None,
+        tokens: Sequence | None = None,
+        indices: Sequence[int] | None = None,
+        allow_empty: bool = False,
+    ) -> JointErTexts:
+        """Tokenize inputs once and cut them into windows. `indices` name the inputs in error messages;
+        `allow_empty` gives empty or unreadable inputs no windows (they decode to no entities) instead of raising."""
+        if (text is None) == (tokens is None):
+            raise ValueError("Give exactly one of text= (strings) or tokens= (lists of words).")
+        if text is not None:
+            sources = [text] if isinstance(text, str) else list(text)
+        else:
+            sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
+        indices = list(range(len(sources))) if indices is None else list(indices)
+        contexts: list[Context | None] = []
+        for index, source in zip(indices, sources):
+            if allow_empty and (source == [] or (isinstance(source, str) and not source.strip())):
+                contexts.append(None)
+                continue
+            source = checked_source(source, index)
+            contexts.append(tokenize_context(self.tokenizer, source, index, allow_empty=allow_empty))
+        windows = [
+            window
+            for position, context in enumerate(contexts)
+            if context is not None
+            for window in make_windows(context, position, self._window_size, self.stride)
+        ]
+        return JointErTexts(contexts, windows)
+
+    def batches(
+        self, texts: JointErTexts, windows_per_batch: int | None = None, return_tensors: str = "pt"
+    ) -> Iterator[JointErBatch]:
+        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default)."""
+        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
+            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
+        if not texts.windows:
+            raise ValueError("There is nothing to run: every input is empty.")
+        size = windows_per_batch or len(texts.windows)
+        collator = JointErDataCollator(self.tokenizer.pad_token_id, return_tensors=return_tensors)
+        for begin in range(0, len(texts.windows), size):
+            windows = texts.windows[begin : begin + size]
+            inputs = collator([self._features(texts.contexts[window.example], window) for window in windows])
+            yield JointErBatch(inputs, windows, texts.contexts)
+
+    def decode(self, outputs, batch: JointErBatch, relation_threshold: float | None = None) -> list[dict]:
+        """Per input, `{"entities": [...], "relations": [...]}` from the model outputs on `batch`.
+
+        Entities are the HF schema `{"entity_group", "score", "word", "start", "end"}` (character offsets, end
+        exclusive, for texts; word indices for `tokens`), sorted by start; relations are `{"type", "score", "head",
+        "tail"}` with `head` and `tail` indices into that input's `entities`. Scores are Python floats.
+        """
+        texts = JointErTexts(batch.contexts, batch.windows)
+        return self.results(texts, self.window_results(outputs, batch, relation_threshold))
+
+    def window_results(self, outputs, batch: JointErBatch, relation_threshold: float | None = None) -> list[tuple]:
+        """Per window of `batch`: its entities `(label, first token, last token, score)` in window token coordinates
+        and its relations `(head, tail, type, score)` over them; the part of `decode` that needs the outputs."""
+        threshold = self.model_config.relation_threshold if relation_threshold is None else relation_threshold
+        check_threshold(threshold, "relation_threshold")
+        spans = outputs.entity_spans.tolist()
+        scores = outputs.entity_scores.float().tolist()
+        probabilities = outputs.relation_logits.float().sigmoid()
+        found_relations = (probabilities > threshold).nonzero().tolist()
+        relations_of: list[list] = [[] for _ in batch.windows]
+        for row, head, tail, kind in found_relations:
+            if head != tail and spans[row][head][0] >= 0 and spans[row][tail][0] >= 0:
+                score = float(probabilities[row, head, tail, kind])
+                relations_of[row].append((head, tail, self.relation_types[kind], score))
+        results = []
+        for row, window in enumerate(batch.windows):
+            first_token, last_token = _word_tokens(batch.contexts[window.example], window)
+            entities = [
+                (self.entity_types[kind], first_token[first], last_token[last], score)
+                for (first, last, kind), score in zip(spans[row], scores[row])
+                if first >= 0
+            ]
+            results.append((entities, relations_of[row]))
+        return results
+
+    def results(self, texts: JointErTexts, per_window: Sequence[tuple]) -> list[dict]:
+        """Entities and relations per input from the `window_results` of every window of `texts`, in order: windows
+        merged (an entity on a window's cut edge is taken from a window that sees it whole), offsets mapped back."""
+        if len(per_window) != len(texts.windows):
+            raise ValueError(f"Got results for {len(per_window)} windows; the inputs have {len(texts.windows)}.")
+        windows_of: dict[int, list[Window]] = {}
+        for window in texts.windows:
+            windows_of.setdefault(window.example, []).append(window)
+        found: list[dict] = [{} for _ in texts.contexts]
+        linked: list[dict] = [{} for _ in texts.contexts]
+        for window, (entities, relations) in zip(texts.windows, per_window):
+            context = texts.contexts[window.example]
+            keys = []
+            for label, first, last, score in entities:
+                first, last = window.start + first, window.start + last
+                if not window.sees_whole(first, last) and any(
+                    other.sees_whole(first, last) for other in windows_of[window.example]
+                ):
+                    keys.append(None)
+                    continue
+                key = (label, context.offsets[first][0], context.offsets[last][1])
+                keys.append(key)
+                found[window.example][key] = max(score, found[window.example].get(key, 0.0))
+            for head, tail, kind, score in relations:
+                if keys[head] is not None and keys[tail] is not None:
+                    relation_key = (keys[head], keys[tail], kind)
+                    linked[window.example][relation_key] = max(score, linked[window.example].get(relation_key, 0.0))
+        results = []
+        for context, entities, relations in zip(texts.contexts, found, linked):
+            if context is None:
+                results.append({"entities": [], "relations": []})
+                continue
+            dicts = entity_dicts(context, entities)
+            position = {(e["entity_group"], e["start"], e["end"]): number for number, e in enumerate(dicts)}
+            relation_dicts = [
+                {"type": kind, "score": float(score), "head": position[head], "tail": position[tail]}
+                for (head, tail, kind), score in relations.items()
+            ]
+            relation_dicts.sort(key=lambda relation: (relation["head"], relation["tail"], relation["type"]))
+            results.append({"entities": dicts, "relations": relation_dicts})
+        return results
+
+    def check_model_config(self, config) -> None:
+        """Raise if a model's config lays out its labels differently from this processor's."""
+        if config.input_signature() != self._input_signature:
+            raise ValueError(
+                f"The processor was built for entity_types={self.entity_types}, relation_types="
+                f"{self.relation_types}, ner_head={self.model_config.ner_head!r}; the model has entity_types="
+                f"{list(config.entity_types)}, relation_types={list(config.relation_types)}, ner_head="
+                f"{config.ner_head!r}. Use the processor saved with the model, or JointErProcessor.from_model(model)."
+            )
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["input_ids", "attention_mask", "word_ids", "input_signature"]
+
+    def _features(self, context: Context, window: Window) -> dict[str, list]:
+        ids = context.ids[window.start : window.stop]
+        word_ids = [count - 1 for count in accumulate(context.word_first[window.start : window.stop])]
+        return {
+            "input_ids": self._head_ids + ids + self._tail_ids,
+            "word_ids": [-1] * len(self._head_ids) + word_ids + [-1] * len(self._tail_ids),
+            "input_signature": self._input_signature,
+        }
+
+
+def check_threshold(threshold: Any, name: str = "threshold") -> None:
+    """A decoding threshold must be a number in [0, 1): TypeError or ValueError naming it otherwise."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1), got {threshold!r} ({type(threshold).__name__}).")
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(f"{name}={threshold!r} must be a probability in [0, 1).")
+
+
+def _word_of_token(context: Context) -> list[int]:
+    return [count - 1 for count in accumulate(context.word_first)]
+
+
+def _word_tokens(context: Context, window: Window) -> tuple[list[int], list[int]]:
+    """First and last token (window coordinates) of each word of a window."""
+    firsts = [i for i in range(window.stop - window.start) if context.word_first[window.start + i]]
+    lasts = [i for i in range(window.stop - window.start) if context.word_last[window.start + i]]
+    return firsts, lasts
+
+
+def _without_overlaps(spans: set, skipped: Counter) -> set:
+    """The longest spans first, each kept when it overlaps none kept before (the paper's rule for ADE); the rest are
+    counted as "overlap"."""
+    kept: list = []
+    for span in sorted(spans, key=lambda span: (span[0] - span[1], span[0], span[2])):
+        if all(span[1] < other[0] or other[1] < span[0] for other in kept):
+            kept.append(span)
+        else:
+            skipped["overlap"] += 1
+    return set(kept)
+
+
+__all__ = ["REASONS", "JointErBatch", "JointErProcessor", "JointErTexts"]
