@@ -5,9 +5,12 @@ import doctest
 import pytest
 
 from multiner import (
+    configuration_joint_er,
     configuration_multiner,
+    data_collator_joint_er,
     decoding,
     evaluation,
+    modeling_joint_er,
     modeling_multiner,
     processing_multiner,
     readers,
@@ -17,7 +20,18 @@ from multiner import (
 
 @pytest.mark.parametrize(
     "module",
-    [configuration_multiner, decoding, evaluation, modeling_multiner, processing_multiner, readers, text_core],
+    [
+        configuration_joint_er,
+        configuration_multiner,
+        data_collator_joint_er,
+        decoding,
+        evaluation,
+        modeling_joint_er,
+        modeling_multiner,
+        processing_multiner,
+        readers,
+        text_core,
+    ],
 )
 def test_docstring_examples(module):
     failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

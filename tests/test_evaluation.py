@@ -59,3 +59,45 @@ def test_seqeval_agrees_with_strict_spans_on_flat_data():
     assert spans_to_iob2(3, [("PER", 1, 3)]) == ["O", "B-PER", "I-PER"]
     with pytest.raises(ValueError, match="flat spans"):
         spans_to_iob2(3, [("PER", 0, 2), ("LOC", 1, 3)])
+
+
+def test_relation_scores_micro_macro_strict_and_boundaries_by_hand():
+    from multiner.evaluation import format_relation_scores, relation_scores
+
+    def entity(start, end, label):
+        return {"start": start, "end": end, "label": label}
+
+    gold = [
+        {
+            "entities": [entity(0, 1, "Peop"), entity(3, 4, "Loc"), entity(6, 7, "Org")],
+            "relations": [{"head": 0, "tail": 1, "type": "Live_In"}, {"head": 0, "tail": 2, "type": "Work_For"}],
+        },
+        {
+            "entities": [entity(0, 2, "Peop"), entity(5, 6, "Loc")],
+            "relations": [{"head": 0, "tail": 1, "type": "Live_In"}],
+        },
+    ]
+    predicted = [
+        {  # Loc right, Org typed Loc: Live_In strict right, Work_For right only on boundaries
+            "entities": [{"start": 0, "end": 1, "entity_group": "Peop"}, entity(3, 4, "Loc"), entity(6, 7, "Loc")],
+            "relations": [{"head": 0, "tail": 1, "type": "Live_In"}, {"head": 0, "tail": 2, "type": "Work_For"}],
+        },
+        {"entities": [entity(0, 2, "Peop")], "relations": []},
+    ]
+    scores = relation_scores(gold, predicted)
+    assert scores["entities"]["micro"] == {"precision": 0.75, "recall": 0.6, "f1": pytest.approx(2 / 3)}
+    # per type: Peop 2 of 2, Loc 1 of 2 gold and 1 of 2 predicted, Org 0; macro is the plain mean over types
+    per_type = scores["entities"]["per_type"]
+    assert per_type["Loc"]["precision"] == 0.5 and per_type["Loc"]["recall"] == 0.5 and per_type["Org"]["f1"] == 0
+    assert scores["entities"]["macro"]["f1"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
+    strict, boundaries = scores["relations"]["strict"], scores["relations"]["boundaries"]
+    assert strict["micro"] == {"precision": 0.5, "recall": pytest.approx(1 / 3), "f1": pytest.approx(0.4)}
+    assert strict["per_type"]["Work_For"]["f1"] == 0.0 and strict["per_type"]["Live_In"]["recall"] == 0.5
+    assert boundaries["micro"]["precision"] == 1.0 and boundaries["micro"]["recall"] == pytest.approx(2 / 3)
+    table = format_relation_scores(scores)
+    assert "relations strict (both arguments' spans and types, and the relation type)" in table
+    with pytest.raises(ValueError, match="must point at two of its 1 entities"):
+        relation_scores(
+            [{"entities": [entity(0, 1, "A")], "relations": [{"head": 0, "tail": 1, "type": "R"}]}],
+            [{"entities": [], "relations": []}],
+        )

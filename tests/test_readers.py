@@ -3,12 +3,17 @@ import json
 import pytest
 
 from multiner.readers import (
+    ade_fold,
     entity_types_of,
     iob_to_spans,
     read_conll,
+    read_relation_jsonl,
     read_spert_json,
     read_word_span_jsonl,
+    remove_overlapping_entities,
     sentences_to_text,
+    words_to_text,
+    write_relation_jsonl,
 )
 
 
@@ -62,8 +67,53 @@ def test_read_word_spans_and_spert(tmp_path):
         )
     )
     assert read_spert_json(spert) == [
-        {"tokens": ["John", "lives"], "entities": [{"start": 0, "end": 1, "label": "Peop"}]}
+        {"tokens": ["John", "lives"], "entities": [{"start": 0, "end": 1, "label": "Peop"}], "relations": []}
     ]
+
+
+def test_relations_round_trip_from_spert_to_raw_text_jsonl(tmp_path):
+    spert = tmp_path / "spert.json"
+    records = [
+        {
+            "tokens": ["John", "Smith", "lives", "in", "Berlin", "."],
+            "entities": [{"type": "Peop", "start": 0, "end": 2}, {"type": "Loc", "start": 4, "end": 5}],
+            "relations": [{"type": "Live_In", "head": 0, "tail": 1}],
+        }
+    ]
+    spert.write_text(json.dumps(records))
+    (example,) = read_spert_json(spert)
+    assert example["relations"] == [{"head": 0, "tail": 1, "type": "Live_In"}]
+    text = words_to_text(example)
+    assert [text["text"][e["start"] : e["end"]] for e in text["entities"]] == ["John Smith", "Berlin"]
+    write_relation_jsonl(tmp_path / "out.jsonl", [text])
+    assert read_relation_jsonl(tmp_path / "out.jsonl") == [text]
+    (tmp_path / "bad.jsonl").write_text('{"text": "a", "entities": [{"start": 0}]}\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: .*'end'"):
+        read_relation_jsonl(tmp_path / "bad.jsonl")
+
+
+def test_remove_overlapping_entities_keeps_the_longer_and_reindexes_relations():
+    example = {
+        "tokens": list("abcdef"),
+        "entities": [
+            {"start": 0, "end": 1, "label": "Drug"},
+            {"start": 2, "end": 5, "label": "Effect"},
+            {"start": 3, "end": 4, "label": "Effect"},
+        ],
+        "relations": [{"head": 1, "tail": 0, "type": "Adverse"}, {"head": 2, "tail": 0, "type": "Adverse"}],
+    }
+    (kept,), removed = remove_overlapping_entities([example])
+    assert [(e["start"], e["end"]) for e in kept["entities"]] == [(0, 1), (2, 5)]
+    assert kept["relations"] == [{"head": 1, "tail": 0, "type": "Adverse"}]
+    assert removed == {"entities": 1, "relations": 1}
+
+
+def test_ade_folds_partition_the_full_set(shared_data):
+    train, test = ade_fold(shared_data / "ade", 0)
+    assert len(train) + len(test) == 4272 and len(test) == 427
+    assert all("relations" in example for example in train)
+    _, removed = remove_overlapping_entities(train + test)
+    assert removed["entities"] == 120  # what Crone (2020) reports removing from ADE
 
 
 def test_real_datasets_match_their_documented_sizes(shared_data):

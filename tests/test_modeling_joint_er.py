@@ -1,0 +1,168 @@
+"""The joint entity-relation network: the CRF against brute-force enumeration, the relation scorer's shapes and
+masks, word pooling, tag <-> span conversion, the paper's ablations as configs, a frozen encoder."""
+
+import itertools
+
+import pytest
+import torch
+from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES
+from transformers import AutoConfig
+
+import multiner
+from multiner import ABLATIONS, JointErConfig, JointErModel
+from multiner.modeling_joint_er import (
+    LinearChainCrf,
+    RelationScorer,
+    bio_transitions,
+    pool_words,
+    spans_to_tags,
+    tags_to_spans,
+)
+
+
+def brute_force(crf, emissions, length):
+    """Score of every tag path of the first `length` positions of one sequence."""
+    transitions, start, end = crf.scores()
+    scores = {}
+    for path in itertools.product(range(crf.num_tags), repeat=length):
+        score = start[path[0]] + emissions[0, path[0]]
+        for t in range(1, length):
+            score = score + transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+        scores[path] = score + end[path[-1]]
+    return scores
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_crf_matches_brute_force_enumeration(constrained):
+    torch.manual_seed(0)
+    crf = LinearChainCrf(5, (lambda device: bio_transitions(2, device)) if constrained else None)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_()
+    emissions = torch.randn(3, 4, 5)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0], [1, 0, 0, 0]]).bool()
+    with torch.no_grad():
+        log_z, best = crf.log_partition(emissions, mask), crf.viterbi(emissions, mask)
+        marginals = crf.marginals(emissions, mask)
+    for row in range(3):
+        length = int(mask[row].sum())
+        scores = brute_force(crf, emissions[row], length)
+        values = torch.stack(list(scores.values()))
+        expected_z = torch.logsumexp(values, 0)
+        assert torch.allclose(log_z[row], expected_z, atol=1e-4)
+        best_path = max(scores, key=lambda path: scores[path])
+        assert best[row, :length].tolist() == list(best_path) and best[row, length:].eq(0).all()
+        tags = torch.zeros(3, 4, dtype=torch.long)
+        tags[row, :length] = torch.tensor(best_path)
+        with torch.no_grad():
+            likelihood = crf.log_likelihood(emissions, tags, mask)[row]
+        assert torch.allclose(likelihood, scores[best_path] - expected_z, atol=1e-4)
+        expected_marginals = torch.zeros(length, 5)
+        for path, score in scores.items():
+            for position, tag in enumerate(path):
+                expected_marginals[position, tag] += torch.exp(score - expected_z)
+        assert torch.allclose(marginals[row, :length], expected_marginals, atol=1e-4)
+        assert marginals[row, length:].eq(0).all()
+        if constrained:  # no I-X after O or another type, no I-X first
+            allowed, allowed_start = bio_transitions(2)
+            assert allowed_start[best[row, 0]] and all(allowed[a, b] for a, b in zip(best_path, best_path[1:]))
+
+
+def test_bio_transitions_allow_inside_only_after_its_own_type():
+    allowed, allowed_start = bio_transitions(2)  # O, B-0, I-0, B-1, I-1
+    assert allowed_start.tolist() == [True, True, False, True, False]
+    assert allowed[:, 2].tolist() == [False, True, True, False, False]
+    assert allowed[:, 4].tolist() == [False, False, False, True, True]
+    assert allowed[:, [0, 1, 3]].all()
+
+
+def test_tags_and_spans_round_trip():
+    spans = torch.tensor([[[0, 1, 1], [3, 3, 0], [-1, -1, -1]], [[2, 4, 0], [-1, -1, -1], [-1, -1, -1]]])
+    tags = spans_to_tags(spans, 6)
+    assert tags.tolist() == [[3, 4, 0, 1, 0, 0], [0, 0, 1, 2, 2, 0]]
+    word_mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]).bool()
+    found, scores = tags_to_spans(tags, torch.full((2, 6), 0.5), word_mask)
+    assert found[:, :2].tolist() == spans[:, :2].tolist()
+    assert torch.allclose(scores, torch.tensor([[0.5, 0.5], [0.5, 0.0]]))
+    # a stray I (an unconstrained CRF) starts an entity; I of another type does not continue one
+    found, _ = tags_to_spans(torch.tensor([[2, 2, 4, 0]]), torch.ones(1, 4), torch.ones(1, 4).bool())
+    assert found.tolist() == [[[0, 1, 0], [2, 2, 1]]]
+
+
+def test_pool_words_first_and_mean():
+    states = torch.arange(12.0).view(1, 6, 2)
+    word_ids = torch.tensor([[-1, 0, 0, 1, -1, -1]])
+    first, mask = pool_words(states, word_ids, "first")
+    mean, _ = pool_words(states, word_ids, "mean")
+    assert first.tolist() == [[[2.0, 3.0], [6.0, 7.0]]] and mask.tolist() == [[True, True]]
+    assert mean.tolist() == [[[3.0, 4.0], [6.0, 7.0]]]
+
+
+def scorer_config(**fields):
+    encoder = AutoConfig.from_pretrained(multiner.default_encoder_path()).to_dict()
+    return JointErConfig(
+        encoder_config=encoder, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **fields
+    )
+
+
+def test_relation_scorer_shapes_masks_and_direction():
+    torch.manual_seed(0)
+    scorer = RelationScorer(scorer_config(re_dropout=0.0), input_size=16).eval()
+    words = torch.randn(2, 7, 16)
+    spans = torch.tensor([[[0, 1, 2], [3, 3, 0], [5, 6, 1]], [[2, 2, 0], [-1, -1, -1], [-1, -1, -1]]])
+    with torch.no_grad():
+        logits = scorer(words, spans)
+        assert logits.shape == (2, 3, 3, len(RELATION_TYPES))
+        # a padding entity changes nothing for the real ones
+        assert torch.allclose(scorer(words, spans[:, :2])[0], logits[0, :2, :2])
+        # an entity is read at its last word: other words do not matter
+        changed = words.clone()
+        changed[0, 0] += 1.0
+        assert torch.allclose(scorer(changed, spans)[0], logits[0])
+    mask = RelationScorer.pair_mask(spans)
+    assert mask[0].sum() == 6 and not mask[0].diagonal().any() and mask[1].sum() == 0
+    assert not torch.allclose(logits[0, 0, 1], logits[0, 1, 0])  # head and tail mapped apart
+    symmetric = RelationScorer(scorer_config(re_dropout=0.0, asymmetric_relations=False), 16).eval()
+    with torch.no_grad():
+        plain = symmetric(words, spans)
+    assert torch.allclose(plain[0], plain[0].transpose(0, 1), atol=1e-6)  # the paper's DistMult cannot tell
+
+
+@pytest.mark.parametrize("ablation", sorted(ABLATIONS))
+def test_ablations_are_configs_with_the_same_number_of_birnn_layers(bert_dir, ablation):
+    model = JointErModel.from_encoder(
+        bert_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **ABLATIONS[ablation]
+    )
+    sizes = [len(stack.layers) for stack in (model.shared, model.ner_layers, model.re_layers)]
+    expected = {"full": [1, 1, 2], "no_ner_layers": [2, 0, 2], "no_re_layers": [3, 1, 0], "no_task_layers": [4, 0, 0]}
+    assert sizes == expected[ablation] and sum(sizes) == 4
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="rnn_type='transformer'"):
+        scorer_config(rnn_type="transformer")
+    with pytest.raises(ValueError, match="num_re_layers=-1"):
+        scorer_config(num_re_layers=-1)
+    with pytest.raises(ValueError, match="relation_types has duplicates"):
+        JointErConfig(entity_types=["A"], relation_types=["R", "R"])
+    with pytest.raises(ValueError, match="needs entity types and relation types"):
+        JointErModel(JointErConfig(entity_types=["A"], relation_types=[]))
+
+
+def test_frozen_encoder_gets_no_gradient_and_stays_in_eval_mode(bert_dir):
+    model = JointErModel.from_encoder(
+        bert_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, freeze_encoder=True
+    ).train()
+    assert not model.encoder.training and model.shared.training
+    batch = {
+        "input_ids": torch.tensor([[101, 2000, 2001, 102]]),
+        "attention_mask": torch.ones(1, 4, dtype=torch.long),
+        "word_ids": torch.tensor([[-1, 0, 1, -1]]),
+        "labels": torch.tensor([[[0, 0, 2], [1, 1, 0]]]),
+        "relation_labels": torch.tensor([[[0, 1, 0]]]),
+    }
+    output = model(**batch)
+    output.loss.backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert model.ner_head.output.weight.grad is not None and model.relation_scorer.distmult.grad.abs().sum() > 0
+    assert torch.isclose(output.loss, output.ner_loss + 5.0 * output.relation_loss)

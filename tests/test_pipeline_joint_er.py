@@ -1,0 +1,124 @@
+"""pipeline("joint-er"): entities and relations on raw text, strict options, long texts, and a saved folder that
+holds exactly the family's code and loads offline without multiner."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import RELATIONS
+from transformers import pipeline
+from transformers.dynamic_module_utils import get_relative_import_files
+
+import multiner
+from multiner.evaluation import relation_scores
+
+TEXTS = [example["text"] for example in RELATIONS]
+
+
+def summary(found):
+    return (
+        [(e["entity_group"], e["word"]) for e in found["entities"]],
+        [
+            (r["type"], found["entities"][r["head"]]["word"], found["entities"][r["tail"]]["word"])
+            for r in found["relations"]
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def extract(joint_er_dir):
+    return pipeline("joint-er", model=joint_er_dir)
+
+
+def test_tiny_model_memorises_entities_and_relations(extract):
+    results = extract(TEXTS)
+    scores = relation_scores(RELATIONS, results)
+    assert scores["entities"]["micro"]["f1"] == 1.0
+    assert scores["relations"]["strict"]["micro"]["f1"] == 1.0
+    assert summary(results[2]) == (
+        [("Peop", "Marie Curie"), ("Loc", "Paris"), ("Org", "Sorbonne")],
+        [("Live_In", "Marie Curie", "Paris"), ("Work_For", "Marie Curie", "Sorbonne")],
+    )
+
+
+def test_output_schema_is_hf_style_and_json_serialisable(extract):
+    for text, found in zip(TEXTS, extract(TEXTS)):
+        assert set(found) == {"entities", "relations"}
+        for entity in found["entities"]:
+            assert set(entity) == {"entity_group", "score", "word", "start", "end"}
+            assert entity["word"] == text[entity["start"] : entity["end"]] and type(entity["score"]) is float
+        for relation in found["relations"]:
+            assert set(relation) == {"type", "score", "head", "tail"} and type(relation["score"]) is float
+        json.dumps(found)
+    assert extract(TEXTS[0]) == extract([TEXTS[0]])[0]
+
+
+def test_long_text_is_read_in_windows(extract):
+    text = " ".join([TEXTS[0]] * 60)  # ~480 tokens: windows of 256
+    assert len(extract.processor.tokenize(text=[text]).windows) > 1
+    found = extract(text)
+    for entity in found["entities"]:
+        assert entity["word"] == text[entity["start"] : entity["end"]]
+    # the tiny model learnt single sentences; the first copy reads as one
+    assert summary(found)[0][:2] == [("Peop", "Ada Lovelace"), ("Loc", "London")]
+    assert ("Live_In", "Ada Lovelace", "London") in summary(found)[1]
+
+
+def test_options_are_strict(extract):
+    with pytest.raises(TypeError, match="Did you mean 'relation_threshold'"):
+        extract(TEXTS[0], relation_treshold=0.3)
+    with pytest.raises(ValueError, match="entity_threshold applies to models with ner_head='span'"):
+        extract(TEXTS[0], entity_threshold=0.3)
+    with pytest.raises(ValueError, match="relation_threshold=2"):
+        extract(TEXTS[0], relation_threshold=2)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        extract(TEXTS[0], batch_size=0)
+    with pytest.raises(ValueError, match="Input 1: JointErPipeline takes strings"):
+        extract([TEXTS[0], 5])
+    assert extract([]) == [] and extract("   ") == {"entities": [], "relations": []}
+    assert extract(TEXTS[0], relation_threshold=0.999999)["relations"] == []
+
+
+def test_folder_holds_the_family_code_and_a_card(joint_er_dir):
+    folder = Path(joint_er_dir)
+    package = Path(multiner.__file__).parent
+    modules = ["configuration_joint_er.py", "modeling_joint_er.py", "processing_joint_er.py", "pipeline_joint_er.py"]
+    needed = set(modules)
+    for module in modules:
+        needed |= {Path(path).name for path in get_relative_import_files(str(package / module))}
+    assert {path.name for path in folder.glob("*.py")} == needed
+    assert not any("multiner.py" in name for name in needed)  # nothing of the Multi-NER family
+    config = json.loads((folder / "config.json").read_text())
+    assert config["custom_pipelines"]["joint-er-remote"]["impl"] == "pipeline_joint_er.JointErPipeline"
+    card = (folder / "README.md").read_text()
+    assert "Live_In, Work_For" in card and "BIO tags with a linear-chain CRF" in card
+
+
+def test_folder_loads_and_predicts_without_multiner(joint_er_dir, extract, tmp_path):
+    expected = [summary(found) for found in extract(TEXTS)]
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.modules["multiner"] = None
+        from transformers import pipeline
+        extract = pipeline(model={joint_er_dir!r}, trust_remote_code=True)
+        assert type(extract).__module__.startswith("transformers_modules"), type(extract).__module__
+        found = extract({TEXTS!r})
+        print("RESULTS " + json.dumps([
+            [[[e["entity_group"], e["word"]] for e in f["entities"]],
+             [[r["type"], f["entities"][r["head"]]["word"], f["entities"][r["tail"]]["word"]]
+              for r in f["relations"]]] for f in found]))
+        """
+    )
+    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
+    loaded = json.loads(line[len("RESULTS ") :])
+    assert [[[tuple(e) for e in ents], [tuple(r) for r in rels]] for ents, rels in loaded] == [
+        [list(ents), list(rels)] for ents, rels in expected
+    ]
