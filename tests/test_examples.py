@@ -109,3 +109,41 @@ def test_train_script_under_accelerate_with_two_processes(bert_dir, conll_file, 
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=environment)
     assert result.returncode == 0, result.stderr[-3000:]
     check_saved_model(output_dir, processes=2)
+
+
+def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
+    """examples/train_joint_er.py on the first CoNLL04 sentences (tiny encoder, frozen): it trains, scores the dev
+    split on raw text through the pipeline, and writes a folder whose reloaded pipeline predicts the same."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    import train_joint_er
+
+    conll04 = shared_data / "conll04"
+    output = tmp_path / "joint"
+    results = train_joint_er.main(
+        [
+            "--train_file",
+            str(conll04 / "train_triples.json"),
+            "--validation_file",
+            str(conll04 / "dev_triples.json"),
+            "--encoder",
+            bert_dir,
+            "--max_train_examples",
+            "24",
+            "--epochs",
+            "1",
+            "--freeze_encoder",
+            "--output_dir",
+            str(output),
+        ]
+    )
+    assert results["unrepresentable"] == {} and results["validation_examples"] == 231
+    assert results["trainable_parameters"] == results["trainable_outside_encoder"] < results["parameters"]
+    assert set(results["scores"]["relations"]) == {"strict", "boundaries"}
+    assert json.loads((output / "results.json").read_text())["scores"] == results["scores"]
+    from transformers import pipeline
+
+    text = "John Smith , who works for IBM , lives in Boston ."
+    reloaded = pipeline("joint-er", model=str(output))
+    assert reloaded.model.config.entity_types == ["Loc", "Org", "Other", "Peop"]
+    assert reloaded(text) == reloaded([text])[0]
+    assert "trained on conll04" in (output / "README.md").read_text()
