@@ -297,7 +297,8 @@ class RelationScorer(nn.Module):
         size = input_size + config.label_embedding_size
         self.label_embedding = nn.Embedding(len(config.entity_types), config.label_embedding_size)
         self.dropout = nn.Dropout(config.re_dropout)
-        self.distmult = nn.Parameter(torch.empty(len(config.relation_types), size))  # diagonals [relations, size]
+        # diagonals [relations, size]; ones (the dot product) until `_init_weights` adds its noise
+        self.distmult = nn.Parameter(torch.ones(len(config.relation_types), size))
         # DistMult is symmetric (score(i, j) = score(j, i)): alone it cannot tell a relation's head from its tail.
         # With `asymmetric_relations`, heads and tails are mapped apart first (beyond the paper).
         self.head = nn.Linear(size, size) if config.asymmetric_relations else nn.Identity()
