@@ -9,7 +9,8 @@ from transformers import Pipeline
 
 from .card_joint_er import JointErCardData, write_joint_er_card
 from .pipeline_core import DEFAULT_BATCH_SIZE, check_counts, run_grouped, unknown_option
-from .processing_joint_er import JointErBatch, JointErTexts, check_threshold
+from .processing_joint_er import JointErBatch, JointErTexts
+from .text_core import check_threshold
 
 CALL_OPTIONS = ("relation_threshold", "entity_threshold", "batch_size", "num_workers")
 

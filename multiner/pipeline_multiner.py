@@ -9,7 +9,8 @@ from transformers import Pipeline
 
 from .hub_cards import MultiNerCardData, write_model_card
 from .pipeline_core import DEFAULT_BATCH_SIZE, check_counts, run_grouped, unknown_option
-from .processing_multiner import MultiNerBatch, MultiNerTexts, check_threshold
+from .processing_multiner import MultiNerBatch, MultiNerTexts
+from .text_core import check_threshold
 
 CALL_OPTIONS = ("threshold", "entity_types", "flat", "batch_size", "num_workers")
 

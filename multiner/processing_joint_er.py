@@ -19,11 +19,13 @@ from .text_core import (
     Context,
     Window,
     check_character_boundaries,
+    check_threshold,
     checked_entity,
-    checked_source,
+    count_stored_unrepresentable,
     entity_dicts,
     is_single_example,
     make_windows,
+    read_inputs,
     report_unrepresentable,
     sources_of,
     tokenize_context,
@@ -235,16 +237,7 @@ class JointErProcessor(ProcessorMixin):
     def count_unrepresentable(rows) -> Counter:
         """Gold entities and relations left out of the labels of preprocessed `rows` (a `Dataset` or a dict of
         columns), per reason (see `REASONS`); exact under `map(num_proc=N)` and from the map cache."""
-        columns = rows.column_names if hasattr(rows, "column_names") else list(rows)
-        if UNREPRESENTABLE_COLUMN not in columns:
-            raise ValueError(
-                f"These rows have no {UNREPRESENTABLE_COLUMN!r} column: count them before removing it, on the output "
-                "of processor.preprocess."
-            )
-        totals = Counter()
-        for counts in rows[UNREPRESENTABLE_COLUMN]:
-            totals.update(dict(zip(REASONS, counts)))
-        return +totals
+        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, REASONS)
 
     def _gold(
         self, context: Context, entities: Sequence, relations: Sequence, index: int, skipped: Counter
@@ -323,26 +316,9 @@ class JointErProcessor(ProcessorMixin):
     ) -> JointErTexts:
         """Tokenize inputs once and cut them into windows. `indices` name the inputs in error messages;
         `allow_empty` gives empty or unreadable inputs no windows (they decode to no entities) instead of raising."""
-        if (text is None) == (tokens is None):
-            raise ValueError("Give exactly one of text= (strings) or tokens= (lists of words).")
-        if text is not None:
-            sources = [text] if isinstance(text, str) else list(text)
-        else:
-            sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
-        indices = list(range(len(sources))) if indices is None else list(indices)
-        contexts: list[Context | None] = []
-        for index, source in zip(indices, sources):
-            if allow_empty and (source == [] or (isinstance(source, str) and not source.strip())):
-                contexts.append(None)
-                continue
-            source = checked_source(source, index)
-            contexts.append(tokenize_context(self.tokenizer, source, index, allow_empty=allow_empty))
-        windows = [
-            window
-            for position, context in enumerate(contexts)
-            if context is not None
-            for window in make_windows(context, position, self._window_size, self.stride)
-        ]
+        contexts, windows = read_inputs(
+            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
+        )
         return JointErTexts(contexts, windows)
 
     def batches(
@@ -459,14 +435,6 @@ class JointErProcessor(ProcessorMixin):
             "word_ids": [-1] * len(self._head_ids) + word_ids + [-1] * len(self._tail_ids),
             "input_signature": self._input_signature,
         }
-
-
-def check_threshold(threshold: Any, name: str = "threshold") -> None:
-    """A decoding threshold must be a number in [0, 1): TypeError or ValueError naming it otherwise."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise TypeError(f"{name} must be a number in [0, 1), got {threshold!r} ({type(threshold).__name__}).")
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"{name}={threshold!r} must be a probability in [0, 1).")
 
 
 def _word_of_token(context: Context) -> list[int]:

@@ -19,12 +19,14 @@ from .text_core import (
     Context,
     UnrepresentableEntityWarning,
     Window,
-    checked_source,
+    check_threshold,
+    count_stored_unrepresentable,
     entity_dicts,
     entity_token_spans,
     is_single_example,
     make_windows,
     merge_window_spans,
+    read_inputs,
     report_unrepresentable,
     sources_of,
     tokenize_context,
@@ -288,16 +290,7 @@ class MultiNerProcessor(ProcessorMixin):
             >>> MultiNerProcessor.count_unrepresentable(train)  # doctest: +SKIP
             Counter({'too_long': 3})
         """
-        columns = rows.column_names if hasattr(rows, "column_names") else list(rows)
-        if UNREPRESENTABLE_COLUMN not in columns:
-            raise ValueError(
-                f"These rows have no {UNREPRESENTABLE_COLUMN!r} column: count them before removing it, on the output "
-                "of processor.preprocess."
-            )
-        totals = Counter()
-        for counts in rows[UNREPRESENTABLE_COLUMN]:
-            totals.update(dict(zip(UNREPRESENTABLE_REASONS, counts)))
-        return +totals
+        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, UNREPRESENTABLE_REASONS)
 
     def __call__(
         self,
@@ -337,27 +330,10 @@ class MultiNerProcessor(ProcessorMixin):
             allow_empty: give an empty, whitespace-only or unreadable input (no tokens) no context and no windows
                 instead of raising; it decodes to `[]`.
         """
-        if (text is None) == (tokens is None):
-            raise ValueError("Give exactly one of text= (strings) or tokens= (lists of words).")
-        if text is not None:
-            sources = [text] if isinstance(text, str) else list(text)
-        else:
-            sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
-        indices = list(range(len(sources))) if indices is None else list(indices)
         selected = self.selected_types(entity_types)
-        contexts: list[Context | None] = []
-        for index, source in zip(indices, sources):
-            if allow_empty and (source == [] or (isinstance(source, str) and not source.strip())):
-                contexts.append(None)
-                continue
-            source = checked_source(source, index)
-            contexts.append(tokenize_context(self.tokenizer, source, index, allow_empty=allow_empty))
-        windows = [
-            window
-            for position, context in enumerate(contexts)
-            if context is not None
-            for window in make_windows(context, position, self._window_size, self.stride)
-        ]
+        contexts, windows = read_inputs(
+            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
+        )
         return MultiNerTexts(contexts, windows, selected)
 
     def batches(
@@ -497,14 +473,6 @@ class MultiNerProcessor(ProcessorMixin):
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
             "input_signature": self._input_signature,
         }
-
-
-def check_threshold(threshold: Any) -> None:
-    """A decoding threshold must be a number in [0, 1): TypeError or ValueError naming `threshold` otherwise."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise TypeError(f"threshold must be a number in [0, 1), got {threshold!r} ({type(threshold).__name__}).")
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1).")
 
 
 def _unmask_cut_entities(

@@ -197,6 +197,29 @@ def report_unrepresentable(
     )
 
 
+def check_threshold(threshold: Any, name: str = "threshold") -> None:
+    """A decoding threshold must be a number in [0, 1): TypeError or ValueError naming it otherwise."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1), got {threshold!r} ({type(threshold).__name__}).")
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(f"{name}={threshold!r} must be a probability in [0, 1).")
+
+
+def count_stored_unrepresentable(rows, column: str, reasons: Mapping[str, str]) -> Counter:
+    """The per-reason counts a processor stored in `column` of preprocessed `rows` (a `Dataset` or a dict of
+    columns), summed; exact under `dataset.map(..., num_proc=N)` and from the map cache."""
+    columns = rows.column_names if hasattr(rows, "column_names") else list(rows)
+    if column not in columns:
+        raise ValueError(
+            f"These rows have no {column!r} column: count them before removing it, on the output of "
+            "processor.preprocess."
+        )
+    totals = Counter()
+    for counts in rows[column]:
+        totals.update(dict(zip(reasons, counts)))
+    return +totals
+
+
 # ---------------------------------------------------------------------------------------------------- windows
 
 
@@ -257,6 +280,41 @@ def make_windows(context: Context, example: int, size: int, stride: int) -> list
     ]
 
 
+def read_inputs(
+    tokenizer,
+    text: str | Sequence[str] | None,
+    tokens: Sequence | None,
+    indices: Sequence[int] | None,
+    allow_empty: bool,
+    window_size: int,
+    stride: int,
+) -> tuple[list[Context | None], list[Window]]:
+    """Inference inputs tokenized once and cut into windows: one `Context` per text (or word list) and the windows
+    of all of them in order. `indices` name the inputs in errors (default 0, 1, ...); with `allow_empty`, an empty,
+    whitespace-only or unreadable input gets no context (None) and no windows instead of an error."""
+    if (text is None) == (tokens is None):
+        raise ValueError("Give exactly one of text= (strings) or tokens= (lists of words).")
+    if text is not None:
+        sources = [text] if isinstance(text, str) else list(text)
+    else:
+        sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
+    indices = list(range(len(sources))) if indices is None else list(indices)
+    contexts: list[Context | None] = []
+    for index, source in zip(indices, sources):
+        if allow_empty and (source == [] or (isinstance(source, str) and not source.strip())):
+            contexts.append(None)
+            continue
+        source = checked_source(source, index)
+        contexts.append(tokenize_context(tokenizer, source, index, allow_empty=allow_empty))
+    windows = [
+        window
+        for position, context in enumerate(contexts)
+        if context is not None
+        for window in make_windows(context, position, window_size, stride)
+    ]
+    return contexts, windows
+
+
 def merge_window_spans(
     windows: Sequence[Window],
     spans_per_window: Sequence[Sequence[tuple[str, int, int, float]]],
@@ -307,13 +365,16 @@ __all__ = [
     "UnrepresentableEntityWarning",
     "Window",
     "check_character_boundaries",
+    "check_threshold",
     "checked_entity",
     "checked_source",
+    "count_stored_unrepresentable",
     "entity_dicts",
     "entity_token_spans",
     "is_single_example",
     "make_windows",
     "merge_window_spans",
+    "read_inputs",
     "report_unrepresentable",
     "sources_of",
     "tokenize_context",
