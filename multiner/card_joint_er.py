@@ -1,8 +1,5 @@
-"""Model cards of the joint entity-relation family: YAML metadata and a body rendered from a Jinja template.
-
-The template is a string in this module (not a Markdown file): transformers copies a remote-code model's Python
-imports into its module cache, never data files.
-"""
+"""Model cards of the joint entity-relation family: YAML metadata and a body rendered from a Jinja template (a
+string in this module: transformers copies a remote-code model's Python imports, never data files)."""
 
 from __future__ import annotations
 
@@ -10,11 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import ModelCardData
-
-from .encoders import hub_id_of_encoder
-
-CARD_NAME = "README.md"
+from .card_core import render_card, write_card
 
 JOINT_ER_CARD_TEMPLATE = """---
 {{ card_data }}
@@ -117,46 +110,14 @@ def generate_joint_er_card(config, processor, card_data: JointErCardData | None 
     Example:
         >>> card = generate_joint_er_card(model.config, processor, JointErCardData(model_id="me/re"))  # doctest: +SKIP
     """
-    import jinja2
-
     card_data = card_data or JointErCardData()
-    base_model = card_data.base_model or hub_id_of_encoder(getattr(config, "encoder_name", None))
-    model_name = card_data.model_name or "Joint entity and relation extraction on " + (
-        ", ".join(card_data.datasets) or "custom data"
-    )
-    metadata = ModelCardData(
-        library_name="multiner",
-        pipeline_tag="token-classification",
-        tags=card_data.tags,
-        base_model=base_model,
-        datasets=card_data.datasets or None,
-        license=card_data.license,
-        language=card_data.language,
-        model_name=model_name,
-    )
-    environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return environment.from_string(JOINT_ER_CARD_TEMPLATE).render(
-        card_data=metadata.to_yaml(),
-        model_name=model_name,
-        model_id=card_data.model_id,
-        base_model=base_model,
-        datasets=card_data.datasets,
-        config=config,
-        max_length=processor.max_length,
-        stride=processor.stride,
-        hyperparameters=card_data.hyperparameters,
-        eval_results=card_data.eval_results,
-        eval_split=card_data.eval_split,
-        example=card_data.example,
-    )
+    title = "Joint entity and relation extraction"
+    return render_card(JOINT_ER_CARD_TEMPLATE, config, processor, card_data, title, "token-classification")
 
 
 def write_joint_er_card(folder: str | Path, config, processor, card_data: JointErCardData | None = None) -> Path:
     """Write `README.md` (the model card) into a model folder and return its path."""
-    path = Path(folder) / CARD_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_joint_er_card(config, processor, card_data), encoding="utf-8")
-    return path
+    return write_card(folder, generate_joint_er_card(config, processor, card_data))
 
 
 __all__ = ["JointErCardData", "generate_joint_er_card", "write_joint_er_card"]

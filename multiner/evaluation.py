@@ -213,6 +213,64 @@ def format_relation_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
+def fragment_scores(gold: Sequence[dict], predicted: Sequence[dict]) -> dict:
+    """Precision / recall / F1 (micro) of entities that may be discontinuous: an entity is correct when its type and
+    every fragment match. Reported for all entities and for the discontinuous ones alone (gold and predicted
+    entities of two or more fragments), as the discontinuous NER papers do.
+
+    Args:
+        gold, predicted: per example `{"entities": [...]}` (or the list of entities itself); an entity has `label`
+            (or `entity_group`) and `fragments` of `{"start", "end"}`, or only `start` and `end` (one fragment).
+
+    Returns:
+        `{"all": {...}, "discontinuous": {...}}`, each `{"precision", "recall", "f1", "gold", "predicted"}`.
+
+    Example:
+        >>> gold = [[{"label": "ADR", "fragments": [{"start": 0, "end": 4}, {"start": 12, "end": 16}]},
+        ...          {"label": "ADR", "start": 0, "end": 8}]]
+        >>> found = [[{"entity_group": "ADR", "start": 0, "end": 16, "fragments": [{"start": 0, "end": 4},
+        ...            {"start": 12, "end": 16}]}]]
+        >>> scores = fragment_scores(gold, found)
+        >>> scores["all"]["recall"], scores["discontinuous"]["f1"]
+        (0.5, 1.0)
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"gold has {len(gold)} examples but predicted has {len(predicted)}.")
+    counts = {"all": Counter(), "discontinuous": Counter()}
+    for number, (gold_example, predicted_example) in enumerate(zip(gold, predicted)):
+        gold_set = {_fragment_key(entity, number) for entity in _entities_of(gold_example)}
+        predicted_set = {_fragment_key(entity, number) for entity in _entities_of(predicted_example)}
+        for name, keep in (("all", lambda key: True), ("discontinuous", lambda key: len(key[1]) > 1)):
+            gold_kept = {key for key in gold_set if keep(key)}
+            predicted_kept = {key for key in predicted_set if keep(key)}
+            counts[name].update(
+                gold=len(gold_kept), predicted=len(predicted_kept), correct=len(gold_kept & predicted_kept)
+            )
+    return {
+        name: {
+            **_prf(count["correct"], count["predicted"], count["gold"]),
+            "gold": count["gold"],
+            "predicted": count["predicted"],
+        }
+        for name, count in counts.items()
+    }
+
+
+def _entities_of(example) -> list:
+    return example.get("entities", []) if isinstance(example, dict) else list(example)
+
+
+def _fragment_key(entity: dict, number: int) -> tuple[str, tuple]:
+    label = entity.get("label", entity.get("entity_group"))
+    fragments = entity.get("fragments") or [entity]
+    if label is None or not all("start" in fragment and "end" in fragment for fragment in fragments):
+        raise ValueError(
+            f"Example {number}: an entity needs 'label' (or 'entity_group') and 'start'/'end' or 'fragments': "
+            f"{entity}."
+        )
+    return (label, tuple((fragment["start"], fragment["end"]) for fragment in fragments))
+
+
 def _entity_key(entity: dict, number: int) -> tuple[str, int, int]:
     label = entity.get("label", entity.get("entity_group"))
     if label is None or "start" not in entity or "end" not in entity:
@@ -260,6 +318,7 @@ __all__ = [
     "MultiNerMetrics",
     "flatten_scores",
     "format_relation_scores",
+    "fragment_scores",
     "relation_scores",
     "seqeval_scores",
     "span_scores",

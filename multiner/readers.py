@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
@@ -215,8 +216,9 @@ def read_spert_json(path: str | Path) -> list[dict]:
 
 
 def words_to_text(example: dict) -> dict:
-    """A word-offset example (`tokens`, entities in word indices, optional relations) as raw text: the words joined
-    by single spaces, entity offsets in characters; relations unchanged (they index the entities).
+    """A word-offset example (`tokens`, entities in word indices, optional fragments and relations) as raw text: the
+    words joined by single spaces, entity (and fragment) offsets in characters; relations unchanged (they index the
+    entities).
 
     Example:
         >>> words_to_text({"tokens": ["Ada", "lived", "in", "Rome"], "entities": [{"start": 3, "end": 4,
@@ -224,14 +226,17 @@ def words_to_text(example: dict) -> dict:
         [{'start': 13, 'end': 17, 'label': 'Loc'}]
     """
     starts = list(accumulate((len(word) + 1 for word in example["tokens"][:-1]), initial=0))
-    entities = [
-        {
-            "start": starts[e["start"]],
-            "end": starts[e["end"] - 1] + len(example["tokens"][e["end"] - 1]),
-            "label": e["label"],
-        }
-        for e in example["entities"]
-    ]
+    words = example["tokens"]
+
+    def characters(span: dict) -> dict:
+        return {"start": starts[span["start"]], "end": starts[span["end"] - 1] + len(words[span["end"] - 1])}
+
+    entities = []
+    for entity in example["entities"]:
+        converted_entity = {**characters(entity), "label": entity["label"]}
+        if "fragments" in entity:
+            converted_entity["fragments"] = [characters(fragment) for fragment in entity["fragments"]]
+        entities.append(converted_entity)
     converted = {"text": " ".join(example["tokens"]), "entities": entities}
     if "relations" in example:
         converted["relations"] = [dict(relation) for relation in example["relations"]]
@@ -338,6 +343,52 @@ def ade_fold(folder: str | Path, fold: int) -> tuple[list[dict], list[dict]]:
     return train, test
 
 
+_FRAGMENTED_MENTION = re.compile(r"^(\d+,\d+(?:,\d+,\d+)*) (\S+)$")
+
+
+def read_discontinuous(path: str | Path) -> list[dict]:
+    r"""The standard discontinuous NER format (Dai et al. 2020; CADEC, ShARe): per sentence a line of words separated
+    by spaces, a line of mentions `start,end[,start,end...] TYPE` separated by `|` (inclusive word indices, one pair
+    per fragment; empty when there are none), then a blank line.
+
+    Entities come back in word offsets, end exclusive, each with its `fragments` (`start`/`end` span the first to the
+    last fragment). Errors name the file and line.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.txt"
+        >>> _ = path.write_text("pain in legs and arms\n0,0,4,4 ADR|0,2 ADR\n\n")
+        >>> read_discontinuous(path)[0]["entities"][0]
+        {'start': 0, 'end': 5, 'label': 'ADR', 'fragments': [{'start': 0, 'end': 1}, {'start': 4, 'end': 5}]}
+    """
+    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    examples = []
+    number = 0
+    while number < len(lines):
+        if not lines[number].strip():
+            number += 1
+            continue
+        words = lines[number].split()
+        annotation = lines[number + 1].strip() if number + 1 < len(lines) else ""
+        entities = []
+        for mention in filter(None, annotation.split("|")):
+            match = _FRAGMENTED_MENTION.match(mention.strip())
+            bounds = [int(value) for value in match.group(1).split(",")] if match else []
+            fragments = [{"start": first, "end": last + 1} for first, last in zip(bounds[::2], bounds[1::2])]
+            if not match or any(f["end"] > len(words) or f["start"] >= f["end"] for f in fragments):
+                raise ValueError(
+                    f"{path}, line {number + 2}: {mention!r} is not a mention 'start,end[,start,end...] TYPE' of "
+                    f"inclusive word indices inside the {len(words)} words of line {number + 1}."
+                )
+            label = match.group(2)
+            entities.append(
+                {"start": fragments[0]["start"], "end": fragments[-1]["end"], "label": label, "fragments": fragments}
+            )
+        examples.append({"tokens": words, "entities": entities})
+        number += 2
+    return examples
+
+
 def entity_types_of(examples: Iterable[dict]) -> list[str]:
     """The sorted labels used in `examples`."""
     return sorted({entity["label"] for example in examples for entity in example["entities"]})
@@ -350,6 +401,7 @@ __all__ = [
     "iob_to_spans",
     "join_texts",
     "read_conll",
+    "read_discontinuous",
     "read_spert_json",
     "read_relation_jsonl",
     "read_word_span_jsonl",

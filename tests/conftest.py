@@ -211,3 +211,56 @@ def train_tiny_joint_model(encoder_dir, folder, examples=RELATIONS, steps=150, *
 def joint_er_dir(bert_dir, tmp_path_factory) -> str:
     """A tiny BIO-CRF joint model that knows RELATIONS."""
     return train_tiny_joint_model(bert_dir, tmp_path_factory.mktemp("joint-er-model"))
+
+
+# Discontinuous, nested and flat entities together: "aching ... shoulders" skips "the legs and".
+DISCONTINUOUS = [
+    {
+        "text": "I had aching in the legs and shoulders after aspirin.",
+        "entities": [
+            {"label": "ADR", "fragments": [{"start": 6, "end": 15}, {"start": 29, "end": 38}]},
+            {"label": "ADR", "start": 6, "end": 24},
+            {"label": "Drug", "start": 45, "end": 52},
+        ],
+    },
+    {
+        "text": "Lipitor gave me muscle pain and cramps.",
+        "entities": [
+            {"label": "Drug", "start": 0, "end": 7},
+            {"label": "ADR", "start": 16, "end": 27},
+            {"label": "ADR", "fragments": [{"start": 16, "end": 22}, {"start": 32, "end": 38}]},
+        ],
+    },
+    {"text": "No problems at all.", "entities": []},
+]
+SEQ2SEQ_TYPES = ["ADR", "Drug"]
+
+
+def train_tiny_seq2seq_model(encoder_dir, folder, examples=DISCONTINUOUS, steps=120, **config_fields):
+    """A tiny seq2seq pointer model trained (a plain loop, one batch of all examples) until it knows `examples`;
+    saved with its processor through the pipeline (model, processor, code, card). Returns the folder."""
+    from transformers import pipeline, set_seed
+
+    set_seed(0)
+    model = multiner.Seq2SeqNerModel.from_encoder(
+        encoder_dir, entity_types=SEQ2SEQ_TYPES, **{"pointer_dropout": 0.0, **config_fields}
+    )
+    processor = multiner.Seq2SeqNerProcessor.from_model(model)
+    rows = processor.preprocess({name: [example[name] for example in examples] for name in examples[0]})
+    features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
+    batch = multiner.Seq2SeqNerDataCollator.from_processor(processor)(features)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    model.eval()
+    pipeline("seq2seq-ner", model=model, processor=processor).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def seq2seq_dir(bert_dir, tmp_path_factory) -> str:
+    """A tiny warm-started seq2seq pointer model that knows DISCONTINUOUS."""
+    return train_tiny_seq2seq_model(bert_dir, tmp_path_factory.mktemp("seq2seq-model"))

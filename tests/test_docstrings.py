@@ -8,6 +8,8 @@ import pytest
 MODULES = [
     "configuration_joint_er",
     "configuration_multiner",
+    "configuration_seq2seq",
+    "data_collator_seq2seq",
     "data_collator_joint_er",
     "decoding",
     "evaluation",
@@ -15,6 +17,7 @@ MODULES = [
     "modeling_multiner",
     "processing_multiner",
     "readers",
+    "targets_seq2seq",
     "text_core",
 ]
 

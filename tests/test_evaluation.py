@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores, span_scores, spans_to_iob2
+from multiner.evaluation import (
+    MultiNerMetrics,
+    flatten_scores,
+    fragment_scores,
+    seqeval_scores,
+    span_scores,
+    spans_to_iob2,
+)
 
 
 def test_span_scores_micro_and_per_type():
@@ -101,3 +108,20 @@ def test_relation_scores_micro_macro_strict_and_boundaries_by_hand():
             [{"entities": [entity(0, 1, "A")], "relations": [{"head": 0, "tail": 1, "type": "R"}]}],
             [{"entities": [], "relations": []}],
         )
+
+
+def test_fragment_scores_need_every_fragment_and_report_discontinuous_entities_apart():
+    aching = {"label": "ADR", "fragments": [{"start": 6, "end": 15}, {"start": 29, "end": 38}]}
+    gold = [{"entities": [aching, {"label": "ADR", "start": 6, "end": 24}]}, {"entities": []}]
+    predicted = [
+        [
+            {"entity_group": "ADR", "start": 6, "end": 38, "fragments": [{"start": 6, "end": 15}]},  # a fragment short
+            {"entity_group": "ADR", "start": 6, "end": 24, "fragments": [{"start": 6, "end": 24}]},
+        ],
+        [{"entity_group": "ADR", "start": 0, "end": 9, "fragments": [{"start": 0, "end": 4}, {"start": 6, "end": 9}]}],
+    ]
+    scores = fragment_scores(gold, predicted)
+    assert scores["all"] == {"precision": 1 / 3, "recall": 0.5, "f1": pytest.approx(0.4), "gold": 2, "predicted": 3}
+    assert scores["discontinuous"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "gold": 1, "predicted": 1}
+    with pytest.raises(ValueError, match="gold has 2 examples but predicted has 1"):
+        fragment_scores(gold, predicted[:1])

@@ -7,6 +7,7 @@ from multiner.readers import (
     entity_types_of,
     iob_to_spans,
     read_conll,
+    read_discontinuous,
     read_relation_jsonl,
     read_spert_json,
     read_word_span_jsonl,
@@ -116,6 +117,31 @@ def test_ade_folds_partition_the_full_set(shared_data):
     assert removed["entities"] == 120  # what Crone (2020) reports removing from ADE
 
 
+def test_discontinuous_format_round_trip_to_raw_text(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text(
+        "Took one pill and 20 minutes later had intense pelvic and back pain .\n8,9,12,12 ADR|11,12 ADR\n\n"
+        "Hunger pangs .\n\n\nNo effects .\n0,0 ADR\n\n"
+    )
+    examples = read_discontinuous(path)
+    assert [len(example["entities"]) for example in examples] == [2, 0, 1]
+    pelvic = examples[0]["entities"][0]
+    assert pelvic["fragments"] == [{"start": 8, "end": 10}, {"start": 12, "end": 13}]
+    assert (pelvic["start"], pelvic["end"]) == (8, 13)
+    text = words_to_text(examples[0])
+    fragments = [text["text"][f["start"] : f["end"]] for f in text["entities"][0]["fragments"]]
+    assert fragments == ["intense pelvic", "pain"]
+    assert text["text"][text["entities"][1]["start"] : text["entities"][1]["end"]] == "back pain"
+
+
+def test_real_cadec_matches_its_documented_sizes(shared_data):
+    for split, sentences, mentions, discontinuous in (("train", 5340, 4430, 491), ("dev", 1097, 898, 94)):
+        examples = read_discontinuous(shared_data / "cadec" / f"{split}.txt")
+        entities = [entity for example in examples for entity in example["entities"]]
+        assert (len(examples), len(entities)) == (sentences, mentions)
+        assert sum(len(entity["fragments"]) > 1 for entity in entities) == discontinuous
+
+
 def test_real_datasets_match_their_documented_sizes(shared_data):
     dev = read_conll(shared_data / "conll2003" / "eng.testa")
     assert len(dev) == 3250 and sum(len(e["entities"]) for e in dev) == 5942
@@ -175,6 +201,8 @@ def test_sentences_to_text_moves_entities_to_character_offsets():
         ),
         ("bad.json", '[{"tokens": ["a"],\n "entities": [}]', read_spert_json, r"bad.json:2: not JSON"),
         ("keys.json", '[{"tokens": ["a"], "entities": [{"label": "X"}]}]', read_spert_json, r"record 0: .*'type'"),
+        ("cadec.txt", "a b\n0,1 ADR\n\nc d\n1,4 ADR\n", read_discontinuous, r"cadec.txt, line 5: '1,4 ADR'"),
+        ("pairs.txt", "a b\n0,1,1 ADR\n", read_discontinuous, r"pairs.txt, line 2: .*not a mention"),
     ],
 )
 def test_reader_errors_name_the_file_and_line(tmp_path, name, content, reader, message):

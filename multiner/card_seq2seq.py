@@ -1,0 +1,121 @@
+"""Model cards of the seq2seq pointer family: YAML metadata and a body rendered from a Jinja template (a string in
+this module: transformers copies a remote-code model's Python imports, never data files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .card_core import render_card, write_card
+
+SEQ2SEQ_CARD_TEMPLATE = """---
+{{ card_data }}
+---
+
+# {{ model_name }}
+
+A **generative NER** model for flat, nested and discontinuous entities: an encoder-decoder that writes each entity
+as pointers to its words followed by its type (the BARTNER kind of model, Yan et al. 2021), built with the
+`multiner` package{% if base_model %} on [{{ base_model }}](https://huggingface.co/{{ base_model }}){% endif %}.
+{% if datasets %}
+It was trained on {{ datasets | join(", ") }}.
+{% endif %}
+
+{% if config.warm_start %}
+Backbone: an encoder and a decoder warm-started from its weights (cross-attention new{{ ", self-attention and feed-forward weights shared" if config.share_encoder_decoder else "" }}).
+{% else %}
+Backbone: the encoder-decoder model {{ config.encoder_config.model_type }}.
+{% endif %}
+Targets point at {{ "every word of every fragment" if config.target_mode == "all_words" else "each fragment's first and last word" }};
+generation is constrained to well-formed outputs.
+
+| entity types |
+|---|
+| {{ config.entity_types | join(", ") }} |
+
+## Usage
+
+```python
+from transformers import pipeline
+
+extract = pipeline(model="{{ model_id }}", trust_remote_code=True)
+extract("{{ example }}")
+# [{'entity_group', 'score', 'word', 'start', 'end', 'fragments': [{'start', 'end', 'word'}, ...]}, ...]
+```
+
+A discontinuous entity has several fragments; its `start`/`end` span the first to the last fragment and its `word`
+joins the fragments' words with a space. With `multiner` installed, `import multiner` and
+`pipeline("seq2seq-ner", model="{{ model_id }}")` run the installed code instead. Texts longer than
+{{ max_length }} tokens are read in overlapping windows ({{ stride }} tokens shared). Option `num_beams` (default 1,
+greedy).
+{% if hyperparameters %}
+
+## Training
+
+| hyperparameter | value |
+|---|---|
+{% for name, value in hyperparameters.items() %}
+| {{ name }} | {{ value }} |
+{% endfor %}
+{% endif %}
+{% if eval_results %}
+
+## Evaluation ({{ eval_split }} split)
+
+An entity is correct when its type and every fragment match. Micro precision, recall and F1.
+
+| dataset | entities | P | R | F1 |
+|---|---|---|---|---|
+{% for dataset, scores in eval_results.items() %}
+{% for part in ("all", "discontinuous") %}
+| {{ dataset }} | {{ part }} | {{ "%.2f" % (100 * scores[part].precision) }} | {{ "%.2f" % (100 * scores[part].recall) }} | {{ "%.2f" % (100 * scores[part].f1) }} |
+{% endfor %}
+{% endfor %}
+{% endif %}
+"""
+
+
+@dataclass
+class Seq2SeqNerCardData:
+    """What a card says beyond the model's config and processor.
+
+    Args:
+        model_id: the Hub id (or folder) used in the usage snippet.
+        model_name: the card's title (default: made from the datasets).
+        base_model: Hub id of the backbone (found from the config when built with `from_encoder`).
+        datasets, language, license: Hub metadata.
+        hyperparameters: training settings shown in a table.
+        eval_results: per dataset, `evaluation.fragment_scores` output.
+        eval_split: the split those results are on.
+    """
+
+    model_id: str = "path/to/model"
+    model_name: str | None = None
+    base_model: str | None = None
+    language: str | list[str] | None = "en"
+    license: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    eval_results: dict[str, dict] = field(default_factory=dict)
+    eval_split: str = "validation"
+    tags: list[str] = field(default_factory=lambda: ["multiner", "named-entity-recognition", "discontinuous-ner"])
+    example: str = "I had aching in the legs and shoulders."
+
+
+def generate_seq2seq_card(config, processor, card_data: Seq2SeqNerCardData | None = None) -> str:
+    """The card of a seq2seq pointer model, as Markdown with YAML metadata.
+
+    Example:
+        >>> card = generate_seq2seq_card(model.config, processor, Seq2SeqNerCardData(model_id="me/ner"))  # doctest: +SKIP
+    """
+    card_data = card_data or Seq2SeqNerCardData()
+    return render_card(SEQ2SEQ_CARD_TEMPLATE, config, processor, card_data, "Generative NER", "token-classification")
+
+
+def write_seq2seq_card(folder: str | Path, config, processor, card_data: Seq2SeqNerCardData | None = None) -> Path:
+    """Write `README.md` (the model card) into a model folder and return its path."""
+    return write_card(folder, generate_seq2seq_card(config, processor, card_data))
+
+
+__all__ = ["Seq2SeqNerCardData", "generate_seq2seq_card", "write_seq2seq_card"]

@@ -1,0 +1,162 @@
+"""Configuration of the seq2seq pointer family: flat, nested and discontinuous entities generated as pointers to
+source words followed by a type token (the BARTNER kind of model, the baseline of seeds/001)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+from .encoders import default_encoder_path
+
+# How an entity's words are pointed at: every word of every fragment, or each fragment's first and last word.
+TARGET_MODES = ("all_words", "fragment_bounds")
+
+# The installed pipeline task, and the one recorded in saved folders for trust_remote_code loading.
+SEQ2SEQ_TASK = "seq2seq-ner"
+REMOTE_SEQ2SEQ_TASK = "seq2seq-ner-remote"
+
+# The output space of every decoding step: [end; start; one per entity type; one per source word].
+END_ID = 0
+START_ID = 1
+FIRST_TYPE_ID = 2
+
+
+class Seq2SeqNerConfig(PreTrainedConfig):
+    r"""Configuration of a [`Seq2SeqNerModel`]: an encoder-decoder that writes each entity as pointers to its source
+    words followed by its type token, then an end token.
+
+    Two kinds of backbone: an encoder-decoder model's own config (BART, T5: anything whose `AutoModel` has an
+    encoder and a decoder) in `encoder_config` with no `decoder_config`; or an encoder's config (BERT, MiniLM) in
+    `encoder_config` and a decoder built from the same architecture in `decoder_config` (`is_decoder` and
+    `add_cross_attention` set), warm-started from the encoder's weights as transformers' `EncoderDecoderModel` does.
+
+    Args:
+        encoder_config (`dict` or `PreTrainedConfig`): the encoder's config, or a whole encoder-decoder's config.
+        decoder_config (`dict` or `PreTrainedConfig`, *optional*): the decoder's config for a warm-started pair.
+        entity_types (`list[str]`): entity types; type `t` is output id `2 + t`.
+        target_mode (`str`, defaults to `"all_words"`): `"all_words"` points at every word of every fragment (a
+            contiguous entity of n words takes n pointers), `"fragment_bounds"` at each fragment's first and last word
+            (two pointers per fragment).
+        share_encoder_decoder (`bool`, defaults to `False`): a warm-started decoder shares the encoder's weights
+            (embeddings, self-attention, feed-forward); only its cross-attention is its own.
+        max_target_length (`int`, defaults to 256): the most output tokens generated per window.
+        pointer_dropout (`float`, defaults to 0.1): dropout in the MLP that maps encoder word states to pointer keys.
+        encoder_name (`str`, *optional*): the name or path the backbone was loaded from; cards cite it, and
+            `Seq2SeqNerProcessor.from_model` loads its tokenizer.
+
+    Example:
+        >>> from transformers import BertConfig
+        >>> encoder = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+        >>> config = Seq2SeqNerConfig.warm_started(encoder, entity_types=["ADR"])
+        >>> config.decoder_config.is_decoder, config.decoder_config.add_cross_attention, config.first_pointer_id
+        (True, True, 3)
+    """
+
+    model_type = "multiner-seq2seq"
+    sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
+
+    encoder_config: dict | PreTrainedConfig | None = None
+    decoder_config: dict | PreTrainedConfig | None = None
+    entity_types: list[str] | None = None
+    target_mode: str = "all_words"
+    share_encoder_decoder: bool = False
+    max_target_length: int = 256
+    pointer_dropout: float = 0.1
+    encoder_name: str | None = None
+    is_encoder_decoder: bool = True
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        super().__post_init__(**kwargs)
+        self.entity_types = list(self.entity_types or [])
+        self.is_encoder_decoder = True
+        if isinstance(self.decoder_config, dict):
+            # not a declared sub-config: "no decoder config" (an encoder-decoder backbone) must stay None
+            self.decoder_config = AutoConfig.for_model(**self.decoder_config)
+        self._check_fields()
+
+    @classmethod
+    def warm_started(cls, encoder_config: PreTrainedConfig, **kwargs: Any) -> Seq2SeqNerConfig:
+        """A config whose decoder copies the encoder's architecture, with causal self-attention and cross-attention."""
+        decoder_config = encoder_config.__class__.from_dict(encoder_config.to_dict())
+        decoder_config.is_decoder = True
+        decoder_config.add_cross_attention = True
+        return cls(encoder_config=encoder_config.to_dict(), decoder_config=decoder_config, **kwargs)
+
+    @property
+    def warm_start(self) -> bool:
+        """Whether the backbone is an encoder plus a decoder built from it (else one encoder-decoder model)."""
+        return self.decoder_config is not None
+
+    @property
+    def hidden_size(self) -> int:
+        return self.decoder_text_config.hidden_size
+
+    @property
+    def decoder_text_config(self) -> PreTrainedConfig:
+        return self.decoder_config if self.warm_start else self.encoder_config
+
+    def get_text_config(self, decoder=None, encoder=None) -> PreTrainedConfig:
+        """The decoder's config sizes generation caches; the encoder's describes the inputs."""
+        if encoder and not decoder:
+            return self.encoder_config
+        return self.decoder_text_config
+
+    @property
+    def first_pointer_id(self) -> int:
+        """Output id of source word 0: after the end and start tokens and the types."""
+        return FIRST_TYPE_ID + len(self.entity_types)
+
+    def input_signature(self) -> int:
+        """A 63-bit digest of what the processor's targets depend on (entity types in order, target mode)."""
+        layout = json.dumps([self.entity_types, self.target_mode])
+        return int.from_bytes(hashlib.sha256(layout.encode("utf-8")).digest()[:8], "big") >> 1
+
+    def _check_fields(self) -> None:
+        names = self.entity_types
+        if not all(isinstance(name, str) and name for name in names):
+            raise ValueError(f"Seq2SeqNerConfig.entity_types must be a list of non-empty strings, got {names!r}.")
+        if len(set(names)) != len(names):
+            raise ValueError(f"Seq2SeqNerConfig.entity_types has duplicates: {names!r}.")
+        if self.target_mode not in TARGET_MODES:
+            raise ValueError(
+                f"Seq2SeqNerConfig.target_mode={self.target_mode!r} is not allowed; use one of {TARGET_MODES}."
+            )
+        limit = self.max_target_length
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
+            raise ValueError(f"Seq2SeqNerConfig.max_target_length={limit!r} must be an integer of at least 2.")
+        if not 0.0 <= self.pointer_dropout < 1.0:
+            raise ValueError(f"Seq2SeqNerConfig.pointer_dropout={self.pointer_dropout!r} must be in [0, 1).")
+        if self.encoder_config is None:
+            return
+        if self.share_encoder_decoder and not self.warm_start:
+            raise ValueError(
+                "Seq2SeqNerConfig.share_encoder_decoder=True needs a warm-started decoder (decoder_config); an "
+                "encoder-decoder backbone has its own decoder."
+            )
+        if not self.warm_start and not getattr(self.encoder_config, "is_encoder_decoder", False):
+            raise ValueError(
+                f"Seq2SeqNerConfig: encoder_config ({self.encoder_config.model_type}) is an encoder only; give a "
+                "decoder_config too (Seq2SeqNerConfig.warm_started(encoder_config, ...)) or an encoder-decoder's "
+                "config."
+            )
+        positions = getattr(self.decoder_text_config, "max_position_embeddings", None)
+        if positions is not None and limit > positions:
+            raise ValueError(
+                f"Seq2SeqNerConfig.max_target_length={limit} is more than the decoder's {positions} positions."
+            )
+
+
+__all__ = [
+    "END_ID",
+    "FIRST_TYPE_ID",
+    "REMOTE_SEQ2SEQ_TASK",
+    "SEQ2SEQ_TASK",
+    "START_ID",
+    "TARGET_MODES",
+    "Seq2SeqNerConfig",
+    "default_encoder_path",
+]

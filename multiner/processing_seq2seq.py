@@ -1,0 +1,506 @@
+"""Seq2SeqNerProcessor: texts with (possibly discontinuous) entities -> source windows and pointer targets;
+generated sequences -> entities with their character fragments."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer, ProcessorMixin
+
+from .configuration_seq2seq import Seq2SeqNerConfig
+from .data_collator_seq2seq import Seq2SeqNerDataCollator
+from .targets_seq2seq import decode_targets, encode_targets, merge_adjacent
+from .text_core import (
+    UNREPRESENTABLE_REASONS,
+    Context,
+    Window,
+    check_character_boundaries,
+    count_stored_unrepresentable,
+    is_single_example,
+    make_windows,
+    read_inputs,
+    report_unrepresentable,
+    sources_of,
+    tokenize_context,
+)
+
+PROCESSOR_CONFIG_NAME = "processor_config.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+# Why a gold entity can be left out of the targets (a fragment's start or end inside a word; in no single window;
+# past the longest target the model generates).
+REASONS = {
+    "misaligned": "a fragment's start or end falls inside a word (no token boundary there)",
+    "window": UNREPRESENTABLE_REASONS["window"],
+    "target_length": "the window's target would be longer than max_target_length output tokens",
+}
+UNREPRESENTABLE_COLUMN = "unrepresentable"
+
+
+@dataclass
+class Seq2SeqNerTexts:
+    """Inputs tokenized once and cut into windows: one `Context` per input (None for an empty input, when allowed)
+    and the windows of all of them, in order."""
+
+    contexts: list[Context | None]
+    windows: list[Window]
+
+
+class Seq2SeqNerBatch(dict):
+    """Model inputs (the dict itself: `model.generate(**batch)`) plus the `windows` of these rows and all
+    `contexts`."""
+
+    def __init__(self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context | None]):
+        super().__init__(inputs)
+        self.windows = windows
+        self.contexts = contexts
+
+    def to(self, device) -> Seq2SeqNerBatch:
+        moved = {name: value.to(device) if hasattr(value, "to") else value for name, value in self.items()}
+        return Seq2SeqNerBatch(moved, self.windows, self.contexts)
+
+
+class Seq2SeqNerProcessor(ProcessorMixin):
+    """Source windows and pointer targets for a seq2seq pointer model, around a fast tokenizer; entities (with their
+    fragments) back in character or word offsets.
+
+    A source word is what the tokenizer's pre-tokenizer calls a word (for BERT, punctuation is a word of its own);
+    its first token stands for it. The model's config owns the entity types and the target mode; the processor
+    reads them from it. Its own settings are the window (`max_length`, `stride`), saved in `processor_config.json`.
+
+    Training examples are `{"text", "entities": [...]}` (character offsets) or `{"tokens", "entities": [...]}` (word
+    offsets), an entity being `{"start", "end", "label"}` (contiguous) or `{"label", "fragments": [{"start", "end"},
+    ...]}` (ends exclusive; fragments in order and disjoint; `start`/`end`, when given, must span them). Fragments
+    that touch (nothing but spaces between them) are one fragment in words. Gold entities the model cannot hold
+    (see `REASONS`) are counted per reason, with a warning, and stored in each example's first row.
+
+    Args:
+        tokenizer: a fast tokenizer.
+        model_config: the model's [`Seq2SeqNerConfig`].
+        max_length: longest source window, special tokens included.
+        stride: tokens shared by consecutive windows of a long text.
+
+    Example:
+        >>> processor = Seq2SeqNerProcessor.from_model(model)  # doctest: +SKIP
+        >>> batch = processor(["I had aching in the legs and shoulders."])  # doctest: +SKIP
+        >>> processor.decode(model.generate(**batch, output_scores=True, return_dict_in_generate=True), batch)
+        ... # doctest: +SKIP
+        [[{'entity_group': 'ADR', 'word': 'aching in shoulders', 'start': 6, 'end': 38, 'fragments': [...], ...}]]
+    """
+
+    tokenizer_class = "AutoTokenizer"
+
+    def __init__(
+        self, tokenizer, model_config: Seq2SeqNerConfig | None = None, max_length: int = 256, stride: int = 64
+    ):
+        super().__init__(tokenizer)
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                f"Seq2SeqNerProcessor needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}."
+            )
+        if type(model_config).__name__ != "Seq2SeqNerConfig":
+            raise ValueError(
+                "Seq2SeqNerProcessor reads the entity types from the model's config: build it with "
+                "Seq2SeqNerProcessor.from_model(model) or Seq2SeqNerProcessor.from_pretrained(model folder), or pass "
+                f"model_config=model.config (got {type(model_config).__name__})."
+            )
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f"Seq2SeqNerProcessor max_length={max_length!r} must be a positive integer.")
+        if not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"Seq2SeqNerProcessor stride={stride!r} must be a non-negative integer.")
+        self._model_config = model_config
+        self.max_length = max_length
+        self.stride = stride
+        self.unrepresentable: Counter = Counter()
+        encoding = tokenizer("x")
+        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
+        self._head_ids = encoding["input_ids"][: content[0]]
+        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
+        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
+        if self._window_size <= stride:
+            raise ValueError(
+                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
+                f"not more than stride={stride}; raise max_length or lower stride."
+            )
+        self._input_signature = model_config.input_signature()
+
+    @property
+    def model_config(self) -> Seq2SeqNerConfig:
+        return self._model_config
+
+    @property
+    def entity_types(self) -> list[str]:
+        return list(self._model_config.entity_types)
+
+    @classmethod
+    def from_model(cls, model, tokenizer=None, **kwargs) -> Seq2SeqNerProcessor:
+        """A processor for a model (or its config), around `tokenizer` or its backbone's (`config.encoder_name`)."""
+        config = getattr(model, "config", model)
+        if tokenizer is None:
+            if not getattr(config, "encoder_name", None):
+                raise ValueError(
+                    "The model's config does not say which backbone it was built from (encoder_name); pass the "
+                    "tokenizer: Seq2SeqNerProcessor.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
+                )
+            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
+        return cls(tokenizer, model_config=config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, model_config: Seq2SeqNerConfig | None = None, **kwargs):
+        """Load a processor saved beside its model; the types come from the folder's `config.json`."""
+        folder = Path(pretrained_model_name_or_path)
+        if folder.is_dir():
+            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
+            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+                missing.append(" or ".join(TOKENIZER_FILES))
+            if model_config is not None and "config.json" in missing:
+                missing.remove("config.json")
+            if missing:
+                raise FileNotFoundError(
+                    f"{folder} is not a complete seq2seq NER model folder: missing {', '.join(missing)}. Save the "
+                    "model and its processor together (or use Trainer.save_model / pipeline.save_pretrained)."
+                )
+        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
+        if model_config is None:
+            model_config = Seq2SeqNerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
+        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
+        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
+
+    # ----------------------------------------------------------------------------------------------- features
+
+    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
+        """Model features with target `labels`, one row per window, for `datasets.Dataset.map(..., batched=True)`.
+
+        Example:
+            >>> columns = data.column_names  # doctest: +SKIP
+            >>> train = data.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
+        """
+        single = is_single_example(examples)
+        batch = {name: [value] for name, value in examples.items()} if single else examples
+        sources = sources_of(batch)
+        if "entities" not in batch:
+            raise ValueError(
+                "preprocess needs an 'entities' column: per example a list of {'start', 'end', 'label'} or "
+                "{'label', 'fragments': [{'start', 'end'}, ...]} dicts."
+            )
+        rows: dict[str, list] = {}
+        skipped: Counter = Counter()
+        config = self.model_config
+        for index, (source, entities) in enumerate(zip(sources, batch["entities"])):
+            context = tokenize_context(self.tokenizer, source, index)
+            example_skipped: Counter = Counter()
+            gold = self._gold(context, entities or [], index, example_skipped)
+            word_of_token = _word_of_token(context)
+            held_anywhere = set()
+            example_rows = []
+            for window in make_windows(context, index, self._window_size, self.stride):
+                first_word = word_of_token[window.start]
+                held = []
+                for fragments, kind in gold:
+                    if window.holds(fragments[0][0], fragments[-1][1]):
+                        held_anywhere.add((fragments, kind))
+                        words = tuple(
+                            (word_of_token[a] - first_word, word_of_token[b] - first_word) for a, b in fragments
+                        )
+                        held.append((words, kind))
+                labels, left_out = _fitting_targets(
+                    held, config.target_mode, config.first_pointer_id, config.max_target_length
+                )
+                example_skipped["target_length"] += left_out
+                example_rows.append(
+                    {**self._features(context, window), "labels": labels, UNREPRESENTABLE_COLUMN: [0] * len(REASONS)}
+                )
+            example_skipped["window"] += len(set(gold) - held_anywhere)
+            # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
+            example_rows[0][UNREPRESENTABLE_COLUMN] = [example_skipped[reason] for reason in REASONS]
+            for row in example_rows:
+                for name, value in row.items():
+                    rows.setdefault(name, []).append(value)
+            skipped.update(example_skipped)
+        if single and len(rows["input_ids"]) != 1:
+            raise ValueError(
+                f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
+                "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
+            )
+        report_unrepresentable(skipped, self.unrepresentable, REASONS, "gold entities")
+        return {name: values[0] for name, values in rows.items()} if single else rows
+
+    @staticmethod
+    def count_unrepresentable(rows) -> Counter:
+        """Gold entities left out of the targets of preprocessed `rows` (a `Dataset` or a dict of columns), per reason
+        (see `REASONS`); exact under `map(num_proc=N)` and from the map cache."""
+        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, REASONS)
+
+    def _gold(self, context: Context, entities: Sequence, index: int, skipped: Counter) -> list[tuple]:
+        """Representable gold entities as `(fragments in (first token, last token) pairs, type)`, deduplicated; the
+        rest counted in `skipped`. Ill-formed entities are a ValueError."""
+        first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
+        last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+        word_of_token = _word_of_token(context)
+        first_of_word = {word_of_token[t]: t for t in range(len(word_of_token)) if context.word_first[t]}
+        last_of_word = {word_of_token[t]: t for t in range(len(word_of_token)) if context.word_last[t]}
+        gold = {}
+        for entity in entities:
+            fragments, label = checked_fragmented_entity(entity, index, len(context.source), self.entity_types)
+            tokens = []
+            for start, end in fragments:
+                if isinstance(context.source, str):
+                    check_character_boundaries(context.source, start, end, index)
+                tokens.append((first_token.get(start), last_token.get(end)))
+            if any(first is None or last is None or last < first for first, last in tokens):
+                skipped["misaligned"] += 1
+                continue
+            words = merge_adjacent([(word_of_token[first], word_of_token[last]) for first, last in tokens])
+            merged = tuple((first_of_word[a], last_of_word[b]) for a, b in words)
+            gold[(merged, self.entity_types.index(label))] = None
+        return list(gold)
+
+    # ----------------------------------------------------------------------------------------------- inference
+
+    def __call__(
+        self, text: str | Sequence[str] | None = None, tokens: Sequence | None = None, return_tensors: str = "pt"
+    ) -> Seq2SeqNerBatch:
+        """Inference inputs for texts (or word lists): all their windows in one batch (see `tokenize` + `batches` to
+        bound the windows per generate call, as the pipeline does)."""
+        texts = self.tokenize(text=text, tokens=tokens)
+        return next(self.batches(texts, windows_per_batch=None, return_tensors=return_tensors))
+
+    def tokenize(
+        self,
+        text: str | Sequence[str] | None = None,
+        tokens: Sequence | None = None,
+        indices: Sequence[int] | None = None,
+        allow_empty: bool = False,
+    ) -> Seq2SeqNerTexts:
+        """Tokenize inputs once and cut them into windows. `indices` name the inputs in error messages;
+        `allow_empty` gives empty or unreadable inputs no windows (they decode to no entities) instead of raising."""
+        contexts, windows = read_inputs(
+            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
+        )
+        return Seq2SeqNerTexts(contexts, windows)
+
+    def batches(
+        self, texts: Seq2SeqNerTexts, windows_per_batch: int | None = None, return_tensors: str = "pt"
+    ) -> Iterator[Seq2SeqNerBatch]:
+        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default)."""
+        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
+            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
+        if not texts.windows:
+            raise ValueError("There is nothing to run: every input is empty.")
+        size = windows_per_batch or len(texts.windows)
+        collator = Seq2SeqNerDataCollator(self.tokenizer.pad_token_id, return_tensors=return_tensors)
+        for begin in range(0, len(texts.windows), size):
+            windows = texts.windows[begin : begin + size]
+            inputs = collator([self._features(texts.contexts[window.example], window) for window in windows])
+            yield Seq2SeqNerBatch(inputs, windows, texts.contexts)
+
+    def decode(self, generated, batch: Seq2SeqNerBatch) -> list[list[dict]]:
+        """Per input, its entities from `generate`'s output on `batch` (see `results` for the schema).
+
+        `generated` is what `model.generate(**batch, output_scores=True, return_dict_in_generate=True)` returns, or
+        just its sequences (every score is then 1.0)."""
+        texts = Seq2SeqNerTexts(batch.contexts, batch.windows)
+        return self.results(texts, self.window_results(generated, batch))
+
+    def window_results(self, generated, batch: Seq2SeqNerBatch) -> list[tuple[list, int]]:
+        """Per window of `batch`: its entities `(label, fragments in window token pairs, score)` and the number of
+        ill-formed groups left out (none under the constrained `generate`); the part of `decode` that needs the
+        model's output."""
+        sequences = getattr(generated, "sequences", generated)
+        log_probabilities = _step_log_probabilities(generated)
+        num_types = len(self.entity_types)
+        results = []
+        for row, window in enumerate(batch.windows):
+            context = batch.contexts[window.example]
+            firsts, lasts = _word_tokens(context, window)
+            found, malformed = decode_targets(
+                sequences[row].tolist(), num_types, len(firsts), self.model_config.target_mode
+            )
+            entities = []
+            for (fragments, kind), positions in found:
+                score = 1.0
+                if log_probabilities is not None:
+                    steps = log_probabilities[row]
+                    score = math.exp(sum(steps[p - 1] for p in positions if 0 < p <= len(steps)))
+                token_fragments = tuple((firsts[a], lasts[b]) for a, b in fragments)
+                entities.append((self.entity_types[kind], token_fragments, score))
+            results.append((entities, malformed))
+        return results
+
+    def results(self, texts: Seq2SeqNerTexts, per_window: Sequence[tuple[list, int]]) -> list[list[dict]]:
+        """Entities per input from the `window_results` of every window of `texts`, in order: windows merged (an
+        entity on a window's cut edge is taken from a window that sees it whole), offsets mapped back.
+
+        Each entity is the HF schema plus its fragments: `{"entity_group", "score", "word", "start", "end",
+        "fragments": [{"start", "end", "word"}]}`, sorted by start. `start`/`end` span the first fragment's start
+        to the last fragment's end; `word` is the fragments' words joined by a space (for a contiguous entity,
+        exactly the text between `start` and `end`). Offsets are characters for texts, word indices for `tokens`;
+        scores are Python floats (the probability the model gave the entity's tokens)."""
+        if len(per_window) != len(texts.windows):
+            raise ValueError(f"Got results for {len(per_window)} windows; the inputs have {len(texts.windows)}.")
+        windows_of: dict[int, list[Window]] = {}
+        for window in texts.windows:
+            windows_of.setdefault(window.example, []).append(window)
+        found: list[dict] = [{} for _ in texts.contexts]
+        for window, (entities, _) in zip(texts.windows, per_window):
+            context = texts.contexts[window.example]
+            for label, fragments, score in entities:
+                fragments = tuple((window.start + a, window.start + b) for a, b in fragments)
+                first, last = fragments[0][0], fragments[-1][1]
+                if not window.sees_whole(first, last) and any(
+                    other.sees_whole(first, last) for other in windows_of[window.example]
+                ):
+                    continue
+                key = (label, tuple((context.offsets[a][0], context.offsets[b][1]) for a, b in fragments))
+                found[window.example][key] = max(score, found[window.example].get(key, 0.0))
+        results = []
+        for context, entities in zip(texts.contexts, found):
+            if context is None:
+                results.append([])
+                continue
+            dicts = []
+            for (label, fragments), score in entities.items():
+                fragment_dicts = [{"start": a, "end": b, "word": context.fragment(a, b)} for a, b in fragments]
+                dicts.append(
+                    {
+                        "entity_group": label,
+                        "score": float(score),
+                        "word": " ".join(fragment["word"] for fragment in fragment_dicts),
+                        "start": fragments[0][0],
+                        "end": fragments[-1][1],
+                        "fragments": fragment_dicts,
+                    }
+                )
+            dicts.sort(key=lambda e: (e["start"], e["end"], e["entity_group"], [f["start"] for f in e["fragments"]]))
+            results.append(dicts)
+        return results
+
+    def check_model_config(self, config) -> None:
+        """Raise if a model's config lays out its targets differently from this processor's."""
+        if config.input_signature() != self._input_signature:
+            raise ValueError(
+                f"The processor was built for entity_types={self.entity_types}, target_mode="
+                f"{self.model_config.target_mode!r}; the model has entity_types={list(config.entity_types)}, "
+                f"target_mode={config.target_mode!r}. Use the processor saved with the model, or "
+                "Seq2SeqNerProcessor.from_model(model)."
+            )
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["input_ids", "attention_mask", "word_index", "input_signature"]
+
+    def _features(self, context: Context, window: Window) -> dict[str, Any]:
+        ids = context.ids[window.start : window.stop]
+        offset = len(self._head_ids)
+        word_index = [offset + i for i in range(len(ids)) if context.word_first[window.start + i]]
+        return {
+            "input_ids": self._head_ids + ids + self._tail_ids,
+            "word_index": word_index,
+            "input_signature": self._input_signature,
+        }
+
+
+def checked_fragmented_entity(
+    entity: Any, index: int, limit: int, entity_types: Sequence[str]
+) -> tuple[list[tuple[int, int]], str]:
+    """`(fragments as (start, end) offset pairs, label)` of a gold entity dict after checking it: contiguous
+    `{"start", "end", "label"}` or `{"label", "fragments": [...]}`; fragments inside the input, in order and
+    disjoint, and spanned by `start`/`end` when those are given."""
+    if (
+        not isinstance(entity, Mapping)
+        or "label" not in entity
+        or not ({"start", "end"} <= set(entity) or "fragments" in entity)
+    ):
+        raise ValueError(
+            f"Input {index}: each entity must be a dict with 'label' and 'start'/'end' or 'fragments' (a list of "
+            f"{{'start', 'end'}}), got {entity!r}."
+        )
+    raw = entity.get("fragments") or [entity]
+    fragments = []
+    for fragment in raw:
+        start, end = (fragment.get("start"), fragment.get("end")) if isinstance(fragment, Mapping) else (None, None)
+        if not all(isinstance(value, int) and not isinstance(value, bool) for value in (start, end)):
+            raise ValueError(f"Input {index}: entity {entity!r}: offsets must be integers, got {fragment!r}.")
+        if not 0 <= start < end <= limit:
+            raise ValueError(
+                f"Input {index}: entity {entity!r} has a fragment ({start}, {end}) outside the input of length "
+                f"{limit}; offsets need 0 <= start < end <= length, end exclusive (characters for text, words for "
+                "tokens)."
+            )
+        fragments.append((start, end))
+    for (_, previous_end), (start, _) in zip(fragments, fragments[1:]):
+        if start < previous_end:
+            raise ValueError(
+                f"Input {index}: entity {entity!r} has fragments out of order or overlapping; give them sorted by "
+                "start, each starting at or after the previous one's end."
+            )
+    spanned = (entity.get("start", fragments[0][0]), entity.get("end", fragments[-1][1]))
+    if spanned != (fragments[0][0], fragments[-1][1]):
+        raise ValueError(
+            f"Input {index}: entity {entity!r} has start/end {spanned} that do not span its fragments "
+            f"({fragments[0][0]}, {fragments[-1][1]}); drop start/end or make them match."
+        )
+    if entity["label"] not in entity_types:
+        raise ValueError(
+            f"Input {index}: unknown entity type {entity['label']!r}; the model's types are {list(entity_types)}."
+        )
+    return fragments, entity["label"]
+
+
+def _fitting_targets(
+    entities: list[tuple], target_mode: str, first_pointer_id: int, max_target_length: int
+) -> tuple[list[int], int]:
+    """Target ids of `entities`, as many of them (in target order) as fit in `max_target_length`; and how many
+    did not fit."""
+    labels = encode_targets(entities, target_mode, first_pointer_id)
+    if len(labels) <= max_target_length:
+        return labels, 0
+    kept: list = []
+    ordered = sorted(set(entities), key=lambda entity: encode_targets([entity], target_mode, first_pointer_id))
+    for entity in ordered:
+        if len(encode_targets([*kept, entity], target_mode, first_pointer_id)) > max_target_length:
+            break
+        kept.append(entity)
+    return encode_targets(kept, target_mode, first_pointer_id), len(ordered) - len(kept)
+
+
+def _step_log_probabilities(generated) -> list[list[float]] | None:
+    """Per sequence of a `generate` output with scores, the log-probability of the token chosen at each step (greedy
+    or beam search; None without scores). transformers' `compute_transition_scores` assumes a fixed vocabulary;
+    here the outputs per step are as many as the window's words (plus end, start and types)."""
+    scores = getattr(generated, "scores", None)
+    if not scores:
+        return None
+    chosen = generated.sequences[:, 1:]  # [rows, steps]: every token after the start token
+    count = chosen.size(1)
+    steps = torch.stack(scores[:count], dim=1).float().log_softmax(dim=-1)  # [rows (x beams), steps, outputs]
+    beam_indices = getattr(generated, "beam_indices", None)
+    if beam_indices is None:
+        rows = torch.arange(len(chosen))[:, None].expand_as(chosen)
+    else:
+        rows = beam_indices[:, :count].clamp(min=0)  # -1 after a sequence ended
+    step = torch.arange(count)[None, :].expand_as(chosen)
+    return steps[rows, step, chosen].tolist()
+
+
+def _word_of_token(context: Context) -> list[int]:
+    return [count - 1 for count in accumulate(context.word_first)]
+
+
+def _word_tokens(context: Context, window: Window) -> tuple[list[int], list[int]]:
+    """First and last token (window coordinates) of each word of a window."""
+    firsts = [i for i in range(window.stop - window.start) if context.word_first[window.start + i]]
+    lasts = [i for i in range(window.stop - window.start) if context.word_last[window.start + i]]
+    return firsts, lasts
+
+
+__all__ = ["REASONS", "Seq2SeqNerBatch", "Seq2SeqNerProcessor", "Seq2SeqNerTexts", "checked_fragmented_entity"]
