@@ -38,6 +38,25 @@ def today() -> str:
     return datetime.date.today().isoformat()
 
 
+def run_training_script(script: str, runs: dict[str, list[str]], names: list[str], work: Path, results: Path) -> None:
+    """Run `examples/<script>` once per named run, one at a time, each with its arguments and
+    `--output_dir work/<name>`; its `results.json`, with the run's name, wall time, machine and date, goes to
+    `results/<name>.json`."""
+    import json
+    import subprocess
+    import time
+
+    results.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        arguments = runs[name] + ["--output_dir", str(work / name)]
+        print("running", name, flush=True)
+        started = time.time()
+        subprocess.run([sys.executable, str(ROOT / "examples" / script), *arguments], check=True, cwd=ROOT)
+        found = json.loads((work / name / "results.json").read_text())
+        found.update(run=name, wall_seconds=round(time.time() - started, 1), machine=machine(), date=today())
+        (results / f"{name}.json").write_text(json.dumps(found, indent=1))
+
+
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->` in BENCHMARKS.md."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, run_training_script, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "joint_er"
 CONLL04 = [
@@ -52,19 +50,6 @@ RUNS = {
         for head in ("bio_crf", "span")
     },
 }
-
-
-def run(names: list[str], work: Path) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        arguments = RUNS[name] + ["--output_dir", str(work / name)]
-        command = [sys.executable, str(ROOT / "examples" / "train_joint_er.py"), *arguments]
-        print("running", name, flush=True)
-        started = time.time()
-        subprocess.run(command, check=True, cwd=ROOT)
-        results = json.loads((work / name / "results.json").read_text())
-        results.update(run=name, wall_seconds=round(time.time() - started, 1), machine=machine(), date=today())
-        (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1))
 
 
 def report(notes: str = "") -> None:
@@ -118,7 +103,8 @@ def main() -> None:
         unknown = [name for name in args.names if name != "all" and name not in RUNS]
         if unknown:
             parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
-        run(list(RUNS) if args.names == ["all"] else args.names, args.work)
+        names = list(RUNS) if args.names == ["all"] else args.names
+        run_training_script("train_joint_er.py", RUNS, names, args.work, RESULTS)
     else:
         report(args.notes.read_text() if args.notes else "")
 

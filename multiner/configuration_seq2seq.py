@@ -32,7 +32,8 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     Two kinds of backbone: an encoder-decoder model's own config (BART, T5: anything whose `AutoModel` has an
     encoder and a decoder) in `encoder_config` with no `decoder_config`; or an encoder's config (BERT, MiniLM) in
     `encoder_config` and a decoder built from the same architecture in `decoder_config` (`is_decoder` and
-    `add_cross_attention` set), warm-started from the encoder's weights as transformers' `EncoderDecoderModel` does.
+    `add_cross_attention` set), warm-started from the encoder's weights as transformers' `EncoderDecoderModel` does;
+    the two share one word-embedding matrix (as BART's encoder and decoder do).
 
     Args:
         encoder_config (`dict` or `PreTrainedConfig`): the encoder's config, or a whole encoder-decoder's config.

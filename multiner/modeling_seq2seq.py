@@ -135,9 +135,10 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         )
         self.special_embeddings = nn.Embedding(2, hidden)  # end, start
         self.type_embeddings = nn.Embedding(len(config.entity_types), hidden)
-        if config.share_encoder_decoder:
-            # {decoder weight: encoder weight}; saving reads this attribute to store each shared weight once
-            self._tied_weights_keys = _shared_decoder_keys(self.encoder, self.decoder)
+        if config.warm_start:
+            # {decoder weight: encoder weight}, tied in post_init and from_pretrained; saving reads this attribute to
+            # store each shared weight once
+            self._tied_weights_keys = _shared_decoder_keys(self.encoder, self.decoder, config.share_encoder_decoder)
         self.post_init()
 
     @classmethod
@@ -171,8 +172,7 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
             missing, unexpected = model.decoder.load_state_dict(own, strict=False)
             if unexpected or any("crossattention" not in name for name in missing):
                 raise ValueError(f"The decoder could not be warm-started from {path}: missing {missing}.")
-            if config.share_encoder_decoder:
-                model.tie_weights()
+            model.tie_weights()
         tokenizer = AutoTokenizer.from_pretrained(path)
         model.init_type_embeddings(tokenizer)
         return model
@@ -360,11 +360,17 @@ def _build(backbone_config, **kwargs) -> nn.Module:
     return AutoModel.from_config(backbone_config, **encoder_kwargs(backbone_config), **kwargs)
 
 
-def _shared_decoder_keys(encoder: nn.Module, decoder: nn.Module) -> dict[str, str]:
-    """`{decoder parameter: encoder parameter}` for every decoder parameter the encoder has too (all but
-    cross-attention), the weights a shared decoder takes from the encoder."""
+def _shared_decoder_keys(encoder: nn.Module, decoder: nn.Module, everything: bool) -> dict[str, str]:
+    """`{decoder parameter: encoder parameter}` of the weights a warm-started decoder takes from the encoder: the word
+    embeddings always (one vocabulary matrix, as BART shares its embeddings), and with `everything` every parameter
+    the encoder has too (all but cross-attention)."""
     encoder_names = {name for name, _ in encoder.named_parameters()}
-    return {f"decoder.{name}": f"encoder.{name}" for name, _ in decoder.named_parameters() if name in encoder_names}
+    embedding = decoder.get_input_embeddings().weight
+    return {
+        f"decoder.{name}": f"encoder.{name}"
+        for name, parameter in decoder.named_parameters()
+        if name in encoder_names and (everything or parameter is embedding)
+    }
 
 
 __all__ = ["PointerEncoderOutput", "Seq2SeqNerModel", "Seq2SeqNerOutput", "Seq2SeqNerPreTrainedModel", "shift_right"]

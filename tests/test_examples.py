@@ -11,6 +11,8 @@ import pytest
 import torch
 from transformers import AutoModel, AutoProcessor
 
+import multiner
+
 ROOT = Path(__file__).resolve().parents[1]
 CONLL = """-DOCSTART- -X- O O
 
@@ -147,3 +149,33 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     assert reloaded.model.config.entity_types == ["Loc", "Org", "Other", "Peop"]
     assert reloaded(text) == reloaded([text])[0]
     assert "trained on conll04" in (output / "README.md").read_text()
+
+
+def test_seq2seq_script_on_real_cadec(bert_dir, shared_data, tmp_path):
+    """examples/train_seq2seq.py on the first CADEC sentences (tiny warm-started pair): it trains, scores dev
+    sentences on raw text greedy and with beam search, and writes a folder whose reloaded pipeline predicts the
+    same."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    import train_seq2seq
+
+    cadec = shared_data / "cadec"
+    output = tmp_path / "seq2seq"
+    arguments = ["--train_file", str(cadec / "train.txt"), "--validation_file", str(cadec / "dev.txt")]
+    arguments += ["--backbone", bert_dir, "--max_train_examples", "32", "--max_validation_examples", "40"]
+    arguments += ["--epochs", "1", "--num_beams", "1", "2", "--output_dir", str(output)]
+    results = train_seq2seq.main(arguments)
+    assert results["unrepresentable"] == {} and results["validation_examples"] == 40
+    assert set(results["evaluations"]) == {"beams_1", "beams_2"}
+    assert set(results["evaluations"]["beams_1"]["scores"]) == {"all", "discontinuous"}
+    assert results["evaluations"]["beams_1"]["scores"]["all"]["gold"] == sum(
+        len(example["entities"]) for example in multiner.readers.read_discontinuous(cadec / "dev.txt")[:40]
+    )
+    assert json.loads((output / "results.json").read_text())["evaluations"] == results["evaluations"]
+    from transformers import pipeline
+
+    text = "I had aching in my legs and shoulders after taking Arthrotec ."
+    reloaded = pipeline("seq2seq-ner", model=str(output))
+    assert reloaded.model.config.entity_types == ["ADR"]
+    assert reloaded(text) == reloaded([text])[0]
+    card = (output / "README.md").read_text()
+    assert "trained on cadec" in card and "| dev | discontinuous |" in card

@@ -93,13 +93,21 @@ def test_warm_started_decoder_copies_the_encoder_and_sharing_ties_it(bert_dir, t
             assert torch.equal(dict(model.encoder.named_parameters())[name], weight), name
     assert any("crossattention" in name for name in decoder_weights)
     assert model.decoder.config.is_decoder and model.decoder.config.add_cross_attention
+    # one vocabulary matrix, as BART's encoder and decoder share theirs; the layers are the decoder's own
+    assert model.decoder.get_input_embeddings().weight is model.encoder.get_input_embeddings().weight
+    query = "encoder.layer.0.attention.self.query.weight"
+    assert model.decoder.get_parameter(query) is not model.encoder.get_parameter(query)
 
     shared = multiner.Seq2SeqNerModel.from_encoder(bert_dir, entity_types=["ADR"], share_encoder_decoder=True)
     layer = "encoder.layer.0.attention.self.query.weight"
     assert shared.decoder.get_parameter(layer) is shared.encoder.get_parameter(layer)
     assert shared.decoder.get_parameter(layer.replace("attention", "crossattention")) is not None
-    count = sum(p.numel() for p in shared.parameters())
-    assert count < sum(p.numel() for p in model.parameters()) * 0.75
+    encoder_names = {name for name, _ in model.encoder.named_parameters()}
+    embedding = model.encoder.get_input_embeddings().weight  # shared in both models
+    own = [p for name, p in model.decoder.named_parameters() if name in encoder_names and p is not embedding]
+    assert sum(p.numel() for p in shared.parameters()) == sum(p.numel() for p in model.parameters()) - sum(
+        p.numel() for p in own
+    )
     shared.save_pretrained(tmp_path)
     reloaded = multiner.Seq2SeqNerModel.from_pretrained(tmp_path)
     assert reloaded.decoder.get_parameter(layer) is reloaded.encoder.get_parameter(layer)

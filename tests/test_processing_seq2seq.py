@@ -137,3 +137,23 @@ def test_a_processor_for_another_layout_is_refused(processor):
 def test_processor_needs_the_model_config(processor):
     with pytest.raises(ValueError, match="reads the entity types from the model's config"):
         multiner.Seq2SeqNerProcessor(processor.tokenizer)
+
+
+def test_windows_merge_an_entity_once_and_take_a_cut_one_from_the_window_that_sees_it_whole(processor):
+    text = " ".join(str(number) for number in range(40))  # one token per word
+    texts = processor.tokenize(text=text)
+    first, second = texts.windows[:2]
+    assert second.start < first.stop  # they overlap
+    shared = second.start + 1  # a word both windows see whole
+    edge = first.stop - 1  # the first window's cut edge
+    per_window = [([], 0) for _ in texts.windows]
+    per_window[0] = ([("ADR", ((shared, shared),), 0.6), ("ADR", ((edge - 1, edge),), 0.9)], 0)
+    per_window[1] = (
+        [
+            ("ADR", ((shared - second.start, shared - second.start),), 0.8),
+            ("ADR", ((edge - 1 - second.start, edge + 1 - second.start),), 0.7),
+        ],
+        0,
+    )
+    found = processor.results(texts, per_window)[0]
+    assert [(e["word"], e["score"]) for e in found] == [(f"{shared}", 0.8), (f"{edge - 1} {edge} {edge + 1}", 0.7)]

@@ -1,0 +1,104 @@
+"""Seq2seq pointer NER benchmark: named runs of examples/train_seq2seq.py on the shared data, one at a time, each
+recording its dev scores (all entities and discontinuous ones), training time and generation speed (greedy and beam
+search); `report` writes the table into BENCHMARKS.md.
+
+    python benchmarks/seq2seq.py run cadec        # or: run all
+    python benchmarks/seq2seq.py report --notes notes.md
+
+Models go to a work folder (default /tmp/seq2seq_runs); results to benchmarks/results/seq2seq/<run>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, ROOT, run_training_script, write_section  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "seq2seq"
+CADEC = ["--train_file", str(DATA / "cadec" / "train.txt"), "--validation_file", str(DATA / "cadec" / "dev.txt")]
+RUNS = {
+    "cadec": CADEC + ["--epochs", "8"],
+    "cadec-fragment_bounds": CADEC + ["--epochs", "8", "--target_mode", "fragment_bounds"],
+    "conll2003-3000": [
+        "--format",
+        "conll",
+        "--train_file",
+        str(DATA / "conll2003" / "eng.train"),
+        "--validation_file",
+        str(DATA / "conll2003" / "eng.testa"),
+        "--max_train_examples",
+        "3000",
+        "--epochs",
+        "5",
+    ],
+    "genia-3000": [
+        "--format",
+        "jsonlines",
+        "--train_file",
+        str(DATA / "genia" / "train.jsonlines"),
+        "--validation_file",
+        str(DATA / "genia" / "dev.jsonlines"),
+        "--max_train_examples",
+        "3000",
+        "--epochs",
+        "5",
+    ],
+}
+
+
+def report(notes: str = "") -> None:
+    """Print the table and write it, with the commands and machines, into BENCHMARKS.md (section seq2seq)."""
+    results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    lines = [
+        "## Seq2seq pointer NER (issue: generative NER for flat, nested and discontinuous entities; seeds/001's "
+        "baseline)",
+        "",
+        "Development splits, one seed (42) per row: a few tenths are within what a seed moves. An entity is correct",
+        "when its type and every fragment match; *discontinuous* scores only entities of two or more fragments (gold",
+        'and predicted). Micro P/R/F1, scored on raw text through `pipeline("seq2seq-ner")` (words joined by spaces).',
+        "",
+        "| run | beams | F1 | P | R | discontinuous F1 (P / R) | train min | train sentences/s | "
+        "generation sentences/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for name, evaluation in r["evaluations"].items():
+            every, split = evaluation["scores"]["all"], evaluation["scores"]["discontinuous"]
+            lines.append(
+                f"| {r['run']} | {name.split('_')[1]} | {100 * every['f1']:.2f} | {100 * every['precision']:.2f} | "
+                f"{100 * every['recall']:.2f} | {100 * split['f1']:.2f} ({100 * split['precision']:.2f} / "
+                f"{100 * split['recall']:.2f}) | {r['train_seconds'] / 60:.1f} | {r['train_sentences_per_second']} | "
+                f"{evaluation['sentences_per_second']} |"
+            )
+    lines += ["", notes.strip(), "", "Commands, one per row group:", ""] if notes else ["", "Commands:", ""]
+    lines += [f"- `{r['command']}` ({r['date']}; {r['wall_seconds'] / 60:.1f} min wall)" for r in results]
+    lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in results}))]
+    print("\n".join(lines))
+    write_section("seq2seq", "\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    runner = commands.add_parser("run")
+    runner.add_argument("names", nargs="+", help=f"'all' or some of {', '.join(RUNS)}")
+    runner.add_argument("--work", type=Path, default=Path("/tmp/seq2seq_runs"))
+    reporter = commands.add_parser("report")
+    reporter.add_argument("--notes", type=Path, help="a Markdown file of prose to put under the table")
+    args = parser.parse_args()
+    if args.command == "run":
+        unknown = [name for name in args.names if name != "all" and name not in RUNS]
+        if unknown:
+            parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
+        names = list(RUNS) if args.names == ["all"] else args.names
+        run_training_script("train_seq2seq.py", RUNS, names, args.work, RESULTS)
+    else:
+        report(args.notes.read_text() if args.notes else "")
+
+
+if __name__ == "__main__":
+    main()
