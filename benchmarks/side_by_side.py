@@ -8,7 +8,8 @@ One run = one system on one dataset, in its own process (so its peak memory is i
 Systems: multi-ner-full, multi-ner-token (type attention "full" / "token"), multi-ner-packed (type attention
 "full", all queries and the context in one sequence), bert-mrc (shared heads, no type attention),
 token-classification (transformers' AutoModelForTokenClassification, IOB2 tags, flat only).
-Datasets: conll2003 (eng.train -> eng.testa, flat) and genia (train -> dev, nested), from ../shared/data.
+Datasets: conll2003 (eng.train -> eng.testa, flat), conll04 (its entities, train -> dev, flat) and genia (train ->
+dev, nested), from ../shared/data.
 Each run records dev strict-span micro and per-type F1 (and seqeval on CoNLL), training wall time and
 sentences/s, inference sentences/s and peak resident memory in benchmarks/results/side_by_side/.
 """
@@ -39,7 +40,13 @@ from common import DATA, ROOT, command, machine, today, write_section  # noqa: E
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.evaluation import seqeval_scores, span_scores  # noqa: E402
-from multiner.readers import entity_types_of, iob_to_spans, read_conll, read_word_span_jsonl  # noqa: E402
+from multiner.readers import (  # noqa: E402
+    entity_types_of,
+    iob_to_spans,
+    read_conll,
+    read_spert_json,
+    read_word_span_jsonl,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
 SYSTEMS = {
@@ -49,13 +56,16 @@ SYSTEMS = {
     "bert-mrc": dict(BERT_MRC),
     "token-classification": None,
 }
-FLAT = {"conll2003": True, "genia": False}
+FLAT = {"conll2003": True, "conll04": True, "genia": False}
 
 
 def load(dataset: str) -> tuple[list[dict], list[dict]]:
     if dataset == "conll2003":
         folder = DATA / "conll2003"
         return read_conll(folder / "eng.train"), read_conll(folder / "eng.testa")
+    if dataset == "conll04":  # its entities only: the joint family's data, for the entity-side comparison
+        folder = DATA / "conll04"
+        return read_spert_json(folder / "train_triples.json"), read_spert_json(folder / "dev_triples.json")
     folder = DATA / "genia"
     return read_word_span_jsonl(folder / "train.jsonlines"), read_word_span_jsonl(folder / "dev.jsonlines")
 

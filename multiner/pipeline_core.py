@@ -1,11 +1,14 @@
-"""Family-neutral pipeline machinery: option checks, and running lists, datasets and generators of texts in groups
-whose windows go through the model a bounded number at a time."""
+"""Family-neutral pipeline machinery: option checks, running lists, datasets and generators of texts in groups
+whose windows go through the model a bounded number at a time, and the base of the word-level families' pipelines."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from transformers import Pipeline
 
 # Texts per group and windows per forward pass when no batch_size is given: bounds memory on texts of any length.
 DEFAULT_BATCH_SIZE = 8
@@ -61,4 +64,93 @@ def run_grouped(inputs: Any, size: int, run: Callable[[list, list[int]], list]) 
     yield from results
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "check_counts", "chunks", "run_grouped", "unknown_option"]
+@dataclass
+class Windows:
+    """One model call's batch, wrapped so that `Pipeline.forward` hands it over as it is."""
+
+    batch: Any
+
+
+class WindowedPipeline(Pipeline):
+    """What the joint entity-relation and seq2seq pipelines share: the processor saved with the model (checked
+    against it), strings in, texts grouped `batch_size` at a time (a list shortest first, results in its order),
+    each group's windows through the model `batch_size` at a time, results merged per text by the processor. A family
+    adds `_sanitize_parameters` (its call options), `_forward` (one batch of windows) and `save_pretrained`."""
+
+    call_options: ClassVar[tuple[str, ...]] = ("batch_size", "num_workers")
+    _load_processor = True
+    _load_tokenizer = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_video_processor = False
+
+    def __init__(self, *args, **kwargs):
+        check_counts(kwargs)
+        super().__init__(*args, **kwargs)
+        if self.processor is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the processor saved with the model: pass processor=... or a model "
+                "folder that holds processor_config.json."
+            )
+        self.processor.check_model_config(self.model.config)
+        self.tokenizer = self.processor.tokenizer
+
+    def __call__(self, inputs, *args, **kwargs):
+        """The result of a text, or one per text of a list, dataset or generator."""
+        if args:
+            raise TypeError(
+                f"{type(self).__name__} takes the texts and keyword options ({', '.join(self.call_options)}); got "
+                f"{len(args)} more positional argument(s)."
+            )
+        check_counts(kwargs)
+        if kwargs.get("batch_size") is None and self._batch_size is None:
+            kwargs["batch_size"] = DEFAULT_BATCH_SIZE
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(inputs, list) and not inputs:
+            self._sanitize_parameters(**{k: v for k, v in kwargs.items() if k not in ("batch_size", "num_workers")})
+            return []
+        if isinstance(inputs, str):
+            return super().__call__([inputs], **kwargs)[0]
+        return super().__call__(inputs, **kwargs)
+
+    def preprocess(self, texts: list[str], indices: list[int] | None = None):
+        indices = list(range(len(texts))) if indices is None else indices
+        for index, text in zip(indices, texts):
+            if not isinstance(text, str):
+                raise ValueError(
+                    f"Input {index}: {type(self).__name__} takes strings (or lists of them), got "
+                    f"{type(text).__name__}."
+                )
+        return self.processor.tokenize(text=texts, indices=indices, allow_empty=True)
+
+    def postprocess(self, found: tuple) -> list:
+        texts, per_window = found
+        return self.processor.results(texts, per_window)
+
+    def get_iterator(
+        self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params
+    ) -> Iterator:
+        """Groups of `batch_size` texts (a list shortest first, results in its order), each group's windows through
+        the model `batch_size` at a time."""
+        size = batch_size or DEFAULT_BATCH_SIZE
+        yield from run_grouped(inputs, size, lambda texts, indices: self._run(texts, indices, size, forward_params))
+
+    def _run(self, texts: list, indices: list[int], size: int, forward_params: dict) -> list:
+        prepared = self.preprocess(texts, indices=indices)
+        per_window: list = []
+        if prepared.windows:
+            for batch in self.processor.batches(prepared, windows_per_batch=size):
+                per_window += self.forward(Windows(batch), **forward_params)
+        return self.postprocess((prepared, per_window))
+
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Windows",
+    "WindowedPipeline",
+    "check_counts",
+    "chunks",
+    "run_grouped",
+    "unknown_option",
+]

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from transformers import Pipeline
-
 from .card_joint_er import JointErCardData, write_joint_er_card
-from .pipeline_core import DEFAULT_BATCH_SIZE, check_counts, run_grouped, unknown_option
-from .processing_joint_er import JointErBatch, JointErTexts
+from .pipeline_core import WindowedPipeline, Windows, unknown_option
 from .text_core import check_threshold
 
 CALL_OPTIONS = ("relation_threshold", "entity_threshold", "batch_size", "num_workers")
 
 
-@dataclass
-class _Windows:
-    """One forward pass's batch, wrapped so that `Pipeline.forward` hands it over as it is."""
-
-    batch: JointErBatch
-
-
-class JointErPipeline(Pipeline):
+class JointErPipeline(WindowedPipeline):
     """Entities and relations with a joint entity-relation model ([`JointErModel`]).
 
     Returns, per text, `{"entities": [...], "relations": [...]}`: entities as `{"entity_group", "score", "word",
@@ -45,41 +32,7 @@ class JointErPipeline(Pipeline):
         [('Live_In', 'Ada Lovelace', 'London')]
     """
 
-    _load_processor = True
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_video_processor = False
-
-    def __init__(self, *args, **kwargs):
-        check_counts(kwargs)
-        super().__init__(*args, **kwargs)
-        if self.processor is None:
-            raise ValueError(
-                "JointErPipeline needs the JointErProcessor saved with the model: pass processor=... or a model "
-                "folder that holds processor_config.json."
-            )
-        self.processor.check_model_config(self.model.config)
-        self.tokenizer = self.processor.tokenizer
-
-    def __call__(self, inputs, *args, **kwargs):
-        """Entities and relations of a text (one dict) or of each text of a list, dataset or generator."""
-        if args:
-            raise TypeError(
-                f"JointErPipeline takes the texts and keyword options ({', '.join(CALL_OPTIONS)}); got {len(args)} "
-                "more positional argument(s)."
-            )
-        check_counts(kwargs)
-        if kwargs.get("batch_size") is None and self._batch_size is None:
-            kwargs["batch_size"] = DEFAULT_BATCH_SIZE
-        if isinstance(inputs, tuple):
-            inputs = list(inputs)
-        if isinstance(inputs, list) and not inputs:
-            self._sanitize_parameters(**{k: v for k, v in kwargs.items() if k not in ("batch_size", "num_workers")})
-            return []
-        if isinstance(inputs, str):
-            return super().__call__([inputs], **kwargs)[0]
-        return super().__call__(inputs, **kwargs)
+    call_options = CALL_OPTIONS
 
     def _sanitize_parameters(
         self, relation_threshold: float | None = None, entity_threshold: float | None = None, **unknown
@@ -100,40 +53,11 @@ class JointErPipeline(Pipeline):
             forward["entity_threshold"] = entity_threshold
         return {}, forward, {}
 
-    def preprocess(self, texts: list[str], indices: list[int] | None = None) -> JointErTexts:
-        indices = list(range(len(texts))) if indices is None else indices
-        for index, text in zip(indices, texts):
-            if not isinstance(text, str):
-                raise ValueError(
-                    f"Input {index}: JointErPipeline takes strings (or lists of them), got {type(text).__name__}."
-                )
-        return self.processor.tokenize(text=texts, indices=indices, allow_empty=True)
-
     def _forward(
-        self, windows: _Windows, relation_threshold: float | None = None, entity_threshold: float | None = None
+        self, windows: Windows, relation_threshold: float | None = None, entity_threshold: float | None = None
     ) -> list[tuple]:
         outputs = self.model(**windows.batch.to(self.device), entity_threshold=entity_threshold)
         return self.processor.window_results(outputs, windows.batch, relation_threshold)
-
-    def postprocess(self, found: tuple[JointErTexts, list]) -> list[dict]:
-        texts, per_window = found
-        return self.processor.results(texts, per_window)
-
-    def get_iterator(
-        self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params
-    ) -> Iterator[dict]:
-        """Groups of `batch_size` texts (a list shortest first, results in its order), each group's windows through
-        the model `batch_size` at a time."""
-        size = batch_size or DEFAULT_BATCH_SIZE
-        yield from run_grouped(inputs, size, lambda texts, indices: self._run(texts, indices, size, forward_params))
-
-    def _run(self, texts: list, indices: list[int], size: int, forward_params: dict) -> list[dict]:
-        prepared = self.preprocess(texts, indices=indices)
-        per_window: list = []
-        if prepared.windows:
-            for batch in self.processor.batches(prepared, windows_per_batch=size):
-                per_window += self.forward(_Windows(batch), **forward_params)
-        return self.postprocess((prepared, per_window))
 
     def save_pretrained(self, save_directory, card_data: JointErCardData | None = None, **kwargs) -> None:
         """One self-contained folder: model (safetensors), processor and tokenizer, the code (so it loads with

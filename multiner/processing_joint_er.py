@@ -4,16 +4,13 @@ relations in the input's offsets."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from itertools import accumulate
-from pathlib import Path
 from typing import Any
-
-from transformers import AutoTokenizer, ProcessorMixin
 
 from .configuration_joint_er import JointErConfig
 from .data_collator_joint_er import LABEL_PAD, JointErDataCollator
+from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
@@ -25,15 +22,13 @@ from .text_core import (
     entity_dicts,
     is_single_example,
     make_windows,
-    read_inputs,
     report_unrepresentable,
     sources_of,
     tokenize_context,
+    window_word_tokens,
+    word_of_token,
 )
 
-PROCESSOR_CONFIG_NAME = "processor_config.json"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 # Why a gold entity or relation can be left out of the labels: the text core's entity reasons (less the span length,
 # which only the span head has: "too_long" counts words here), overlaps under BIO tags, and two relation reasons.
 REASONS = {
@@ -46,29 +41,15 @@ REASONS = {
 UNREPRESENTABLE_COLUMN = "unrepresentable"
 
 
-@dataclass
-class JointErTexts:
-    """Inputs tokenized once and cut into windows: one `Context` per input (None for an empty input, when allowed)
-    and the windows of all of them, in order."""
-
-    contexts: list[Context | None]
-    windows: list[Window]
+class JointErTexts(WindowedTexts):
+    """Inputs tokenized once and cut into windows: one `Context` per input and the windows of all of them."""
 
 
-class JointErBatch(dict):
-    """Model inputs (the dict itself: `model(**batch)`) plus the `windows` of these rows and all `contexts`."""
-
-    def __init__(self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context | None]):
-        super().__init__(inputs)
-        self.windows = windows
-        self.contexts = contexts
-
-    def to(self, device) -> JointErBatch:
-        moved = {name: value.to(device) if hasattr(value, "to") else value for name, value in self.items()}
-        return JointErBatch(moved, self.windows, self.contexts)
+class JointErBatch(WindowedBatch):
+    """Model inputs (the dict itself) plus the `windows` of these rows and all `contexts`."""
 
 
-class JointErProcessor(ProcessorMixin):
+class JointErProcessor(WindowedProcessor):
     """Word-level features of a joint entity + relation model around a fast tokenizer, and entities with relations
     back in character (or word) offsets.
 
@@ -94,87 +75,15 @@ class JointErProcessor(ProcessorMixin):
         [{'entities': [...], 'relations': [{'type': 'Live_In', 'score': 0.93, 'head': 0, 'tail': 1}]}]
     """
 
-    tokenizer_class = "AutoTokenizer"
-
-    def __init__(self, tokenizer, model_config: JointErConfig | None = None, max_length: int = 256, stride: int = 64):
-        super().__init__(tokenizer)
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError(
-                f"JointErProcessor needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}."
-            )
-        if type(model_config).__name__ != "JointErConfig":
-            raise ValueError(
-                "JointErProcessor reads the entity and relation types from the model's config: build it with "
-                "JointErProcessor.from_model(model) or JointErProcessor.from_pretrained(model folder), or pass "
-                f"model_config=model.config (got {type(model_config).__name__})."
-            )
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"JointErProcessor max_length={max_length!r} must be a positive integer.")
-        if not isinstance(stride, int) or stride < 0:
-            raise ValueError(f"JointErProcessor stride={stride!r} must be a non-negative integer.")
-        self._model_config = model_config
-        self.max_length = max_length
-        self.stride = stride
-        self.unrepresentable: Counter = Counter()
-        encoding = tokenizer("x")
-        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
-        self._head_ids = encoding["input_ids"][: content[0]]
-        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
-        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
-        if self._window_size <= stride:
-            raise ValueError(
-                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
-                f"not more than stride={stride}; raise max_length or lower stride."
-            )
-        self._input_signature = model_config.input_signature()
-
-    @property
-    def model_config(self) -> JointErConfig:
-        return self._model_config
-
-    @property
-    def entity_types(self) -> list[str]:
-        return list(self._model_config.entity_types)
+    config_class = JointErConfig
+    collator_class = JointErDataCollator
+    texts_class = JointErTexts
+    batch_class = JointErBatch
+    owned_settings = "the entity and relation types"
 
     @property
     def relation_types(self) -> list[str]:
         return list(self._model_config.relation_types)
-
-    @classmethod
-    def from_model(cls, model, tokenizer=None, **kwargs) -> JointErProcessor:
-        """A processor for a model (or its config), around `tokenizer` or its encoder's (`config.encoder_name`)."""
-        config = getattr(model, "config", model)
-        if tokenizer is None:
-            if not getattr(config, "encoder_name", None):
-                raise ValueError(
-                    "The model's config does not say which encoder it was built from (encoder_name); pass the "
-                    "tokenizer: JointErProcessor.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
-                )
-            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
-        return cls(tokenizer, model_config=config, **kwargs)
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, model_config: JointErConfig | None = None, **kwargs):
-        """Load a processor saved beside its model; the types come from the folder's `config.json`."""
-        folder = Path(pretrained_model_name_or_path)
-        if folder.is_dir():
-            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
-            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-                missing.append(" or ".join(TOKENIZER_FILES))
-            if model_config is not None and "config.json" in missing:
-                missing.remove("config.json")
-            if missing:
-                raise FileNotFoundError(
-                    f"{folder} is not a complete joint entity-relation model folder: missing {', '.join(missing)}. "
-                    "Save the model and its processor together (or use Trainer.save_model / pipeline.save_pretrained)."
-                )
-        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
-        if model_config is None:
-            model_config = JointErConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
-        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
-        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
-        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
-        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
 
     # ----------------------------------------------------------------------------------------------- features
 
@@ -198,7 +107,7 @@ class JointErProcessor(ProcessorMixin):
             example_skipped: Counter = Counter()
             spans, relation_triples = self._gold(context, entities or [], relations or [], index, example_skipped)
             windows = make_windows(context, index, self._window_size, self.stride)
-            word_of_token = _word_of_token(context)
+            token_words = word_of_token(context)
             example_rows, held_entities, held_relations = [], set(), set()
             for window in windows:
                 held = [span for span in spans if window.holds(span[0], span[1])]
@@ -206,8 +115,8 @@ class JointErProcessor(ProcessorMixin):
                 inside = [triple for triple in relation_triples if triple[0] in number_of and triple[1] in number_of]
                 held_entities.update(held)
                 held_relations.update(inside)
-                first_word = word_of_token[window.start]
-                labels = [[word_of_token[f] - first_word, word_of_token[la] - first_word, t] for f, la, t in held]
+                first_word = token_words[window.start]
+                labels = [[token_words[f] - first_word, token_words[la] - first_word, t] for f, la, t in held]
                 relation_labels = [[number_of[head], number_of[tail], kind] for head, tail, kind in inside]
                 example_rows.append(
                     {
@@ -246,7 +155,7 @@ class JointErProcessor(ProcessorMixin):
         span, relation type)`; the rest counted in `skipped`. Bad relations are a ValueError."""
         first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
         last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
-        word_of_token = _word_of_token(context)
+        token_words = word_of_token(context)
         span_of: list[tuple[int, int, int] | None] = []
         for entity in entities:
             start, end, label = checked_entity(entity, index, len(context.source), self.entity_types)
@@ -257,7 +166,7 @@ class JointErProcessor(ProcessorMixin):
             if first is None or last is None or last < first:
                 skipped["misaligned"] += 1
             elif self.model_config.ner_head == "span" and (
-                word_of_token[last] - word_of_token[first] >= self.model_config.max_span_length
+                token_words[last] - token_words[first] >= self.model_config.max_span_length
             ):
                 skipped["too_long"] += 1
             else:
@@ -299,43 +208,6 @@ class JointErProcessor(ProcessorMixin):
 
     # ----------------------------------------------------------------------------------------------- inference
 
-    def __call__(
-        self, text: str | Sequence[str] | None = None, tokens: Sequence | None = None, return_tensors: str = "pt"
-    ) -> JointErBatch:
-        """Inference inputs for texts (or word lists): all their windows in one batch (see `tokenize` + `batches` to
-        bound the windows per forward pass, as the pipeline does)."""
-        texts = self.tokenize(text=text, tokens=tokens)
-        return next(self.batches(texts, windows_per_batch=None, return_tensors=return_tensors))
-
-    def tokenize(
-        self,
-        text: str | Sequence[str] | None = None,
-        tokens: Sequence | None = None,
-        indices: Sequence[int] | None = None,
-        allow_empty: bool = False,
-    ) -> JointErTexts:
-        """Tokenize inputs once and cut them into windows. `indices` name the inputs in error messages;
-        `allow_empty` gives empty or unreadable inputs no windows (they decode to no entities) instead of raising."""
-        contexts, windows = read_inputs(
-            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
-        )
-        return JointErTexts(contexts, windows)
-
-    def batches(
-        self, texts: JointErTexts, windows_per_batch: int | None = None, return_tensors: str = "pt"
-    ) -> Iterator[JointErBatch]:
-        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default)."""
-        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
-            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
-        if not texts.windows:
-            raise ValueError("There is nothing to run: every input is empty.")
-        size = windows_per_batch or len(texts.windows)
-        collator = JointErDataCollator(self.tokenizer.pad_token_id, return_tensors=return_tensors)
-        for begin in range(0, len(texts.windows), size):
-            windows = texts.windows[begin : begin + size]
-            inputs = collator([self._features(texts.contexts[window.example], window) for window in windows])
-            yield JointErBatch(inputs, windows, texts.contexts)
-
     def decode(self, outputs, batch: JointErBatch, relation_threshold: float | None = None) -> list[dict]:
         """Per input, `{"entities": [...], "relations": [...]}` from the model outputs on `batch`.
 
@@ -362,7 +234,7 @@ class JointErProcessor(ProcessorMixin):
                 relations_of[row].append((head, tail, self.relation_types[kind], score))
         results = []
         for row, window in enumerate(batch.windows):
-            first_token, last_token = _word_tokens(batch.contexts[window.example], window)
+            first_token, last_token = window_word_tokens(batch.contexts[window.example], window)
             entities = [
                 (self.entity_types[kind], first_token[first], last_token[last], score)
                 for (first, last, kind), score in zip(spans[row], scores[row])
@@ -435,17 +307,6 @@ class JointErProcessor(ProcessorMixin):
             "word_ids": [-1] * len(self._head_ids) + word_ids + [-1] * len(self._tail_ids),
             "input_signature": self._input_signature,
         }
-
-
-def _word_of_token(context: Context) -> list[int]:
-    return [count - 1 for count in accumulate(context.word_first)]
-
-
-def _word_tokens(context: Context, window: Window) -> tuple[list[int], list[int]]:
-    """First and last token (window coordinates) of each word of a window."""
-    firsts = [i for i in range(window.stop - window.start) if context.word_first[window.start + i]]
-    lasts = [i for i in range(window.stop - window.start) if context.word_last[window.start + i]]
-    return firsts, lasts
 
 
 def _without_overlaps(spans: set, skipped: Counter) -> set:

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import accumulate
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from transformers import AutoTokenizer, ProcessorMixin
 
 from .configuration_seq2seq import Seq2SeqNerConfig
 from .data_collator_seq2seq import Seq2SeqNerDataCollator
+from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .targets_seq2seq import decode_targets, encode_targets, merge_adjacent
 from .text_core import (
     UNREPRESENTABLE_REASONS,
@@ -25,15 +22,13 @@ from .text_core import (
     count_stored_unrepresentable,
     is_single_example,
     make_windows,
-    read_inputs,
     report_unrepresentable,
     sources_of,
     tokenize_context,
+    window_word_tokens,
+    word_of_token,
 )
 
-PROCESSOR_CONFIG_NAME = "processor_config.json"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 # Why a gold entity can be left out of the targets (a fragment's start or end inside a word; in no single window;
 # past the longest target the model generates).
 REASONS = {
@@ -44,30 +39,15 @@ REASONS = {
 UNREPRESENTABLE_COLUMN = "unrepresentable"
 
 
-@dataclass
-class Seq2SeqNerTexts:
-    """Inputs tokenized once and cut into windows: one `Context` per input (None for an empty input, when allowed)
-    and the windows of all of them, in order."""
-
-    contexts: list[Context | None]
-    windows: list[Window]
+class Seq2SeqNerTexts(WindowedTexts):
+    """Inputs tokenized once and cut into windows: one `Context` per input and the windows of all of them."""
 
 
-class Seq2SeqNerBatch(dict):
-    """Model inputs (the dict itself: `model.generate(**batch)`) plus the `windows` of these rows and all
-    `contexts`."""
-
-    def __init__(self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context | None]):
-        super().__init__(inputs)
-        self.windows = windows
-        self.contexts = contexts
-
-    def to(self, device) -> Seq2SeqNerBatch:
-        moved = {name: value.to(device) if hasattr(value, "to") else value for name, value in self.items()}
-        return Seq2SeqNerBatch(moved, self.windows, self.contexts)
+class Seq2SeqNerBatch(WindowedBatch):
+    """Model inputs (the dict itself) plus the `windows` of these rows and all `contexts`."""
 
 
-class Seq2SeqNerProcessor(ProcessorMixin):
+class Seq2SeqNerProcessor(WindowedProcessor):
     """Source windows and pointer targets for a seq2seq pointer model, around a fast tokenizer; entities (with their
     fragments) back in character or word offsets.
 
@@ -95,85 +75,11 @@ class Seq2SeqNerProcessor(ProcessorMixin):
         [[{'entity_group': 'ADR', 'word': 'aching in shoulders', 'start': 6, 'end': 38, 'fragments': [...], ...}]]
     """
 
-    tokenizer_class = "AutoTokenizer"
-
-    def __init__(
-        self, tokenizer, model_config: Seq2SeqNerConfig | None = None, max_length: int = 256, stride: int = 64
-    ):
-        super().__init__(tokenizer)
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError(
-                f"Seq2SeqNerProcessor needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}."
-            )
-        if type(model_config).__name__ != "Seq2SeqNerConfig":
-            raise ValueError(
-                "Seq2SeqNerProcessor reads the entity types from the model's config: build it with "
-                "Seq2SeqNerProcessor.from_model(model) or Seq2SeqNerProcessor.from_pretrained(model folder), or pass "
-                f"model_config=model.config (got {type(model_config).__name__})."
-            )
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"Seq2SeqNerProcessor max_length={max_length!r} must be a positive integer.")
-        if not isinstance(stride, int) or stride < 0:
-            raise ValueError(f"Seq2SeqNerProcessor stride={stride!r} must be a non-negative integer.")
-        self._model_config = model_config
-        self.max_length = max_length
-        self.stride = stride
-        self.unrepresentable: Counter = Counter()
-        encoding = tokenizer("x")
-        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
-        self._head_ids = encoding["input_ids"][: content[0]]
-        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
-        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
-        if self._window_size <= stride:
-            raise ValueError(
-                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
-                f"not more than stride={stride}; raise max_length or lower stride."
-            )
-        self._input_signature = model_config.input_signature()
-
-    @property
-    def model_config(self) -> Seq2SeqNerConfig:
-        return self._model_config
-
-    @property
-    def entity_types(self) -> list[str]:
-        return list(self._model_config.entity_types)
-
-    @classmethod
-    def from_model(cls, model, tokenizer=None, **kwargs) -> Seq2SeqNerProcessor:
-        """A processor for a model (or its config), around `tokenizer` or its backbone's (`config.encoder_name`)."""
-        config = getattr(model, "config", model)
-        if tokenizer is None:
-            if not getattr(config, "encoder_name", None):
-                raise ValueError(
-                    "The model's config does not say which backbone it was built from (encoder_name); pass the "
-                    "tokenizer: Seq2SeqNerProcessor.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
-                )
-            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
-        return cls(tokenizer, model_config=config, **kwargs)
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, model_config: Seq2SeqNerConfig | None = None, **kwargs):
-        """Load a processor saved beside its model; the types come from the folder's `config.json`."""
-        folder = Path(pretrained_model_name_or_path)
-        if folder.is_dir():
-            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
-            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-                missing.append(" or ".join(TOKENIZER_FILES))
-            if model_config is not None and "config.json" in missing:
-                missing.remove("config.json")
-            if missing:
-                raise FileNotFoundError(
-                    f"{folder} is not a complete seq2seq NER model folder: missing {', '.join(missing)}. Save the "
-                    "model and its processor together (or use Trainer.save_model / pipeline.save_pretrained)."
-                )
-        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
-        if model_config is None:
-            model_config = Seq2SeqNerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
-        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
-        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
-        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
-        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
+    config_class = Seq2SeqNerConfig
+    collator_class = Seq2SeqNerDataCollator
+    texts_class = Seq2SeqNerTexts
+    batch_class = Seq2SeqNerBatch
+    owned_settings = "the entity types and target mode"
 
     # ----------------------------------------------------------------------------------------------- features
 
@@ -199,18 +105,16 @@ class Seq2SeqNerProcessor(ProcessorMixin):
             context = tokenize_context(self.tokenizer, source, index)
             example_skipped: Counter = Counter()
             gold = self._gold(context, entities or [], index, example_skipped)
-            word_of_token = _word_of_token(context)
+            token_words = word_of_token(context)
             held_anywhere = set()
             example_rows = []
             for window in make_windows(context, index, self._window_size, self.stride):
-                first_word = word_of_token[window.start]
+                first_word = token_words[window.start]
                 held = []
                 for fragments, kind in gold:
                     if window.holds(fragments[0][0], fragments[-1][1]):
                         held_anywhere.add((fragments, kind))
-                        words = tuple(
-                            (word_of_token[a] - first_word, word_of_token[b] - first_word) for a, b in fragments
-                        )
+                        words = tuple((token_words[a] - first_word, token_words[b] - first_word) for a, b in fragments)
                         held.append((words, kind))
                 labels, left_out = _fitting_targets(
                     held, config.target_mode, config.first_pointer_id, config.max_target_length
@@ -245,9 +149,9 @@ class Seq2SeqNerProcessor(ProcessorMixin):
         rest counted in `skipped`. Ill-formed entities are a ValueError."""
         first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
         last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
-        word_of_token = _word_of_token(context)
-        first_of_word = {word_of_token[t]: t for t in range(len(word_of_token)) if context.word_first[t]}
-        last_of_word = {word_of_token[t]: t for t in range(len(word_of_token)) if context.word_last[t]}
+        token_words = word_of_token(context)
+        first_of_word = {token_words[t]: t for t in range(len(token_words)) if context.word_first[t]}
+        last_of_word = {token_words[t]: t for t in range(len(token_words)) if context.word_last[t]}
         gold = {}
         for entity in entities:
             fragments, label = checked_fragmented_entity(entity, index, len(context.source), self.entity_types)
@@ -259,49 +163,12 @@ class Seq2SeqNerProcessor(ProcessorMixin):
             if any(first is None or last is None or last < first for first, last in tokens):
                 skipped["misaligned"] += 1
                 continue
-            words = merge_adjacent([(word_of_token[first], word_of_token[last]) for first, last in tokens])
+            words = merge_adjacent([(token_words[first], token_words[last]) for first, last in tokens])
             merged = tuple((first_of_word[a], last_of_word[b]) for a, b in words)
             gold[(merged, self.entity_types.index(label))] = None
         return list(gold)
 
     # ----------------------------------------------------------------------------------------------- inference
-
-    def __call__(
-        self, text: str | Sequence[str] | None = None, tokens: Sequence | None = None, return_tensors: str = "pt"
-    ) -> Seq2SeqNerBatch:
-        """Inference inputs for texts (or word lists): all their windows in one batch (see `tokenize` + `batches` to
-        bound the windows per generate call, as the pipeline does)."""
-        texts = self.tokenize(text=text, tokens=tokens)
-        return next(self.batches(texts, windows_per_batch=None, return_tensors=return_tensors))
-
-    def tokenize(
-        self,
-        text: str | Sequence[str] | None = None,
-        tokens: Sequence | None = None,
-        indices: Sequence[int] | None = None,
-        allow_empty: bool = False,
-    ) -> Seq2SeqNerTexts:
-        """Tokenize inputs once and cut them into windows. `indices` name the inputs in error messages;
-        `allow_empty` gives empty or unreadable inputs no windows (they decode to no entities) instead of raising."""
-        contexts, windows = read_inputs(
-            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
-        )
-        return Seq2SeqNerTexts(contexts, windows)
-
-    def batches(
-        self, texts: Seq2SeqNerTexts, windows_per_batch: int | None = None, return_tensors: str = "pt"
-    ) -> Iterator[Seq2SeqNerBatch]:
-        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default)."""
-        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
-            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
-        if not texts.windows:
-            raise ValueError("There is nothing to run: every input is empty.")
-        size = windows_per_batch or len(texts.windows)
-        collator = Seq2SeqNerDataCollator(self.tokenizer.pad_token_id, return_tensors=return_tensors)
-        for begin in range(0, len(texts.windows), size):
-            windows = texts.windows[begin : begin + size]
-            inputs = collator([self._features(texts.contexts[window.example], window) for window in windows])
-            yield Seq2SeqNerBatch(inputs, windows, texts.contexts)
 
     def decode(self, generated, batch: Seq2SeqNerBatch) -> list[list[dict]]:
         """Per input, its entities from `generate`'s output on `batch` (see `results` for the schema).
@@ -321,7 +188,7 @@ class Seq2SeqNerProcessor(ProcessorMixin):
         results = []
         for row, window in enumerate(batch.windows):
             context = batch.contexts[window.example]
-            firsts, lasts = _word_tokens(context, window)
+            firsts, lasts = window_word_tokens(context, window)
             found, malformed = decode_targets(
                 sequences[row].tolist(), num_types, len(firsts), self.model_config.target_mode
             )
@@ -490,17 +357,6 @@ def _step_log_probabilities(generated) -> list[list[float]] | None:
         rows = beam_indices[:, :count].clamp(min=0)  # -1 after a sequence ended
     step = torch.arange(count)[None, :].expand_as(chosen)
     return steps[rows, step, chosen].tolist()
-
-
-def _word_of_token(context: Context) -> list[int]:
-    return [count - 1 for count in accumulate(context.word_first)]
-
-
-def _word_tokens(context: Context, window: Window) -> tuple[list[int], list[int]]:
-    """First and last token (window coordinates) of each word of a window."""
-    firsts = [i for i in range(window.stop - window.start) if context.word_first[window.start + i]]
-    lasts = [i for i in range(window.stop - window.start) if context.word_last[window.start + i]]
-    return firsts, lasts
 
 
 __all__ = ["REASONS", "Seq2SeqNerBatch", "Seq2SeqNerProcessor", "Seq2SeqNerTexts", "checked_fragmented_entity"]

@@ -146,6 +146,22 @@ def tokenize_context(tokenizer, source: str | list[str], index: int, allow_empty
     return Context(source, list(encoding["input_ids"]), offsets, word_first, word_last)
 
 
+def word_of_token(context: Context) -> list[int]:
+    """The word (counted from 0) each token of a context belongs to."""
+    words, current = [], -1
+    for first in context.word_first:
+        current += first
+        words.append(current)
+    return words
+
+
+def window_word_tokens(context: Context, window: Window) -> tuple[list[int], list[int]]:
+    """First and last token (window coordinates) of each word of a window."""
+    firsts = [i for i in range(window.stop - window.start) if context.word_first[window.start + i]]
+    lasts = [i for i in range(window.stop - window.start) if context.word_last[window.start + i]]
+    return firsts, lasts
+
+
 def entity_token_spans(
     context: Context,
     entities: Sequence[Mapping[str, Any]] | None,
@@ -378,4 +394,6 @@ __all__ = [
     "report_unrepresentable",
     "sources_of",
     "tokenize_context",
+    "window_word_tokens",
+    "word_of_token",
 ]

@@ -135,7 +135,7 @@ def test_a_processor_for_another_layout_is_refused(processor):
 
 
 def test_processor_needs_the_model_config(processor):
-    with pytest.raises(ValueError, match="reads the entity types from the model's config"):
+    with pytest.raises(ValueError, match="reads the entity types and target mode from the model's config"):
         multiner.Seq2SeqNerProcessor(processor.tokenizer)
 
 

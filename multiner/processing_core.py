@@ -1,0 +1,165 @@
+"""Family-neutral processor machinery for the word-level families (joint entity-relation, seq2seq pointer): a fast
+tokenizer and the model's config, windows of `max_length` tokens, loading beside a model, and batches of windows.
+
+A family's processor subclasses `WindowedProcessor` and names its config class, collator and the dataclasses its
+inputs travel in; it adds its own labels (`preprocess`), features (`_features`) and decoding.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from transformers import AutoTokenizer, ProcessorMixin
+
+from .text_core import Context, Window, read_inputs
+
+PROCESSOR_CONFIG_NAME = "processor_config.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+
+
+@dataclass
+class WindowedTexts:
+    """Inputs tokenized once and cut into windows: one `Context` per input (None for an empty input, when allowed)
+    and the windows of all of them, in order."""
+
+    contexts: list[Context | None]
+    windows: list[Window]
+
+
+class WindowedBatch(dict):
+    """Model inputs (the dict itself: `model(**batch)`) plus the `windows` of these rows and all `contexts`."""
+
+    def __init__(self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context | None]):
+        super().__init__(inputs)
+        self.windows = windows
+        self.contexts = contexts
+
+    def to(self, device) -> WindowedBatch:
+        moved = {name: value.to(device) if hasattr(value, "to") else value for name, value in self.items()}
+        return type(self)(moved, self.windows, self.contexts)
+
+
+class WindowedProcessor(ProcessorMixin):
+    """A fast tokenizer, the model's config (the owner of every label setting) and the window (`max_length` tokens,
+    special tokens included; `stride` tokens shared by consecutive windows), saved in `processor_config.json`."""
+
+    tokenizer_class = "AutoTokenizer"
+    # set by each family
+    config_class: ClassVar[type]
+    collator_class: ClassVar[type]
+    texts_class: ClassVar[type] = WindowedTexts
+    batch_class: ClassVar[type] = WindowedBatch
+    owned_settings: ClassVar[str] = "the entity types"
+
+    def __init__(self, tokenizer, model_config=None, max_length: int = 256, stride: int = 64):
+        super().__init__(tokenizer)
+        name, config_name = type(self).__name__, self.config_class.__name__
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(f"{name} needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}.")
+        if type(model_config).__name__ != config_name:
+            raise ValueError(
+                f"{name} reads {self.owned_settings} from the model's config: build it with {name}.from_model(model) "
+                f"or {name}.from_pretrained(model folder), or pass model_config=model.config (got "
+                f"{type(model_config).__name__})."
+            )
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f"{name} max_length={max_length!r} must be a positive integer.")
+        if not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"{name} stride={stride!r} must be a non-negative integer.")
+        self._model_config = model_config
+        self.max_length = max_length
+        self.stride = stride
+        self.unrepresentable: Counter = Counter()
+        encoding = tokenizer("x")
+        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
+        self._head_ids = encoding["input_ids"][: content[0]]
+        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
+        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
+        if self._window_size <= stride:
+            raise ValueError(
+                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
+                f"not more than stride={stride}; raise max_length or lower stride."
+            )
+        self._input_signature = model_config.input_signature()
+
+    @property
+    def model_config(self):
+        return self._model_config
+
+    @property
+    def entity_types(self) -> list[str]:
+        return list(self._model_config.entity_types)
+
+    @classmethod
+    def from_model(cls, model, tokenizer=None, **kwargs):
+        """A processor for a model (or its config), around `tokenizer` or its backbone's (`config.encoder_name`)."""
+        config = getattr(model, "config", model)
+        if tokenizer is None:
+            if not getattr(config, "encoder_name", None):
+                raise ValueError(
+                    "The model's config does not say which encoder it was built from (encoder_name); pass the "
+                    f"tokenizer: {cls.__name__}.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
+                )
+            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
+        return cls(tokenizer, model_config=config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, model_config=None, **kwargs):
+        """Load a processor saved beside its model; the label settings come from the folder's `config.json`."""
+        folder = Path(pretrained_model_name_or_path)
+        if folder.is_dir():
+            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
+            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+                missing.append(" or ".join(TOKENIZER_FILES))
+            if model_config is not None and "config.json" in missing:
+                missing.remove("config.json")
+            if missing:
+                raise FileNotFoundError(
+                    f"{folder} is not a complete model folder for {cls.__name__}: missing {', '.join(missing)}. Save "
+                    "the model and its processor together (or use Trainer.save_model / pipeline.save_pretrained)."
+                )
+        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
+        if model_config is None:
+            model_config = cls.config_class.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
+        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
+        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
+
+    def __call__(self, text=None, tokens=None, return_tensors: str = "pt"):
+        """Inference inputs for texts (or word lists): all their windows in one batch (see `tokenize` + `batches` to
+        bound the windows per model call, as the pipeline does)."""
+        texts = self.tokenize(text=text, tokens=tokens)
+        return next(self.batches(texts, windows_per_batch=None, return_tensors=return_tensors))
+
+    def tokenize(self, text=None, tokens=None, indices=None, allow_empty: bool = False):
+        """Tokenize inputs once and cut them into windows. `indices` name the inputs in error messages;
+        `allow_empty` gives empty or unreadable inputs no windows (they decode to nothing) instead of raising."""
+        contexts, windows = read_inputs(
+            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
+        )
+        return self.texts_class(contexts, windows)
+
+    def batches(self, texts, windows_per_batch: int | None = None, return_tensors: str = "pt") -> Iterator:
+        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default)."""
+        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
+            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
+        if not texts.windows:
+            raise ValueError("There is nothing to run: every input is empty.")
+        size = windows_per_batch or len(texts.windows)
+        collator = self.collator_class(self.tokenizer.pad_token_id, return_tensors=return_tensors)
+        for begin in range(0, len(texts.windows), size):
+            windows = texts.windows[begin : begin + size]
+            inputs = collator([self._features(texts.contexts[window.example], window) for window in windows])
+            yield self.batch_class(inputs, windows, texts.contexts)
+
+    def _features(self, context: Context, window: Window) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+__all__ = ["HUB_KWARGS", "PROCESSOR_CONFIG_NAME", "WindowedBatch", "WindowedProcessor", "WindowedTexts"]
