@@ -29,6 +29,8 @@ EPOCHS = ["--epochs", "10"]
 RUNS = {
     "conll04-finetuned": CONLL04 + EPOCHS,
     "conll04-frozen": CONLL04 + EPOCHS + ["--freeze_encoder"],
+    # the encoder at Multi-NER's rate (side_by_side.py trains every parameter at 1e-4)
+    "conll04-encoder_lr_1e-4": CONLL04 + EPOCHS + ["--encoder_learning_rate", "1e-4"],
     "conll04-no_ner_layers": CONLL04 + EPOCHS + ["--ablation", "no_ner_layers"],
     "conll04-no_re_layers": CONLL04 + EPOCHS + ["--ablation", "no_re_layers"],
     "conll04-no_task_layers": CONLL04 + EPOCHS + ["--ablation", "no_task_layers"],

@@ -23,19 +23,20 @@ CADEC = ["--train_file", str(DATA / "cadec" / "train.txt"), "--validation_file",
 RUNS = {
     "cadec": CADEC + ["--epochs", "8"],
     "cadec-fragment_bounds": CADEC + ["--epochs", "8", "--target_mode", "fragment_bounds"],
-    "conll2003-3000": [
+    # the budget of the side-by-side Multi-NER rows (benchmarks/side_by_side.py): same data, epochs, batch size
+    "conll2003-1epoch": [
         "--format",
         "conll",
         "--train_file",
         str(DATA / "conll2003" / "eng.train"),
         "--validation_file",
         str(DATA / "conll2003" / "eng.testa"),
-        "--max_train_examples",
-        "3000",
         "--epochs",
-        "5",
+        "1",
+        "--batch_size",
+        "8",
     ],
-    "genia-3000": [
+    "genia-4000-1epoch": [
         "--format",
         "jsonlines",
         "--train_file",
@@ -43,9 +44,11 @@ RUNS = {
         "--validation_file",
         str(DATA / "genia" / "dev.jsonlines"),
         "--max_train_examples",
-        "3000",
+        "4000",
         "--epochs",
-        "5",
+        "1",
+        "--batch_size",
+        "8",
     ],
 }
 
