@@ -71,11 +71,15 @@ def report(notes: str = "") -> None:
     for r in results:
         for name, evaluation in r["evaluations"].items():
             every, split = evaluation["scores"]["all"], evaluation["scores"]["discontinuous"]
+            discontinuous = (
+                f"{100 * split['f1']:.2f} ({100 * split['precision']:.2f} / {100 * split['recall']:.2f})"
+                if split["gold"]
+                else f"none in gold ({split['predicted']} predicted)"
+            )
             lines.append(
                 f"| {r['run']} | {name.split('_')[1]} | {100 * every['f1']:.2f} | {100 * every['precision']:.2f} | "
-                f"{100 * every['recall']:.2f} | {100 * split['f1']:.2f} ({100 * split['precision']:.2f} / "
-                f"{100 * split['recall']:.2f}) | {r['train_seconds'] / 60:.1f} | {r['train_sentences_per_second']} | "
-                f"{evaluation['sentences_per_second']} |"
+                f"{100 * every['recall']:.2f} | {discontinuous} | {r['train_seconds'] / 60:.1f} | "
+                f"{r['train_sentences_per_second']} | {evaluation['sentences_per_second']} |"
             )
     lines += ["", notes.strip(), "", "Commands, one per row group:", ""] if notes else ["", "Commands:", ""]
     lines += [f"- `{r['command']}` ({r['date']}; {r['wall_seconds'] / 60:.1f} min wall)" for r in results]

@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> dict:
         entity_types=entity_types_of(train),
         target_mode=args.target_mode,
         share_encoder_decoder=args.share_encoder_decoder,
+        # flat or nested data: generation writes contiguous entities only
+        discontinuous=any(len(e.get("fragments", [e])) > 1 for example in train for e in example["entities"]),
     )
     processor = Seq2SeqNerProcessor.from_model(model)
     data = datasets.Dataset.from_list(train)

@@ -42,6 +42,8 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         target_mode (`str`, defaults to `"all_words"`): `"all_words"` points at every word of every fragment (a
             contiguous entity of n words takes n pointers), `"fragment_bounds"` at each fragment's first and last word
             (two pointers per fragment).
+        discontinuous (`bool`, defaults to `True`): entities may have several fragments. `False` (data with no
+            discontinuous entities, flat or nested) makes generation write contiguous entities only.
         share_encoder_decoder (`bool`, defaults to `False`): a warm-started decoder shares the encoder's weights
             (embeddings, self-attention, feed-forward); only its cross-attention is its own.
         max_target_length (`int`, defaults to 256): the most output tokens generated per window.
@@ -64,6 +66,7 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     decoder_config: dict | PreTrainedConfig | None = None
     entity_types: list[str] | None = None
     target_mode: str = "all_words"
+    discontinuous: bool = True
     share_encoder_decoder: bool = False
     max_target_length: int = 256
     pointer_dropout: float = 0.1

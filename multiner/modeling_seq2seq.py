@@ -323,7 +323,7 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         if constrained:
             words = (word_index >= 0).sum(dim=1)
             constraint = PointerConstraintLogitsProcessor(
-                len(self.config.entity_types), words, self.config.target_mode
+                len(self.config.entity_types), words, self.config.target_mode, self.config.discontinuous
             )
             kwargs["logits_processor"] = LogitsProcessorList([constraint, *kwargs.get("logits_processor", [])])
         kwargs.setdefault("max_new_tokens", self.config.max_target_length)

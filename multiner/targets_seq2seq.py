@@ -137,6 +137,8 @@ class PointerConstraintLogitsProcessor(LogitsProcessor):
         num_types: number of entity types.
         source_words: `[batch]` words in each source (rows of a beam search are `batch * num_beams`, batch-major).
         target_mode: `"all_words"` or `"fragment_bounds"`.
+        discontinuous: whether an entity may have several fragments; with False, one fragment each (pointers to
+            consecutive words in `"all_words"` mode, one pair in `"fragment_bounds"` mode).
 
     Example:
         >>> processor = PointerConstraintLogitsProcessor(1, torch.tensor([3]), "all_words")
@@ -145,10 +147,11 @@ class PointerConstraintLogitsProcessor(LogitsProcessor):
         [[0, 0, 1, 0, 0, 1]]
     """
 
-    def __init__(self, num_types: int, source_words: torch.Tensor, target_mode: str):
+    def __init__(self, num_types: int, source_words: torch.Tensor, target_mode: str, discontinuous: bool = True):
         self.first_pointer_id = FIRST_TYPE_ID + num_types
         self.source_words = torch.as_tensor(source_words, dtype=torch.long)
         self.target_mode = target_mode
+        self.discontinuous = discontinuous
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         rows, size = scores.shape
@@ -169,11 +172,13 @@ class PointerConstraintLogitsProcessor(LogitsProcessor):
         word = column - self.first_pointer_id
         inside = (word >= 0) & (word < words[:, None])
         if self.target_mode == "all_words":
-            pointer_ok = inside & (word > last)
+            after = (word > last) if self.discontinuous else (count == 0) | (word == last + 1)
+            pointer_ok = inside & after
             type_ok = count > 0
         else:
             closing = count % 2 == 1  # the next pointer ends the open fragment
-            pointer_ok = inside & torch.where(closing, word >= last, (count == 0) | (word > last + 1))
+            opening = (count == 0) | ((word > last + 1) & self.discontinuous)
+            pointer_ok = inside & torch.where(closing, word >= last, opening)
             type_ok = (count > 0) & ~closing
         is_type = (column >= FIRST_TYPE_ID) & (column < self.first_pointer_id)
         allowed = pointer_ok | (is_type & type_ok) | ((column == END_ID) & (count == 0))

@@ -137,3 +137,29 @@ def test_fragment_checks():
         firsts = sorted(rng.sample(range(30), 4))
         fragments = tuple((a, a + rng.randint(0, 1)) for a in firsts[::2])
         assert check_fragments(merge_adjacent(fragments)) is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_contiguous_only_constraint_writes_one_fragment_per_entity(mode):
+    generator = torch.Generator().manual_seed(1)
+    words = torch.randint(1, 9, (64,), generator=generator)
+    processor = PointerConstraintLogitsProcessor(2, words, mode, discontinuous=False)
+    sequences = torch.full((64, 1), START_ID)
+    for _ in range(40):
+        scores = processor(sequences, torch.randn(64, FIRST_TYPE_ID + 2 + 12, generator=generator))
+        assert torch.isfinite(scores).any(dim=1).all()
+        sequences = torch.cat([sequences, scores.argmax(dim=1, keepdim=True)], dim=1)
+    found = [
+        entity
+        for row, count in zip(sequences.tolist(), words.tolist())
+        for entity, _ in decode_targets(row, num_types=2, num_words=count, target_mode=mode)[0]
+    ]
+    assert found and all(len(fragments) == 1 for fragments, _ in found)
+    single = PointerConstraintLogitsProcessor(2, torch.tensor([9]), mode, discontinuous=False)
+    after_word_1 = single(torch.tensor([[START_ID, 4 + 1]]), torch.zeros(1, 4 + 12))[0] > float("-inf")
+    # all_words: a type or the next word; fragment_bounds: the fragment's end (word 1 or later), no type yet
+    expected = [FIRST_TYPE_ID, FIRST_TYPE_ID + 1, 4 + 2] if mode == "all_words" else [4 + w for w in range(1, 9)]
+    assert after_word_1.nonzero().flatten().tolist() == expected
+    after_pair = single(torch.tensor([[START_ID, 4 + 1, 4 + 2]]), torch.zeros(1, 4 + 12))[0] > float("-inf")
+    if mode == "fragment_bounds":  # one pair closes the fragment: only a type may follow
+        assert after_pair.nonzero().flatten().tolist() == [FIRST_TYPE_ID, FIRST_TYPE_ID + 1]
