@@ -13,7 +13,7 @@ import torch
 from .configuration_seq2seq import Seq2SeqNerConfig
 from .data_collator_seq2seq import Seq2SeqNerDataCollator
 from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
-from .targets_seq2seq import decode_targets, encode_targets, merge_adjacent
+from .targets_seq2seq import decode_targets, encode_targets, entity_pointers, merge_adjacent
 from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
@@ -328,13 +328,11 @@ def _fitting_targets(
 ) -> tuple[list[int], int]:
     """Target ids of `entities`, as many of them (in target order) as fit in `max_target_length`; and how many
     did not fit."""
-    labels = encode_targets(entities, target_mode, first_pointer_id)
-    if len(labels) <= max_target_length:
-        return labels, 0
-    kept: list = []
-    ordered = sorted(set(entities), key=lambda entity: encode_targets([entity], target_mode, first_pointer_id))
+    ordered = sorted(set(entities), key=lambda entity: (entity_pointers(entity[0], target_mode), entity[1]))
+    kept, length = [], 1  # the end token
     for entity in ordered:
-        if len(encode_targets([*kept, entity], target_mode, first_pointer_id)) > max_target_length:
+        length += len(entity_pointers(entity[0], target_mode)) + 1  # its pointers and its type
+        if length > max_target_length:
             break
         kept.append(entity)
     return encode_targets(kept, target_mode, first_pointer_id), len(ordered) - len(kept)

@@ -156,18 +156,13 @@ class PointerConstraintLogitsProcessor(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         rows, size = scores.shape
         words = self.source_words.to(scores.device).repeat_interleave(rows // len(self.source_words))
-        counts, lasts = [], []
-        for row in input_ids.tolist():
-            count, last = 0, -1
-            for token in row:
-                if token >= self.first_pointer_id:
-                    count, last = count + 1, token - self.first_pointer_id
-                elif token != START_ID:
-                    count, last = 0, -1
-            counts.append(count)
-            lasts.append(last)
-        count = torch.tensor(counts, device=scores.device)[:, None]  # [rows, 1]
-        last = torch.tensor(lasts, device=scores.device)[:, None]
+        # the open entity is the run of pointers at the end of each row: its length and its last word
+        is_pointer = input_ids >= self.first_pointer_id  # [rows, steps]
+        steps = torch.arange(input_ids.size(1), device=input_ids.device)
+        last_other = torch.where(is_pointer, -1, steps).max(dim=1).values
+        count = (input_ids.size(1) - 1 - last_other).to(scores.device)[:, None]  # [rows, 1]
+        last_token = input_ids[:, -1:].to(scores.device) - self.first_pointer_id
+        last = torch.where(count > 0, last_token, -1)
         column = torch.arange(size, device=scores.device)[None, :]  # [1, size]
         word = column - self.first_pointer_id
         inside = (word >= 0) & (word < words[:, None])
