@@ -3,6 +3,7 @@ copies a remote-code model's Python imports into its module cache, never data fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,35 @@ from huggingface_hub import ModelCardData
 from .encoders import hub_id_of_encoder
 
 CARD_NAME = "README.md"
+
+
+@dataclass
+class CardData:
+    """What a card says beyond the model's config and processor; each family's card data subclasses it with its own
+    tags and usage example.
+
+    Args:
+        model_id: the Hub id (or folder) used in the usage snippet.
+        model_name: the card's title (default: made from the datasets).
+        base_model: Hub id of the encoder (found from the config when built with `from_encoder`).
+        datasets, language, license, tags: Hub metadata.
+        hyperparameters: training settings shown in a table.
+        eval_results: per dataset, the family's evaluation output.
+        eval_split: the split those results are on.
+        example: the text of the usage snippet.
+    """
+
+    model_id: str = "path/to/model"
+    model_name: str | None = None
+    base_model: str | None = None
+    language: str | list[str] | None = "en"
+    license: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    eval_results: dict[str, dict] = field(default_factory=dict)
+    eval_split: str = "validation"
+    tags: list[str] = field(default_factory=lambda: ["multiner", "named-entity-recognition"])
+    example: str = ""
 
 
 def render_card(template: str, config, processor, card_data: Any, title: str, pipeline_tag: str, **values: Any) -> str:
@@ -57,4 +87,4 @@ def write_card(folder: str | Path, text: str) -> Path:
     return path
 
 
-__all__ = ["CARD_NAME", "render_card", "write_card"]
+__all__ = ["CARD_NAME", "CardData", "render_card", "write_card"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .card_core import render_card, write_card
+from .card_core import CardData, render_card, write_card
 
 JOINT_ER_CARD_TEMPLATE = """---
 {{ card_data }}
@@ -78,28 +77,10 @@ Micro pools every decision; macro averages the per-type scores.
 
 
 @dataclass
-class JointErCardData:
-    """What a card says beyond the model's config and processor.
+class JointErCardData(CardData):
+    """What a card says beyond the model's config and processor (see `CardData`); `eval_results` hold
+    `evaluation.relation_scores` output per dataset."""
 
-    Args:
-        model_id: the Hub id (or folder) used in the usage snippet.
-        model_name: the card's title (default: made from the datasets).
-        base_model: Hub id of the encoder (found from the config when built with `from_encoder`).
-        datasets, language, license: Hub metadata.
-        hyperparameters: training settings shown in a table.
-        eval_results: per dataset, `evaluation.relation_scores` output.
-        eval_split: the split those results are on.
-    """
-
-    model_id: str = "path/to/model"
-    model_name: str | None = None
-    base_model: str | None = None
-    language: str | list[str] | None = "en"
-    license: str | None = None
-    datasets: list[str] = field(default_factory=list)
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
-    eval_results: dict[str, dict] = field(default_factory=dict)
-    eval_split: str = "validation"
     tags: list[str] = field(default_factory=lambda: ["multiner", "relation-extraction", "named-entity-recognition"])
     example: str = "Ada Lovelace lived in London."
 
