@@ -57,6 +57,38 @@ def run_training_script(script: str, runs: dict[str, list[str]], names: list[str
         (results / f"{name}.json").write_text(json.dumps(found, indent=1))
 
 
+def runs_footer(results: list[dict], notes: str, heading: str) -> list[str]:
+    """The lines under a runs table: the notes (when given), then each run's command, date and wall time, then the
+    machines."""
+    lines = ["", notes.strip()] if notes else []
+    lines += ["", heading, ""]
+    lines += [f"- `{r['command']}` ({r['date']}; {r['wall_seconds'] / 60:.1f} min wall)" for r in results]
+    return lines + ["", "Machine: " + "; ".join(sorted({r["machine"] for r in results}))]
+
+
+def named_runs_main(description: str, script: str, runs: dict, results: Path, work: Path, report) -> None:
+    """The command line of a named-runs benchmark: `run <names>|all [--work DIR]` runs `examples/<script>` once per
+    name (`run_training_script`); `report [--notes FILE]` calls `report(notes)`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    runner = commands.add_parser("run")
+    runner.add_argument("names", nargs="+", help=f"'all' or some of {', '.join(runs)}")
+    runner.add_argument("--work", type=Path, default=work)
+    reporter = commands.add_parser("report")
+    reporter.add_argument("--notes", type=Path, help="a Markdown file of prose to put under the table")
+    args = parser.parse_args()
+    if args.command == "report":
+        report(args.notes.read_text() if args.notes else "")
+        return
+    unknown = [name for name in args.names if name != "all" and name not in runs]
+    if unknown:
+        parser.error(f"unknown runs {unknown}; choose from {list(runs)}")
+    names = list(runs) if args.names == ["all"] else args.names
+    run_training_script(script, runs, names, args.work, results)
+
+
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->` in BENCHMARKS.md."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

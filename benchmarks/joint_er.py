@@ -10,13 +10,12 @@ Models go to a work folder (default /tmp/joint_er_runs); results to benchmarks/r
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, run_training_script, write_section  # noqa: E402
+from common import DATA, ROOT, named_runs_main, runs_footer, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "joint_er"
 CONLL04 = [
@@ -85,30 +84,13 @@ def report(notes: str = "") -> None:
             + f" | {r['train_seconds'] / 60:.1f} | {r['trainable_parameters']:,} "
             f"({r['trainable_outside_encoder']:,}) |"
         )
-    lines += ["", notes.strip(), "", "Commands, one per row:", ""] if notes else ["", "Commands, one per row:", ""]
-    lines += [f"- `{r['command']}` ({r['date']}; {r['wall_seconds'] / 60:.1f} min wall)" for r in results]
-    lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in results}))]
+    lines += runs_footer(results, notes, "Commands, one per row:")
     print("\n".join(lines))
     write_section("joint_er", "\n".join(lines))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    runner = commands.add_parser("run")
-    runner.add_argument("names", nargs="+", help=f"'all' or some of {', '.join(RUNS)}")
-    runner.add_argument("--work", type=Path, default=Path("/tmp/joint_er_runs"))
-    reporter = commands.add_parser("report")
-    reporter.add_argument("--notes", type=Path, help="a Markdown file of prose to put under the table")
-    args = parser.parse_args()
-    if args.command == "run":
-        unknown = [name for name in args.names if name != "all" and name not in RUNS]
-        if unknown:
-            parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
-        names = list(RUNS) if args.names == ["all"] else args.names
-        run_training_script("train_joint_er.py", RUNS, names, args.work, RESULTS)
-    else:
-        report(args.notes.read_text() if args.notes else "")
+    named_runs_main(__doc__, "train_joint_er.py", RUNS, RESULTS, Path("/tmp/joint_er_runs"), report)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ Models go to a work folder (default /tmp/seq2seq_runs); results to benchmarks/re
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, run_training_script, write_section  # noqa: E402
+from common import DATA, ROOT, named_runs_main, runs_footer, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "seq2seq"
 CADEC = ["--train_file", str(DATA / "cadec" / "train.txt"), "--validation_file", str(DATA / "cadec" / "dev.txt")]
@@ -81,30 +80,13 @@ def report(notes: str = "") -> None:
                 f"{100 * every['recall']:.2f} | {discontinuous} | {r['train_seconds'] / 60:.1f} | "
                 f"{r['train_sentences_per_second']} | {evaluation['sentences_per_second']} |"
             )
-    lines += ["", notes.strip(), "", "Commands, one per row group:", ""] if notes else ["", "Commands:", ""]
-    lines += [f"- `{r['command']}` ({r['date']}; {r['wall_seconds'] / 60:.1f} min wall)" for r in results]
-    lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in results}))]
+    lines += runs_footer(results, notes, "Commands, one per row group:")
     print("\n".join(lines))
     write_section("seq2seq", "\n".join(lines))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    runner = commands.add_parser("run")
-    runner.add_argument("names", nargs="+", help=f"'all' or some of {', '.join(RUNS)}")
-    runner.add_argument("--work", type=Path, default=Path("/tmp/seq2seq_runs"))
-    reporter = commands.add_parser("report")
-    reporter.add_argument("--notes", type=Path, help="a Markdown file of prose to put under the table")
-    args = parser.parse_args()
-    if args.command == "run":
-        unknown = [name for name in args.names if name != "all" and name not in RUNS]
-        if unknown:
-            parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
-        names = list(RUNS) if args.names == ["all"] else args.names
-        run_training_script("train_seq2seq.py", RUNS, names, args.work, RESULTS)
-    else:
-        report(args.notes.read_text() if args.notes else "")
+    named_runs_main(__doc__, "train_seq2seq.py", RUNS, RESULTS, Path("/tmp/seq2seq_runs"), report)
 
 
 if __name__ == "__main__":
