@@ -173,10 +173,29 @@ RELATION_TYPES = ["Live_In", "Work_For"]
 JOINT_ENTITY_TYPES = ["Loc", "Org", "Peop"]
 
 
+def memorise(model, processor, collator_class, task, examples, steps, folder) -> str:
+    """Train `model` with a plain loop on one batch of all `examples` (AdamW, 3e-3), then save it with its processor
+    through the family's pipeline (model, processor, code, card) into `folder`. Returns the folder."""
+    from transformers import pipeline
+
+    rows = processor.preprocess({name: [example[name] for example in examples] for name in examples[0]})
+    features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
+    batch = collator_class.from_processor(processor)(features)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    model.eval()
+    pipeline(task, model=model, processor=processor).save_pretrained(folder)
+    return str(folder)
+
+
 def train_tiny_joint_model(encoder_dir, folder, examples=RELATIONS, steps=150, **config_fields):
     """A tiny joint entity-relation model trained (a plain loop, one batch of all examples) until it knows
     `examples`; saved with its processor through the pipeline (model, processor, code, card). Returns the folder."""
-    from transformers import pipeline, set_seed
+    from transformers import set_seed
 
     set_seed(0)
     fields = {
@@ -193,18 +212,7 @@ def train_tiny_joint_model(encoder_dir, folder, examples=RELATIONS, steps=150, *
         encoder_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **fields
     )
     processor = multiner.JointErProcessor.from_model(model)
-    rows = processor.preprocess({name: [example[name] for example in examples] for name in examples[0]})
-    features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
-    batch = multiner.JointErDataCollator.from_processor(processor)(features)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
-    model.eval()
-    pipeline("joint-er", model=model, processor=processor).save_pretrained(folder)
-    return str(folder)
+    return memorise(model, processor, multiner.JointErDataCollator, "joint-er", examples, steps, folder)
 
 
 @pytest.fixture(scope="session")
@@ -239,25 +247,14 @@ SEQ2SEQ_TYPES = ["ADR", "Drug"]
 def train_tiny_seq2seq_model(encoder_dir, folder, examples=DISCONTINUOUS, steps=120, **config_fields):
     """A tiny seq2seq pointer model trained (a plain loop, one batch of all examples) until it knows `examples`;
     saved with its processor through the pipeline (model, processor, code, card). Returns the folder."""
-    from transformers import pipeline, set_seed
+    from transformers import set_seed
 
     set_seed(0)
     model = multiner.Seq2SeqNerModel.from_encoder(
         encoder_dir, entity_types=SEQ2SEQ_TYPES, **{"pointer_dropout": 0.0, **config_fields}
     )
     processor = multiner.Seq2SeqNerProcessor.from_model(model)
-    rows = processor.preprocess({name: [example[name] for example in examples] for name in examples[0]})
-    features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
-    batch = multiner.Seq2SeqNerDataCollator.from_processor(processor)(features)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
-    model.eval()
-    pipeline("seq2seq-ner", model=model, processor=processor).save_pretrained(folder)
-    return str(folder)
+    return memorise(model, processor, multiner.Seq2SeqNerDataCollator, "seq2seq-ner", examples, steps, folder)
 
 
 @pytest.fixture(scope="session")
