@@ -73,12 +73,35 @@ def save_with_pipeline_code(
         copy_code_files(save_directory, [pipeline_module], code_folder)
 
 
+class SavesPipelineCode:
+    """Mixed into a family's `PreTrainedModel` (before it): `save_pretrained` also writes the pipeline's code and
+    `custom_pipelines` (`save_with_pipeline_code`), so that `pipeline(model=folder, trust_remote_code=True)` works
+    where multiner is not installed. The family names its pipeline module, class and remote task."""
+
+    pipeline_module: str
+    pipeline_class: str
+    remote_task: str
+
+    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
+        save_with_pipeline_code(
+            self,
+            super().save_pretrained,
+            save_directory,
+            self.pipeline_module,
+            self.pipeline_class,
+            self.remote_task,
+            *args,
+            **kwargs,
+        )
+
+
 def custom_pipeline_entry(task: str, module_name: str, class_name: str, auto_class: str = "AutoModel") -> dict:
     """The `config.custom_pipelines` value that `Pipeline.save_pretrained` would write for one task."""
     return {task: {"impl": f"{Path(module_name).stem}.{class_name}", "pt": [auto_class], "type": "text"}}
 
 
 __all__ = [
+    "SavesPipelineCode",
     "code_files",
     "copy_code_files",
     "custom_pipeline_entry",

@@ -18,10 +18,7 @@ from transformers.utils import ModelOutput
 
 from .configuration_joint_er import REMOTE_JOINT_ER_TASK, JointErConfig
 from .encoders import build_encoder, load_encoder
-from .hub_folders import save_with_pipeline_code
-
-# The pipeline module is imported by neither the model nor the processor: a saved model folder gets it by name.
-PIPELINE_MODULE, PIPELINE_CLASS = "pipeline_joint_er.py", "JointErPipeline"
+from .hub_folders import SavesPipelineCode
 
 # Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
 FORBIDDEN = -1.0e4
@@ -335,25 +332,13 @@ class RelationScorer(nn.Module):
 # ------------------------------------------------------------------------------------------------------- the model
 
 
-class JointErPreTrainedModel(PreTrainedModel):
+class JointErPreTrainedModel(SavesPipelineCode, PreTrainedModel):
     config_class = JointErConfig
     base_model_prefix = "encoder"
     main_input_name = "input_ids"
     _supports_sdpa = True
-
-    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
-        """`PreTrainedModel.save_pretrained`, plus the pipeline's code and `custom_pipelines`, so that
-        `pipeline(model=folder, trust_remote_code=True)` works where multiner is not installed."""
-        save_with_pipeline_code(
-            self,
-            super().save_pretrained,
-            save_directory,
-            PIPELINE_MODULE,
-            PIPELINE_CLASS,
-            REMOTE_JOINT_ER_TASK,
-            *args,
-            **kwargs,
-        )
+    # the pipeline module is imported by neither the model nor the processor: a saved folder gets it by name
+    pipeline_module, pipeline_class, remote_task = "pipeline_joint_er.py", "JointErPipeline", REMOTE_JOINT_ER_TASK
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

@@ -15,11 +15,8 @@ from transformers.utils import ModelOutput
 
 from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig
 from .encoders import build_encoder, load_encoder
-from .hub_folders import save_with_pipeline_code
+from .hub_folders import SavesPipelineCode
 from .query_modes_multiner import QueryAttention, query_mode_of
-
-# The pipeline module is imported by neither the model nor the processor: a saved model folder gets it by name.
-PIPELINE_MODULE, PIPELINE_CLASS = "pipeline_multiner.py", "MultiNerPipeline"
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
 MASKED_LOGIT = -1.0e4
@@ -232,27 +229,14 @@ def shifted_windows(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
     return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
 
 
-class MultiNerPreTrainedModel(PreTrainedModel):
+class MultiNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
     config_class = MultiNerConfig
     base_model_prefix = "encoder"
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
-
-    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
-        """`PreTrainedModel.save_pretrained`, plus what makes the folder a pipeline where multiner is not installed:
-        the pipeline's code (and the files it reads) beside the model's, and `custom_pipelines` in `config.json`, so
-        that `pipeline(model=folder, trust_remote_code=True)` finds the task offline."""
-        save_with_pipeline_code(
-            self,
-            super().save_pretrained,
-            save_directory,
-            PIPELINE_MODULE,
-            PIPELINE_CLASS,
-            REMOTE_PIPELINE_TASK,
-            *args,
-            **kwargs,
-        )
+    # the pipeline module is imported by neither the model nor the processor: a saved folder gets it by name
+    pipeline_module, pipeline_class, remote_task = "pipeline_multiner.py", "MultiNerPipeline", REMOTE_PIPELINE_TASK
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

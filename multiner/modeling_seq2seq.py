@@ -15,10 +15,9 @@ from transformers.utils import ModelOutput
 
 from .configuration_seq2seq import END_ID, FIRST_TYPE_ID, REMOTE_SEQ2SEQ_TASK, START_ID, Seq2SeqNerConfig
 from .encoders import default_encoder_path, encoder_kwargs
-from .hub_folders import save_with_pipeline_code
+from .hub_folders import SavesPipelineCode
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 
-PIPELINE_MODULE, PIPELINE_CLASS = "pipeline_seq2seq.py", "Seq2SeqNerPipeline"
 LABEL_PAD = -100
 # Logit of an output that cannot be chosen here (padding words, the start token): exp() of it is 0 in float32 and
 # it stays finite, so no NaN gradients.
@@ -63,25 +62,13 @@ class Seq2SeqNerOutput(ModelOutput):
     encoder_last_hidden_state: torch.FloatTensor | None = None
 
 
-class Seq2SeqNerPreTrainedModel(PreTrainedModel):
+class Seq2SeqNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
     config_class = Seq2SeqNerConfig
     base_model_prefix = "seq2seq"
     main_input_name = "input_ids"
     _supports_sdpa = True
-
-    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
-        """`PreTrainedModel.save_pretrained`, plus the pipeline's code and `custom_pipelines`, so that
-        `pipeline(model=folder, trust_remote_code=True)` works where multiner is not installed."""
-        save_with_pipeline_code(
-            self,
-            super().save_pretrained,
-            save_directory,
-            PIPELINE_MODULE,
-            PIPELINE_CLASS,
-            REMOTE_SEQ2SEQ_TASK,
-            *args,
-            **kwargs,
-        )
+    # the pipeline module is imported by neither the model nor the processor: a saved folder gets it by name
+    pipeline_module, pipeline_class, remote_task = "pipeline_seq2seq.py", "Seq2SeqNerPipeline", REMOTE_SEQ2SEQ_TASK
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
