@@ -15,11 +15,22 @@ from typing import Any, ClassVar
 
 from transformers import AutoTokenizer, ProcessorMixin
 
-from .text_core import Context, Window, read_inputs
+from .text_core import (
+    Context,
+    Window,
+    count_stored_unrepresentable,
+    is_single_example,
+    read_inputs,
+    report_unrepresentable,
+    sources_of,
+    tokenize_context,
+)
 
 PROCESSOR_CONFIG_NAME = "processor_config.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+# The column of preprocessed rows that carries each example's counts of what could not be represented.
+UNREPRESENTABLE_COLUMN = "unrepresentable"
 
 
 @dataclass
@@ -55,6 +66,11 @@ class WindowedProcessor(ProcessorMixin):
     texts_class: ClassVar[type] = WindowedTexts
     batch_class: ClassVar[type] = WindowedBatch
     owned_settings: ClassVar[str] = "the entity types"
+    # why gold items can be left out of the labels (counter key -> explanation), what they are called in warnings,
+    # and the error for a batch without entities
+    reasons: ClassVar[Mapping[str, str]]
+    counted: ClassVar[str] = "gold entities"
+    missing_entities: ClassVar[str]
 
     def __init__(self, tokenizer, model_config=None, max_length: int = 256, stride: int = 64):
         super().__init__(tokenizer)
@@ -131,6 +147,53 @@ class WindowedProcessor(ProcessorMixin):
         processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
         return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
 
+    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
+        """Model features with labels, one row per window, for `datasets.Dataset.map(..., batched=True)`.
+
+        Gold items the model cannot hold are counted per reason (see `reasons`), with a warning, and stored in each
+        example's first row (`count_unrepresentable`).
+
+        Example:
+            >>> columns = data.column_names  # doctest: +SKIP
+            >>> train = data.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
+        """
+        single = is_single_example(examples)
+        batch = {name: [value] for name, value in examples.items()} if single else examples
+        sources = sources_of(batch)
+        if "entities" not in batch:
+            raise ValueError(self.missing_entities)
+        rows: dict[str, list] = {}
+        skipped: Counter = Counter()
+        for index, source in enumerate(sources):
+            example = {name: values[index] for name, values in batch.items()}
+            example_skipped: Counter = Counter()
+            context = tokenize_context(self.tokenizer, source, index)
+            example_rows = self._example_rows(context, example, index, example_skipped)
+            # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
+            for number, row in enumerate(example_rows):
+                counts = [example_skipped[reason] if number == 0 else 0 for reason in self.reasons]
+                row[UNREPRESENTABLE_COLUMN] = counts
+                for name, value in row.items():
+                    rows.setdefault(name, []).append(value)
+            skipped.update(example_skipped)
+        if single and len(rows["input_ids"]) != 1:
+            raise ValueError(
+                f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
+                "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
+            )
+        report_unrepresentable(skipped, self.unrepresentable, self.reasons, self.counted)
+        return {name: values[0] for name, values in rows.items()} if single else rows
+
+    @classmethod
+    def count_unrepresentable(cls, rows) -> Counter:
+        """Gold items left out of the labels of preprocessed `rows` (a `Dataset` or a dict of columns), per reason
+        (see `reasons`); exact under `map(num_proc=N)` and from the map cache."""
+        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, cls.reasons)
+
+    def _example_rows(self, context: Context, example: dict, index: int, skipped: Counter) -> list[dict]:
+        """One example's rows (features and labels per window), counting in `skipped` what they leave out."""
+        raise NotImplementedError
+
     def __call__(self, text=None, tokens=None, return_tensors: str = "pt"):
         """Inference inputs for texts (or word lists): all their windows in one batch (see `tokenize` + `batches` to
         bound the windows per model call, as the pipeline does)."""
@@ -162,4 +225,11 @@ class WindowedProcessor(ProcessorMixin):
         raise NotImplementedError
 
 
-__all__ = ["HUB_KWARGS", "PROCESSOR_CONFIG_NAME", "WindowedBatch", "WindowedProcessor", "WindowedTexts"]
+__all__ = [
+    "HUB_KWARGS",
+    "PROCESSOR_CONFIG_NAME",
+    "UNREPRESENTABLE_COLUMN",
+    "WindowedBatch",
+    "WindowedProcessor",
+    "WindowedTexts",
+]

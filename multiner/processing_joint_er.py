@@ -18,13 +18,8 @@ from .text_core import (
     check_character_boundaries,
     check_threshold,
     checked_entity,
-    count_stored_unrepresentable,
     entity_dicts,
-    is_single_example,
     make_windows,
-    report_unrepresentable,
-    sources_of,
-    tokenize_context,
     window_word_tokens,
     word_of_token,
 )
@@ -38,7 +33,6 @@ REASONS = {
     "relation_argument": "(a relation) one of its arguments was left out for one of the reasons above",
     "relation_window": "(a relation) no window of max_length tokens holds both of its arguments",
 }
-UNREPRESENTABLE_COLUMN = "unrepresentable"
 
 
 class JointErTexts(WindowedTexts):
@@ -80,6 +74,9 @@ class JointErProcessor(WindowedProcessor):
     texts_class = JointErTexts
     batch_class = JointErBatch
     owned_settings = "the entity and relation types"
+    reasons = REASONS
+    counted = "gold entities and relations"
+    missing_entities = "preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example."
 
     @property
     def relation_types(self) -> list[str]:
@@ -87,66 +84,31 @@ class JointErProcessor(WindowedProcessor):
 
     # ----------------------------------------------------------------------------------------------- features
 
-    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
-        """Model features with labels, one row per window, for `datasets.Dataset.map(..., batched=True)`.
-
-        Example:
-            >>> columns = data.column_names  # doctest: +SKIP
-            >>> train = data.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
-        """
-        single = is_single_example(examples)
-        batch = {name: [value] for name, value in examples.items()} if single else examples
-        sources = sources_of(batch)
-        if "entities" not in batch:
-            raise ValueError("preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example.")
-        relations_column = batch.get("relations") or [None] * len(sources)
-        rows: dict[str, list] = {}
-        skipped: Counter = Counter()
-        for index, (source, entities, relations) in enumerate(zip(sources, batch["entities"], relations_column)):
-            context = tokenize_context(self.tokenizer, source, index)
-            example_skipped: Counter = Counter()
-            spans, relation_triples = self._gold(context, entities or [], relations or [], index, example_skipped)
-            windows = make_windows(context, index, self._window_size, self.stride)
-            token_words = word_of_token(context)
-            example_rows, held_entities, held_relations = [], set(), set()
-            for window in windows:
-                held = [span for span in spans if window.holds(span[0], span[1])]
-                number_of = {span: number for number, span in enumerate(held)}
-                inside = [triple for triple in relation_triples if triple[0] in number_of and triple[1] in number_of]
-                held_entities.update(held)
-                held_relations.update(inside)
-                first_word = token_words[window.start]
-                labels = [[token_words[f] - first_word, token_words[la] - first_word, t] for f, la, t in held]
-                relation_labels = [[number_of[head], number_of[tail], kind] for head, tail, kind in inside]
-                example_rows.append(
-                    {
-                        **self._features(context, window),
-                        "labels": labels or [[LABEL_PAD] * 3],
-                        "relation_labels": relation_labels or [[LABEL_PAD] * 3],
-                        UNREPRESENTABLE_COLUMN: [0] * len(REASONS),
-                    }
-                )
-            example_skipped["window"] += len(set(spans) - held_entities)
-            example_skipped["relation_window"] += len(set(relation_triples) - held_relations)
-            # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
-            example_rows[0][UNREPRESENTABLE_COLUMN] = [example_skipped[reason] for reason in REASONS]
-            for row in example_rows:
-                for name, value in row.items():
-                    rows.setdefault(name, []).append(value)
-            skipped.update(example_skipped)
-        if single and len(rows["input_ids"]) != 1:
-            raise ValueError(
-                f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
-                "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
+    def _example_rows(self, context: Context, example: dict, index: int, skipped: Counter) -> list[dict]:
+        spans, relation_triples = self._gold(
+            context, example["entities"] or [], example.get("relations") or [], index, skipped
+        )
+        token_words = word_of_token(context)
+        example_rows, held_entities, held_relations = [], set(), set()
+        for window in make_windows(context, index, self._window_size, self.stride):
+            held = [span for span in spans if window.holds(span[0], span[1])]
+            number_of = {span: number for number, span in enumerate(held)}
+            inside = [triple for triple in relation_triples if triple[0] in number_of and triple[1] in number_of]
+            held_entities.update(held)
+            held_relations.update(inside)
+            first_word = token_words[window.start]
+            labels = [[token_words[f] - first_word, token_words[la] - first_word, t] for f, la, t in held]
+            relation_labels = [[number_of[head], number_of[tail], kind] for head, tail, kind in inside]
+            example_rows.append(
+                {
+                    **self._features(context, window),
+                    "labels": labels or [[LABEL_PAD] * 3],
+                    "relation_labels": relation_labels or [[LABEL_PAD] * 3],
+                }
             )
-        report_unrepresentable(skipped, self.unrepresentable, REASONS, "gold entities and relations")
-        return {name: values[0] for name, values in rows.items()} if single else rows
-
-    @staticmethod
-    def count_unrepresentable(rows) -> Counter:
-        """Gold entities and relations left out of the labels of preprocessed `rows` (a `Dataset` or a dict of
-        columns), per reason (see `REASONS`); exact under `map(num_proc=N)` and from the map cache."""
-        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, REASONS)
+        skipped["window"] += len(set(spans) - held_entities)
+        skipped["relation_window"] += len(set(relation_triples) - held_relations)
+        return example_rows
 
     def _gold(
         self, context: Context, entities: Sequence, relations: Sequence, index: int, skipped: Counter

@@ -19,12 +19,7 @@ from .text_core import (
     Context,
     Window,
     check_character_boundaries,
-    count_stored_unrepresentable,
-    is_single_example,
     make_windows,
-    report_unrepresentable,
-    sources_of,
-    tokenize_context,
     window_word_tokens,
     word_of_token,
 )
@@ -36,7 +31,6 @@ REASONS = {
     "window": UNREPRESENTABLE_REASONS["window"],
     "target_length": "the window's target would be longer than max_target_length output tokens",
 }
-UNREPRESENTABLE_COLUMN = "unrepresentable"
 
 
 class Seq2SeqNerTexts(WindowedTexts):
@@ -80,69 +74,35 @@ class Seq2SeqNerProcessor(WindowedProcessor):
     texts_class = Seq2SeqNerTexts
     batch_class = Seq2SeqNerBatch
     owned_settings = "the entity types and target mode"
+    reasons = REASONS
+    missing_entities = (
+        "preprocess needs an 'entities' column: per example a list of {'start', 'end', 'label'} or "
+        "{'label', 'fragments': [{'start', 'end'}, ...]} dicts."
+    )
 
     # ----------------------------------------------------------------------------------------------- features
 
-    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
-        """Model features with target `labels`, one row per window, for `datasets.Dataset.map(..., batched=True)`.
-
-        Example:
-            >>> columns = data.column_names  # doctest: +SKIP
-            >>> train = data.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
-        """
-        single = is_single_example(examples)
-        batch = {name: [value] for name, value in examples.items()} if single else examples
-        sources = sources_of(batch)
-        if "entities" not in batch:
-            raise ValueError(
-                "preprocess needs an 'entities' column: per example a list of {'start', 'end', 'label'} or "
-                "{'label', 'fragments': [{'start', 'end'}, ...]} dicts."
-            )
-        rows: dict[str, list] = {}
-        skipped: Counter = Counter()
+    def _example_rows(self, context: Context, example: dict, index: int, skipped: Counter) -> list[dict]:
         config = self.model_config
-        for index, (source, entities) in enumerate(zip(sources, batch["entities"])):
-            context = tokenize_context(self.tokenizer, source, index)
-            example_skipped: Counter = Counter()
-            gold = self._gold(context, entities or [], index, example_skipped)
-            token_words = word_of_token(context)
-            held_anywhere = set()
-            example_rows = []
-            for window in make_windows(context, index, self._window_size, self.stride):
-                first_word = token_words[window.start]
-                held = []
-                for fragments, kind in gold:
-                    if window.holds(fragments[0][0], fragments[-1][1]):
-                        held_anywhere.add((fragments, kind))
-                        words = tuple((token_words[a] - first_word, token_words[b] - first_word) for a, b in fragments)
-                        held.append((words, kind))
-                labels, left_out = _fitting_targets(
-                    held, config.target_mode, config.first_pointer_id, config.max_target_length
-                )
-                example_skipped["target_length"] += left_out
-                example_rows.append(
-                    {**self._features(context, window), "labels": labels, UNREPRESENTABLE_COLUMN: [0] * len(REASONS)}
-                )
-            example_skipped["window"] += len(set(gold) - held_anywhere)
-            # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
-            example_rows[0][UNREPRESENTABLE_COLUMN] = [example_skipped[reason] for reason in REASONS]
-            for row in example_rows:
-                for name, value in row.items():
-                    rows.setdefault(name, []).append(value)
-            skipped.update(example_skipped)
-        if single and len(rows["input_ids"]) != 1:
-            raise ValueError(
-                f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
-                "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
+        gold = self._gold(context, example["entities"] or [], index, skipped)
+        token_words = word_of_token(context)
+        held_anywhere = set()
+        example_rows = []
+        for window in make_windows(context, index, self._window_size, self.stride):
+            first_word = token_words[window.start]
+            held = []
+            for fragments, kind in gold:
+                if window.holds(fragments[0][0], fragments[-1][1]):
+                    held_anywhere.add((fragments, kind))
+                    words = tuple((token_words[a] - first_word, token_words[b] - first_word) for a, b in fragments)
+                    held.append((words, kind))
+            labels, left_out = _fitting_targets(
+                held, config.target_mode, config.first_pointer_id, config.max_target_length
             )
-        report_unrepresentable(skipped, self.unrepresentable, REASONS, "gold entities")
-        return {name: values[0] for name, values in rows.items()} if single else rows
-
-    @staticmethod
-    def count_unrepresentable(rows) -> Counter:
-        """Gold entities left out of the targets of preprocessed `rows` (a `Dataset` or a dict of columns), per reason
-        (see `REASONS`); exact under `map(num_proc=N)` and from the map cache."""
-        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, REASONS)
+            skipped["target_length"] += left_out
+            example_rows.append({**self._features(context, window), "labels": labels})
+        skipped["window"] += len(set(gold) - held_anywhere)
+        return example_rows
 
     def _gold(self, context: Context, entities: Sequence, index: int, skipped: Counter) -> list[tuple]:
         """Representable gold entities as `(fragments in (first token, last token) pairs, type)`, deduplicated; the
