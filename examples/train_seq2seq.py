@@ -8,6 +8,10 @@ on a validation file through the pipeline, on raw text, greedy and with beam sea
     python examples/train_seq2seq.py --format jsonlines --train_file ../shared/data/genia/train.jsonlines \
         --validation_file ../shared/data/genia/dev.jsonlines --max_train_examples 3000 --output_dir seq2seq-genia
 
+seeds/001's multi-task model: add --relation_prediction, --token_relation_attention, --entity_type_attention (each
+alone or together: the paper's ablation is four runs of this script); the entity base of type attention is the
+training set's own entities (counted per type) unless --gazetteer gives a file (`type<TAB>name[<TAB>count]` or json).
+
 Inputs: the discontinuous format (`--format discontinuous`: a sentence line, then `start,end[,start,end...] TYPE|...`
 with inclusive word indices, then a blank line; CADEC), CoNLL columns (`--format conll`) or word-span jsonlines
 (`--format jsonlines`, GENIA). Words are joined by spaces into raw text. Runs under `accelerate launch` as any Trainer
@@ -30,12 +34,28 @@ from transformers import Trainer, TrainingArguments, get_linear_schedule_with_wa
 import multiner
 from multiner import Seq2SeqNerCardData, Seq2SeqNerDataCollator, Seq2SeqNerModel, Seq2SeqNerProcessor
 from multiner.evaluation import fragment_scores
-from multiner.readers import entity_types_of, read_conll, read_discontinuous, read_word_span_jsonl, words_to_text
+from multiner.readers import (
+    entity_base_of,
+    entity_types_of,
+    read_conll,
+    read_discontinuous,
+    read_gazetteer,
+    read_word_span_jsonl,
+    words_to_text,
+)
 
 READERS = {"discontinuous": read_discontinuous, "conll": read_conll, "jsonlines": read_word_span_jsonl}
-# Parameters that start untrained: the pointer MLP, type and special embeddings, and a warm-started decoder's
-# cross-attention. They take --learning_rate; the pretrained backbone takes --backbone_learning_rate.
-NEW_PARAMETERS = ("pointer_mlp.", "type_embeddings.", "special_embeddings.", "crossattention.")
+# Parameters that start untrained: the pointer MLP, type and special embeddings, a warm-started decoder's
+# cross-attention, the word-pair grid and the type-attention MLP. They take --learning_rate; the pretrained backbone
+# takes --backbone_learning_rate.
+NEW_PARAMETERS = (
+    "pointer_mlp.",
+    "type_embeddings.",
+    "special_embeddings.",
+    "crossattention.",
+    "relation_grid.",
+    "type_attention.",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +70,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--backbone", help="encoder (warm-started pair) or encoder-decoder folder; default MiniLM")
     model.add_argument("--target_mode", choices=["all_words", "fragment_bounds"], default="all_words")
     model.add_argument("--share_encoder_decoder", action="store_true")
+    model.add_argument("--relation_prediction", action="store_true", help="seeds/001's word-pair task (RP)")
+    model.add_argument("--token_relation_attention", action="store_true", help="seeds/001's TRA")
+    model.add_argument("--entity_type_attention", action="store_true", help="seeds/001's ETA")
+    model.add_argument("--relation_loss_weight", type=float, default=0.3, help="w in L_entity + w * L_relation")
+    model.add_argument("--relation_size", type=int, default=256, help="word-pair grid size")
+    model.add_argument("--gazetteer", help="entity base of type attention (default: the training entities)")
     training = parser.add_argument_group("training")
     training.add_argument("--output_dir", required=True)
     training.add_argument("--epochs", type=float, default=10)
@@ -78,11 +104,20 @@ def main(argv: list[str] | None = None) -> dict:
     read = READERS[args.format]
     train = [words_to_text(example) for example in read(args.train_file)[: args.max_train_examples]]
     validation = [words_to_text(example) for example in read(args.validation_file)[: args.max_validation_examples]]
+    entity_base = None
+    if args.entity_type_attention:
+        entity_base = read_gazetteer(args.gazetteer) if args.gazetteer else entity_base_of(train)
     model = Seq2SeqNerModel.from_encoder(
         args.backbone,
         entity_types=entity_types_of(train),
         target_mode=args.target_mode,
         share_encoder_decoder=args.share_encoder_decoder,
+        relation_prediction=args.relation_prediction,
+        token_relation_attention=args.token_relation_attention,
+        entity_type_attention=args.entity_type_attention,
+        relation_loss_weight=args.relation_loss_weight,
+        relation_size=args.relation_size,
+        entity_base=entity_base,
         # flat or nested data: generation writes contiguous entities only
         discontinuous=any(len(e.get("fragments", [e])) > 1 for example in train for e in example["entities"]),
     )

@@ -24,6 +24,10 @@ END_ID = 0
 START_ID = 1
 FIRST_TYPE_ID = 2
 
+# Classes of a word pair in relation prediction (seeds/001): no relation; first and last word of one entity; two
+# consecutive words of one entity (across a discontinuous entity's gap too).
+RELATION_CLASSES = ("none", "begin_end", "inside")
+
 
 class Seq2SeqNerConfig(PreTrainedConfig):
     r"""Configuration of a [`Seq2SeqNerModel`]: an encoder-decoder that writes each entity as pointers to its source
@@ -50,6 +54,24 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         pointer_dropout (`float`, defaults to 0.1): dropout in the MLP that maps encoder word states to pointer keys.
         encoder_name (`str`, *optional*): the name or path the backbone was loaded from; cards cite it, and
             `Seq2SeqNerProcessor.from_model` loads its tokenizer.
+        relation_prediction (`bool`, defaults to `False`): seeds/001's auxiliary task (RP): every pair of source
+            words is classified as None, Begin-End (first and last word of one entity) or Inside (consecutive words of
+            one entity), from a conditional layer normalisation of the pair; the focal loss is added to the entity
+            loss with weight `relation_loss_weight`. The processor writes the pair labels when this is on.
+        token_relation_attention (`bool`, defaults to `False`): seeds/001's TRA: a convolution over the word-pair
+            grid, pooled per word, gives extra keys and values for the decoder's cross-attention.
+        entity_type_attention (`bool`, defaults to `False`): seeds/001's ETA: type vectors (the type embeddings
+            through a down/up MLP) are extra keys and values in every self-attention layer of the encoder and the
+            decoder, and in the decoder's cross-attention; the type embeddings start from `entity_base`.
+        relation_loss_weight (`float`, defaults to 0.3): `w` in `L_entity + w * L_relation`.
+        focal_alpha (`float`, defaults to 5.0) and focal_tau (`float`, defaults to 1.0): the relation focal loss
+            `-alpha * (1 - p)^tau * log p` of the gold class's probability `p`.
+        relation_size (`int`, defaults to 256): word states are reduced to this size before the pair grid (its
+            memory is words x words x relation_size).
+        type_attention_size (`int`, defaults to 512): the down projection of the type-attention MLP.
+        entity_base (`dict[str, dict[str, int]]`, *optional*): per entity type, names and counts; a type embedding
+            starts as the count-weighted mean embedding of its names (`Seq2SeqNerModel.init_type_embeddings`). Kept
+            in the config, so a saved model records the base it was built from.
 
     Example:
         >>> from transformers import BertConfig
@@ -71,6 +93,15 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     max_target_length: int = 256
     pointer_dropout: float = 0.1
     encoder_name: str | None = None
+    relation_prediction: bool = False
+    token_relation_attention: bool = False
+    entity_type_attention: bool = False
+    relation_loss_weight: float = 0.3
+    focal_alpha: float = 5.0
+    focal_tau: float = 1.0
+    relation_size: int = 256
+    type_attention_size: int = 512
+    entity_base: dict | None = None
     is_encoder_decoder: bool = True
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -114,6 +145,11 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         """Output id of source word 0: after the end and start tokens and the types."""
         return FIRST_TYPE_ID + len(self.entity_types)
 
+    @property
+    def uses_relation_grid(self) -> bool:
+        """Whether the model builds the word-pair grid (relation prediction or token-relation attention)."""
+        return self.relation_prediction or self.token_relation_attention
+
     def input_signature(self) -> int:
         """A 63-bit digest of what the processor's targets depend on (entity types in order, target mode)."""
         layout = json.dumps([self.entity_types, self.target_mode])
@@ -134,6 +170,15 @@ class Seq2SeqNerConfig(PreTrainedConfig):
             raise ValueError(f"Seq2SeqNerConfig.max_target_length={limit!r} must be an integer of at least 2.")
         if not 0.0 <= self.pointer_dropout < 1.0:
             raise ValueError(f"Seq2SeqNerConfig.pointer_dropout={self.pointer_dropout!r} must be in [0, 1).")
+        for name in ("relation_loss_weight", "focal_alpha", "focal_tau"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"Seq2SeqNerConfig.{name}={value!r} must be a number >= 0.")
+        for name in ("relation_size", "type_attention_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Seq2SeqNerConfig.{name}={value!r} must be a positive integer.")
+        self._check_entity_base()
         if self.encoder_config is None:
             return
         if self.share_encoder_decoder and not self.warm_start:
@@ -153,10 +198,31 @@ class Seq2SeqNerConfig(PreTrainedConfig):
                 f"Seq2SeqNerConfig.max_target_length={limit} is more than the decoder's {positions} positions."
             )
 
+    def _check_entity_base(self) -> None:
+        base = self.entity_base
+        if base is None:
+            return
+        if not isinstance(base, dict):
+            raise ValueError(
+                f"Seq2SeqNerConfig.entity_base must be a dict {{type: {{name: count}}}}, got {type(base).__name__}."
+            )
+        unknown = sorted(set(base) - set(self.entity_types))
+        if unknown:
+            raise ValueError(
+                f"Seq2SeqNerConfig.entity_base has types {unknown} that are not entity types ({self.entity_types})."
+            )
+        for label, names in base.items():
+            if not isinstance(names, dict) or not all(
+                isinstance(name, str) and isinstance(count, int) and not isinstance(count, bool) and count > 0
+                for name, count in names.items()
+            ):
+                raise ValueError(f"Seq2SeqNerConfig.entity_base[{label!r}] must map names to positive integer counts.")
+
 
 __all__ = [
     "END_ID",
     "FIRST_TYPE_ID",
+    "RELATION_CLASSES",
     "REMOTE_SEQ2SEQ_TASK",
     "SEQ2SEQ_TASK",
     "START_ID",

@@ -17,9 +17,11 @@ class Seq2SeqNerDataCollator:
     """Dynamic padding of the rows `Seq2SeqNerProcessor.preprocess` writes; pure: it knows a pad id, nothing else.
 
     Every row has `input_ids` [seq] and `word_index` [words] (the position of each source word's first token), and
-    optionally `labels` [steps] (target ids) and `input_signature`. `input_ids` are padded with the pad id,
-    `word_index` with -1, `labels` with -100; `attention_mask` comes from the lengths. Other fields (the
-    `unrepresentable` counts) are ignored.
+    optionally `labels` [steps] (target ids), `relation_labels` (`[i, j, class]` word pairs of relation prediction;
+    `[-100, -100, -100]` for none) and `input_signature`. `input_ids` are padded with the pad id, `word_index` with
+    -1, `labels` with -100; `attention_mask` comes from the lengths; `relation_labels` become a `[batch, words,
+    words]` grid, 0 (None) for unlisted pairs of real words and -100 where either word is padding. Other fields
+    (the `unrepresentable` counts) are ignored.
 
     Example:
         >>> collator = Seq2SeqNerDataCollator(pad_token_id=0)
@@ -63,9 +65,25 @@ class Seq2SeqNerDataCollator:
         }
         if "labels" in features[0]:
             batch["labels"] = _pad([feature["labels"] for feature in features], LABEL_PAD)
+        if "relation_labels" in features[0]:
+            batch["relation_labels"] = _pair_grid(features, batch["word_index"].shape[1])
         if "input_signature" in features[0]:
             batch["input_signature"] = np.array([feature["input_signature"] for feature in features], dtype=np.int64)
         return {name: torch.from_numpy(values) for name, values in batch.items()}
+
+
+def _pair_grid(features: Sequence[Mapping[str, Any]], words: int) -> np.ndarray:
+    grid = np.full((len(features), words, words), LABEL_PAD, dtype=np.int64)
+    for row, feature in enumerate(features):
+        size = len(feature["word_index"])
+        grid[row, :size, :size] = 0
+        for i, j, kind in feature["relation_labels"]:
+            if kind == LABEL_PAD:
+                continue
+            if not (0 <= i < size and 0 <= j < size):
+                raise ValueError(f"Row {row}: relation_labels pair ({i}, {j}) is outside its {size} words.")
+            grid[row, i, j] = kind
+    return grid
 
 
 def _pad(rows: Sequence[Sequence[int]], value: int, length: int | None = None) -> np.ndarray:

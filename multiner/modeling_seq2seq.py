@@ -1,6 +1,10 @@
 """The seq2seq pointer model: an encoder-decoder whose every output step is a distribution over [end; start; entity
 types; source words], from dot products of the decoder state with type embeddings and with the encoder's word
-states (no vocabulary head). Flat, nested and discontinuous entities are all sequences of pointers and types."""
+states (no vocabulary head). Flat, nested and discontinuous entities are all sequences of pointers and types.
+
+seeds/001's three additions are config switches: relation prediction over word pairs (RP), token-relation attention
+(TRA: pair-grid keys and values in the decoder's cross-attention) and entity-type attention (ETA: type keys and
+values in every attention layer). Off, each leaves the baseline's computation as it was."""
 
 from __future__ import annotations
 
@@ -9,11 +13,27 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, GenerationMixin, LogitsProcessorList, PreTrainedModel
+from transformers import (
+    AttentionInterface,
+    AutoModel,
+    AutoTokenizer,
+    GenerationMixin,
+    LogitsProcessorList,
+    PreTrainedModel,
+)
 from transformers import initialization as init
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from transformers.utils import ModelOutput
 
-from .configuration_seq2seq import END_ID, FIRST_TYPE_ID, REMOTE_SEQ2SEQ_TASK, START_ID, Seq2SeqNerConfig
+from .configuration_seq2seq import (
+    END_ID,
+    FIRST_TYPE_ID,
+    RELATION_CLASSES,
+    REMOTE_SEQ2SEQ_TASK,
+    START_ID,
+    Seq2SeqNerConfig,
+)
 from .encoders import default_encoder_path, encoder_kwargs
 from .hub_folders import SavesPipelineCode
 from .targets_seq2seq import PointerConstraintLogitsProcessor
@@ -22,6 +42,135 @@ LABEL_PAD = -100
 # Logit of an output that cannot be chosen here (padding words, the start token): exp() of it is 0 in float32 and
 # it stays finite, so no NaN gradients.
 UNREACHABLE = -1.0e4
+# The attention implementation of a backbone with entity-type attention: sdpa, with the type vectors' keys and
+# values in front of every self-attention layer's own (see `attention_with_memory`).
+MEMORY_ATTENTION = "multiner_memory"
+
+
+def attention_with_memory(module, query, key, value, attention_mask, type_memory=None, **kwargs):
+    """sdpa attention whose self-attention layers also attend to `type_memory` (`[batch or 1, types, hidden]`):
+    its keys and values, through the layer's own key and value projections, go in front of the layer's
+    (`cat(K_T, K)`, `cat(V_T, V)`); every query may attend to them. Without `type_memory`, or in a layer not marked
+    as self-attention by `mark_attention_layers`, this is transformers' sdpa attention unchanged."""
+    if type_memory is None or getattr(module, "multiner_attention_role", None) != "self":
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    key_projection, value_projection = _key_value_projections(module)
+    batch, heads, key_length, size = key.shape
+    memory = type_memory.to(key.dtype).expand(batch, -1, -1)
+    extra_keys = key_projection(memory).view(batch, -1, heads, size).transpose(1, 2)
+    extra_values = value_projection(memory).view(batch, -1, heads, size).transpose(1, 2)
+    causal = getattr(module, "is_causal", False)
+    mask = _mask_with_memory(attention_mask, memory.size(1), query.size(2), key_length, causal, batch, key.device)
+    return sdpa_attention_forward(
+        module, query, torch.cat([extra_keys, key], 2), torch.cat([extra_values, value], 2), mask, **kwargs
+    )
+
+
+def _mask_with_memory(mask, extra, query_length, key_length, causal, batch, device):
+    """`mask` (bool or additive, `[batch, 1, queries, keys]`, or None) with `extra` attendable key columns in
+    front; a causal layer's implicit mask (None) made explicit first, aligned to the last queries."""
+    if mask is None:
+        if not (causal and query_length > 1):
+            return None
+        positions = torch.arange(key_length, device=device)
+        mask = (positions[None, :] <= positions[key_length - query_length :, None])[None, None]
+        mask = mask.expand(batch, 1, -1, -1)
+    shape = (*mask.shape[:-1], extra)
+    if mask.dtype == torch.bool:
+        front = torch.ones(shape, dtype=torch.bool, device=mask.device)
+    else:
+        front = torch.zeros(shape, dtype=mask.dtype, device=mask.device)
+    return torch.cat([front, mask], dim=-1)
+
+
+def _key_value_projections(module: nn.Module) -> tuple[nn.Linear, nn.Linear] | None:
+    """An attention layer's key and value projections (BERT-like `key`/`value`, BART-like `k_proj`/`v_proj`)."""
+    for key_name, value_name in (("key", "value"), ("k_proj", "v_proj")):
+        key, value = getattr(module, key_name, None), getattr(module, value_name, None)
+        if isinstance(key, nn.Linear) and isinstance(value, nn.Linear):
+            return key, value
+    return None
+
+
+def mark_attention_layers(backbone: nn.Module) -> int:
+    """Mark each attention layer of `backbone` as self- or cross-attention for `attention_with_memory` and switch
+    the backbone to it; returns how many self-attention layers take type memory."""
+    marked = 0
+    for name, module in backbone.named_modules():
+        if _key_value_projections(module) is None:
+            continue
+        cross = "crossattention" in name or "encoder_attn" in name
+        module.multiner_attention_role = "cross" if cross else "self"
+        marked += not cross
+    backbone.set_attn_implementation(MEMORY_ATTENTION)
+    return marked
+
+
+AttentionInterface.register(MEMORY_ATTENTION, attention_with_memory)
+AttentionMaskInterface.register(MEMORY_ATTENTION, sdpa_mask)
+
+
+class ConditionalLayerNorm(nn.Module):
+    """W2NER's conditional layer normalisation (seeds/001 eq. 1-3): `r_ij = gain(h_i) * norm(h_j) + bias(h_i)`,
+    the gain and bias generated from the conditioning word; the gain starts near 1."""
+
+    def __init__(self, size: int, eps: float = 1e-12):
+        super().__init__()
+        self.gain = nn.Linear(size, size)
+        self.bias = nn.Linear(size, size)
+        self.eps = eps
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        """`[batch, words, size]` -> the pair grid `[batch, words (i), words (j), size]`."""
+        normed = F.layer_norm(states, states.shape[-1:], eps=self.eps)
+        gain = 1.0 + self.gain(states)
+        return gain[:, :, None, :] * normed[:, None, :, :] + self.bias(states)[:, :, None, :]
+
+
+class WordPairGrid(nn.Module):
+    """The word-pair grid of seeds/001: word states reduced to `relation_size`, paired by conditional layer
+    normalisation; an MLP classifies each pair (RP), and a convolution over the grid, max-pooled over each word's
+    row, gives one key/value vector per word for the decoder's cross-attention (TRA). The paper leaves the grid ->
+    key layout open; pooling rows adds `words` keys rather than `words^2`."""
+
+    def __init__(self, config: Seq2SeqNerConfig, word_size: int, memory_size: int):
+        super().__init__()
+        size = config.relation_size
+        self.reduce = nn.Linear(word_size, size)
+        self.pairs = ConditionalLayerNorm(size)
+        self.classifier = None
+        if config.relation_prediction:
+            classes = len(RELATION_CLASSES)
+            self.classifier = nn.Sequential(
+                nn.Linear(size, size), nn.GELU(), nn.Dropout(config.pointer_dropout), nn.Linear(size, classes)
+            )
+        self.convolution = self.to_memory = None
+        if config.token_relation_attention:
+            self.convolution = nn.Conv2d(size, size, kernel_size=3, padding=1)
+            self.to_memory = nn.Linear(size, memory_size)
+
+    def forward(self, word_states: torch.Tensor, word_mask: torch.Tensor, classify: bool):
+        """`(pair logits [batch, words, words, classes] or None, memory [batch, words, memory size] or None)`."""
+        grid = self.pairs(self.reduce(word_states))
+        logits = self.classifier(grid) if classify and self.classifier is not None else None
+        memory = None
+        if self.convolution is not None:
+            pair_mask = word_mask[:, :, None] & word_mask[:, None, :]
+            features = grid.masked_fill(~pair_mask[..., None], 0.0).permute(0, 3, 1, 2)
+            features = F.gelu(self.convolution(features))  # [batch, size, words (i), words (j)]
+            features = features.masked_fill(~word_mask[:, None, None, :], torch.finfo(features.dtype).min)
+            memory = self.to_memory(features.amax(dim=-1).transpose(1, 2))
+        return logits, memory
+
+
+def focal_loss(logits: torch.Tensor, labels: torch.Tensor, alpha: float, tau: float) -> torch.Tensor:
+    """Mean of `-alpha * (1 - p)^tau * log p` over the labelled rows (`labels != -100`), `p` the probability of the
+    gold class under softmax(`logits`); 0 (with a gradient path) when no row is labelled."""
+    labelled = labels != LABEL_PAD
+    if not labelled.any():
+        return logits.sum() * 0.0
+    log_p = F.log_softmax(logits[labelled].float(), dim=-1).gather(1, labels[labelled][:, None]).squeeze(1)
+    return (-alpha * (1.0 - log_p.exp()) ** tau * log_p).mean()
 
 
 @dataclass
@@ -36,12 +185,18 @@ class PointerEncoderOutput(ModelOutput):
         word_embeddings (`torch.FloatTensor` of shape `[batch, words, decoder hidden]`): the decoder's input
             embedding of each word's first token, fed back when a pointer to the word was written.
         word_mask (`torch.BoolTensor` of shape `[batch, words]`): real words (not padding).
+        relation_logits (`torch.FloatTensor` of shape `[batch, words, words, 3]`, *optional*): scores of None,
+            Begin-End and Inside per word pair (relation prediction, when asked for).
+        relation_memory (`torch.FloatTensor` of shape `[batch, words, encoder hidden]`, *optional*): the
+            token-relation attention's extra cross-attention input, one vector per word.
     """
 
     last_hidden_state: torch.FloatTensor | None = None
     word_keys: torch.FloatTensor | None = None
     word_embeddings: torch.FloatTensor | None = None
     word_mask: torch.BoolTensor | None = None
+    relation_logits: torch.FloatTensor | None = None
+    relation_memory: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -49,7 +204,10 @@ class Seq2SeqNerOutput(ModelOutput):
     """Output of [`Seq2SeqNerModel`].
 
     Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*): mean cross-entropy of the target ids (with labels).
+        loss (`torch.FloatTensor` of shape `()`, *optional*): mean cross-entropy of the target ids (with labels),
+            plus `relation_loss_weight` times the relation loss with relation prediction.
+        entity_loss, relation_loss (`torch.FloatTensor` of shape `()`, *optional*): the two terms (relation
+            prediction only).
         logits (`torch.FloatTensor` of shape `[batch, steps, 2 + types + words]`): scores of [end; start; types;
             source words] at each decoder step (start and padding words at a large negative value).
         past_key_values (`Cache`, *optional*): the decoder's cache, for generation.
@@ -60,6 +218,8 @@ class Seq2SeqNerOutput(ModelOutput):
     logits: torch.FloatTensor | None = None
     past_key_values: object | None = None
     encoder_last_hidden_state: torch.FloatTensor | None = None
+    entity_loss: torch.FloatTensor | None = None
+    relation_loss: torch.FloatTensor | None = None
 
 
 class Seq2SeqNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
@@ -77,6 +237,9 @@ class Seq2SeqNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
             init.normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
                 init.zeros_(module.bias)
+        elif isinstance(module, nn.Conv2d):
+            init.normal_(module.weight, mean=0.0, std=std)
+            init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             init.normal_(module.weight, mean=0.0, std=std)
             if module.padding_idx is not None:
@@ -122,6 +285,26 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         )
         self.special_embeddings = nn.Embedding(2, hidden)  # end, start
         self.type_embeddings = nn.Embedding(len(config.entity_types), hidden)
+        self.relation_grid = None
+        if config.uses_relation_grid:
+            self.relation_grid = WordPairGrid(config, encoder_hidden, encoder_hidden)
+        self.type_attention = None
+        if config.entity_type_attention:
+            if encoder_hidden != hidden:
+                raise ValueError(
+                    f"entity_type_attention needs encoder and decoder of one hidden size, got {encoder_hidden} and "
+                    f"{hidden}."
+                )
+            # seeds/001's proj_down / proj_up MLP: type embeddings -> the type vectors every attention layer reads
+            self.type_attention = nn.Sequential(
+                nn.Linear(hidden, config.type_attention_size), nn.Tanh(), nn.Linear(config.type_attention_size, hidden)
+            )
+            backbones = [self.encoder, self.decoder] if config.warm_start else [self.seq2seq]
+            if sum(mark_attention_layers(backbone) for backbone in backbones) == 0:
+                raise ValueError(
+                    "entity_type_attention needs a backbone whose attention layers have key/value projections (BERT-"
+                    "like `key`/`value` or BART-like `k_proj`/`v_proj`); this one has none."
+                )
         if config.warm_start:
             # {decoder weight: encoder weight}, tied in post_init and from_pretrained; saving reads this attribute to
             # store each shared weight once
@@ -166,13 +349,26 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
 
     @torch.no_grad()
     def init_type_embeddings(self, tokenizer) -> None:
-        """Each type embedding as the mean decoder input embedding of its name's tokens (BARTNER's label tokens)."""
+        """Each type embedding as the mean decoder input embedding of its name's tokens (BARTNER's label tokens); a
+        type with names in `config.entity_base` instead as the count-weighted mean of its names' embeddings (a name's
+        embedding: the mean of its tokens'), seeds/001 eq. 8."""
         embeddings = self.get_decoder().get_input_embeddings()
-        for position, name in enumerate(self.config.entity_types):
-            ids = tokenizer(name.replace("_", " "), add_special_tokens=False)["input_ids"]
-            if ids:
-                vectors = embeddings(torch.tensor(ids, device=embeddings.weight.device))
-                self.type_embeddings.weight[position] = vectors.mean(dim=0)
+        device = embeddings.weight.device
+        base = self.config.entity_base or {}
+
+        def embedded(text: str) -> torch.Tensor | None:
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            return embeddings(torch.tensor(ids, device=device)).mean(dim=0) if ids else None
+
+        for position, label in enumerate(self.config.entity_types):
+            named = [(embedded(name), count) for name, count in (base.get(label) or {}).items()]
+            named = [(vector, count) for vector, count in named if vector is not None]
+            if named:
+                weights = torch.tensor([count for _, count in named], dtype=torch.float, device=device)
+                vectors = torch.stack([vector for vector, _ in named])
+                self.type_embeddings.weight[position] = (weights / weights.sum()) @ vectors
+            elif (vector := embedded(label.replace("_", " "))) is not None:
+                self.type_embeddings.weight[position] = vector
 
     def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
         """transformers' tied weights, plus (with `share_encoder_decoder`) every decoder weight the encoder has too:
@@ -196,26 +392,66 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
         word_index: torch.LongTensor | None = None,
+        relation_logits: bool = False,
     ) -> PointerEncoderOutput:
-        """Token states and the pointer keys of each word.
+        """Token states and the pointer keys of each word (and the word-pair outputs the config asks for).
 
         Args:
             input_ids, attention_mask (`[batch, seq]`): the source window.
             word_index (`torch.LongTensor` of shape `[batch, words]`): position of each word's first token, -1 for
                 padding words.
+            relation_logits (`bool`): also classify every word pair (relation prediction; training).
         """
         if word_index is None:
             raise ValueError("word_index is required (the first token of each source word); the processor builds it.")
-        states = self._backbone_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        states = self._backbone_encoder()(
+            input_ids=input_ids, attention_mask=attention_mask, **_memory_kwargs(self._type_memory())
+        ).last_hidden_state
         word_mask = word_index >= 0
         index = word_index.clamp(min=0)
         word_states = states.gather(1, index[:, :, None].expand(-1, -1, states.size(-1)))  # [batch, words, hidden]
         word_token_ids = input_ids.gather(1, index)  # [batch, words]
         word_embeddings = self.get_decoder().get_input_embeddings()(word_token_ids)
         word_keys = (self.pointer_mlp(word_states) + word_embeddings) / 2
+        pair_logits = relation_memory = None
+        if self.relation_grid is not None:
+            pair_logits, relation_memory = self.relation_grid(word_states, word_mask, classify=relation_logits)
         return PointerEncoderOutput(
-            last_hidden_state=states, word_keys=word_keys, word_embeddings=word_embeddings, word_mask=word_mask
+            last_hidden_state=states,
+            word_keys=word_keys,
+            word_embeddings=word_embeddings,
+            word_mask=word_mask,
+            relation_logits=pair_logits,
+            relation_memory=relation_memory,
         )
+
+    def _type_memory(self) -> torch.Tensor | None:
+        """The type vectors `[1, types, hidden]` every attention layer attends to (entity-type attention), or None."""
+        if self.type_attention is None:
+            return None
+        return self.type_attention(self.type_embeddings.weight)[None]
+
+    def _cross_attention_inputs(
+        self,
+        encoder_outputs: PointerEncoderOutput,
+        attention_mask: torch.Tensor | None,
+        type_memory: torch.Tensor | None,
+    ):
+        """What the decoder's cross-attention reads: the encoder states, behind the token-relation vectors (one per
+        word) and the type vectors when those switches are on (`cat(K_R, K_T, K)`), and its mask."""
+        states = encoder_outputs.last_hidden_state
+        if encoder_outputs.relation_memory is None and type_memory is None:
+            return states, attention_mask
+        if attention_mask is None:
+            attention_mask = torch.ones(states.shape[:2], dtype=torch.long, device=states.device)
+        parts, masks = [states], [attention_mask]
+        if type_memory is not None:
+            parts.insert(0, type_memory.expand(states.size(0), -1, -1))
+            masks.insert(0, attention_mask.new_ones(states.size(0), type_memory.size(1)))
+        if encoder_outputs.relation_memory is not None:
+            parts.insert(0, encoder_outputs.relation_memory)
+            masks.insert(0, encoder_outputs.word_mask.to(attention_mask.dtype))
+        return torch.cat(parts, dim=1), torch.cat(masks, dim=1)
 
     def forward(
         self,
@@ -228,6 +464,7 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         past_key_values=None,
         use_cache: bool | None = None,
         labels: torch.LongTensor | None = None,
+        relation_labels: torch.LongTensor | None = None,
         input_signature: torch.LongTensor | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -240,6 +477,9 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
                 decoder; by default the labels shifted right behind the start token.
             encoder_outputs ([`PointerEncoderOutput`], *optional*): a previous `encode` (generation keeps it).
             labels (`torch.LongTensor` of shape `[batch, steps]`, *optional*): target ids, padded with -100.
+            relation_labels (`torch.LongTensor` of shape `[batch, words, words]`, *optional*): per word pair its
+                class in `RELATION_CLASSES`, -100 where a word is padding; required with labels when
+                `relation_prediction` is on (the processor writes them).
             input_signature (`torch.LongTensor` of shape `[batch]`, *optional*): the processor's
                 `config.input_signature()`; inputs built for another configuration are refused.
         """
@@ -251,29 +491,50 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
                 f"{self.config.target_mode!r}). Use Seq2SeqNerProcessor.from_model(model) or the processor saved "
                 "with it."
             )
+        predicts_relations = self.config.relation_prediction and labels is not None
+        if predicts_relations and relation_labels is None:
+            raise ValueError(
+                "This model has relation_prediction=True: training inputs need relation_labels (word-pair classes) "
+                "beside labels. Build them with Seq2SeqNerProcessor.from_model(model).preprocess and its collator."
+            )
         if encoder_outputs is None:
-            encoder_outputs = self.encode(input_ids, attention_mask, word_index)
+            encoder_outputs = self.encode(input_ids, attention_mask, word_index, relation_logits=predicts_relations)
         if decoder_input_ids is None:
             if labels is None:
                 raise ValueError("Give labels (training) or decoder_input_ids; for predictions use generate().")
             decoder_input_ids = shift_right(labels)
+        type_memory = self._type_memory()
+        memory, memory_mask = self._cross_attention_inputs(encoder_outputs, attention_mask, type_memory)
         decoder_states = self.get_decoder()(
             inputs_embeds=self._embed_outputs(decoder_input_ids, encoder_outputs),
             attention_mask=decoder_attention_mask,
-            encoder_hidden_states=encoder_outputs.last_hidden_state,
-            encoder_attention_mask=attention_mask,
+            encoder_hidden_states=memory,
+            encoder_attention_mask=memory_mask,
             past_key_values=past_key_values,
             use_cache=use_cache,
+            **_memory_kwargs(type_memory),
         )
         logits = self._output_logits(decoder_states.last_hidden_state, encoder_outputs)
-        loss = None
+        loss = entity_loss = relation_loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=LABEL_PAD)
+            loss = entity_loss = F.cross_entropy(
+                logits.flatten(0, 1).float(), labels.flatten(), ignore_index=LABEL_PAD
+            )
+        if predicts_relations:
+            relation_loss = focal_loss(
+                encoder_outputs.relation_logits.flatten(0, 2),
+                relation_labels.flatten(),
+                self.config.focal_alpha,
+                self.config.focal_tau,
+            )
+            loss = entity_loss + self.config.relation_loss_weight * relation_loss
         output = Seq2SeqNerOutput(
             loss=loss,
             logits=logits,
             past_key_values=getattr(decoder_states, "past_key_values", None),
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            entity_loss=entity_loss if predicts_relations else None,
+            relation_loss=relation_loss,
         )
         return output if return_dict else output.to_tuple()
 
@@ -337,6 +598,11 @@ class _PointerEncoder:
     __call__ = forward
 
 
+def _memory_kwargs(type_memory: torch.Tensor | None) -> dict:
+    """Backbone keyword arguments that carry the type vectors down to `attention_with_memory`."""
+    return {} if type_memory is None else {"type_memory": type_memory}
+
+
 def shift_right(labels: torch.LongTensor) -> torch.LongTensor:
     """Decoder inputs for targets: the start token, then the targets less their last step (padding kept as -100)."""
     start = torch.full_like(labels[:, :1], START_ID)
@@ -360,4 +626,14 @@ def _shared_decoder_keys(encoder: nn.Module, decoder: nn.Module, everything: boo
     }
 
 
-__all__ = ["PointerEncoderOutput", "Seq2SeqNerModel", "Seq2SeqNerOutput", "Seq2SeqNerPreTrainedModel", "shift_right"]
+__all__ = [
+    "ConditionalLayerNorm",
+    "PointerEncoderOutput",
+    "Seq2SeqNerModel",
+    "Seq2SeqNerOutput",
+    "Seq2SeqNerPreTrainedModel",
+    "WordPairGrid",
+    "attention_with_memory",
+    "focal_loss",
+    "shift_right",
+]

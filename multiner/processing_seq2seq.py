@@ -11,9 +11,9 @@ from typing import Any
 import torch
 
 from .configuration_seq2seq import Seq2SeqNerConfig
-from .data_collator_seq2seq import Seq2SeqNerDataCollator
+from .data_collator_seq2seq import LABEL_PAD, Seq2SeqNerDataCollator
 from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
-from .targets_seq2seq import decode_targets, encode_targets, entity_pointers, merge_adjacent
+from .targets_seq2seq import decode_targets, encode_targets, entity_pointers, merge_adjacent, pair_relations
 from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
@@ -100,7 +100,10 @@ class Seq2SeqNerProcessor(WindowedProcessor):
                 held, config.target_mode, config.first_pointer_id, config.max_target_length
             )
             skipped["target_length"] += left_out
-            example_rows.append({**self._features(context, window), "labels": labels})
+            row = {**self._features(context, window), "labels": labels}
+            if config.relation_prediction:
+                row["relation_labels"] = pair_relations(held) or [[LABEL_PAD] * 3]
+            example_rows.append(row)
         skipped["window"] += len(set(gold) - held_anywhere)
         return example_rows
 

@@ -55,6 +55,20 @@ def entity_pointers(fragments: Fragments, target_mode: str) -> list[int]:
     return [word for fragment in fragments for word in fragment]
 
 
+def pair_relations(entities: Sequence[Entity]) -> list[list[int]]:
+    """The labelled word pairs of relation prediction (seeds/001): `[i, j, class]` with `i < j` or `i == j`, class
+    1 (Begin-End) for an entity's first and last word (a one-word entity's word with itself), 2 (Inside) for two
+    consecutive words of an entity (its words in order, across the gaps of a discontinuous one); Begin-End wins
+    where nested entities disagree. Unlisted pairs are class 0 (None). Classes index `RELATION_CLASSES`."""
+    classes: dict[tuple[int, int], int] = {}
+    for fragments, _ in entities:
+        words = entity_pointers(fragments, "all_words")
+        for pair in zip(words, words[1:]):
+            classes.setdefault(pair, 2)
+        classes[(words[0], words[-1])] = 1
+    return [[i, j, kind] for (i, j), kind in sorted(classes.items())]
+
+
 def encode_targets(entities: Sequence[Entity], target_mode: str, first_pointer_id: int) -> list[int]:
     """The target ids (without the start token, with the end token) of a set of entities, sorted by their
     pointers, then type; duplicates written once.

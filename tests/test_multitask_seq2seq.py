@@ -1,0 +1,372 @@
+"""seeds/001's three switches of the seq2seq family: relation prediction (pair labels, conditional layer norm, focal
+loss), token-relation attention and entity-type attention (extra keys and values), the entity base from data and
+from a gazetteer file; each switch off is the baseline's computation; all on, a saved model reloads and generates
+the same output, with and without the package."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import DISCONTINUOUS, SEQ2SEQ_TYPES, train_tiny_seq2seq_model
+from transformers import BartConfig, BertConfig, T5Config, pipeline
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+import multiner
+from multiner.modeling_seq2seq import attention_with_memory, focal_loss
+from multiner.readers import entity_base_of, read_gazetteer
+from multiner.targets_seq2seq import pair_relations
+
+TINY_BERT = {
+    "vocab_size": 60,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 37,
+}
+ALL_ON = {"relation_prediction": True, "token_relation_attention": True, "entity_type_attention": True}
+
+
+def tiny_model(**fields):
+    torch.manual_seed(0)
+    config = multiner.Seq2SeqNerConfig.warm_started(
+        BertConfig(**TINY_BERT), entity_types=["A", "B"], relation_size=16, type_attention_size=8, **fields
+    )
+    return multiner.Seq2SeqNerModel(config).eval()
+
+
+def inputs():
+    input_ids = torch.tensor([[2, 11, 12, 13, 14, 3], [2, 21, 22, 3, 0, 0]])
+    return {
+        "input_ids": input_ids,
+        "attention_mask": (input_ids != 0).long(),
+        "word_index": torch.tensor([[1, 2, 4], [1, 2, -1]]),
+    }
+
+
+LABELS = torch.tensor([[4, 5, 2, 0], [5, 3, 0, -100]])  # words 0-1 are an A; word 1 a B; then end
+RELATION_LABELS = torch.tensor(
+    [[[0, 1, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, -100], [0, 1, -100], [-100, -100, -100]]]
+)  # (0, 1) Begin-End in row 0; (1, 1) Begin-End in row 1; padding word -100
+
+
+# ------------------------------------------------------------------------------------------------ relation labels
+
+
+def test_focal_loss_is_the_hand_computed_value():
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [5.0, 5.0, 5.0]])
+    labels = torch.tensor([0, 2, -100])
+    p0 = math.exp(2) / (math.exp(2) + 2)
+    p1 = 1 / (math.e + 2)
+    expected = (-5 * (1 - p0) * math.log(p0) - 5 * (1 - p1) * math.log(p1)) / 2
+    assert focal_loss(logits, labels, alpha=5.0, tau=1.0).item() == pytest.approx(expected, rel=1e-6)
+    # alpha 1, tau 0: cross-entropy
+    assert focal_loss(logits, labels, 1.0, 0.0).item() == pytest.approx(
+        F.cross_entropy(logits[:2], labels[:2]).item(), rel=1e-6
+    )
+    assert focal_loss(logits, torch.full((3,), -100), 5.0, 1.0).item() == 0.0
+
+
+def test_pair_labels_follow_the_paper():
+    # "I had aching in the legs and shoulders": "aching in shoulders" = words 2, 3 and 7
+    assert pair_relations([(((2, 3), (7, 7)), 0)]) == [[2, 3, 2], [2, 7, 1], [3, 7, 2]]
+    assert pair_relations([(((5, 5),), 1)]) == [[5, 5, 1]]
+    # nested: the inner entity's Begin-End (0, 1) wins over the outer one's Inside
+    assert pair_relations([(((0, 2),), 0), (((0, 1),), 1)]) == [[0, 1, 1], [0, 2, 1], [1, 2, 2]]
+    assert pair_relations([]) == []
+
+
+def test_processor_and_collator_write_the_pair_grid(bert_dir):
+    model = multiner.Seq2SeqNerModel.from_encoder(bert_dir, entity_types=SEQ2SEQ_TYPES, relation_prediction=True)
+    processor = multiner.Seq2SeqNerProcessor.from_model(model)
+    example = DISCONTINUOUS[0]  # I had aching in the legs and shoulders after aspirin .
+    rows = processor.preprocess({"text": [example["text"]], "entities": [example["entities"]]})
+    # aching in shoulders (2, 3, 7); aching in the legs (2..5); aspirin (9)
+    assert rows["relation_labels"][0] == [[2, 3, 2], [2, 5, 1], [2, 7, 1], [3, 4, 2], [3, 7, 2], [4, 5, 2], [9, 9, 1]]
+    empty = processor.preprocess({"text": ["No problems."], "entities": [[]]})
+    batch = multiner.Seq2SeqNerDataCollator.from_processor(processor)(
+        [{name: rows[name][0] for name in rows}, {name: empty[name][0] for name in empty}]
+    )
+    grid = batch["relation_labels"]
+    assert grid.shape == (2, 11, 11)
+    assert grid[0, 2, 7] == 1 and grid[0, 3, 7] == 2 and grid[0, 7, 2] == 0 and grid[0, 0, 0] == 0
+    assert (grid[1, :3, :3] == 0).all() and (grid[1, 3:] == -100).all() and (grid[1, :, 3:] == -100).all()
+    # without relation prediction the processor writes no pair labels
+    plain = multiner.Seq2SeqNerProcessor.from_model(multiner.Seq2SeqNerModel.from_encoder(bert_dir, ["ADR", "Drug"]))
+    assert "relation_labels" not in plain.preprocess({"text": [example["text"]], "entities": [example["entities"]]})
+
+
+# --------------------------------------------------------------------------------------------------- the switches
+
+
+def test_conditional_layer_norm_grid_is_gain_and_bias_of_the_row_word():
+    model = tiny_model(relation_prediction=True)
+    grid = model.relation_grid
+    states = torch.randn(2, 3, 32)
+    reduced = grid.reduce(states)
+    pairs = grid.pairs(reduced)
+    assert pairs.shape == (2, 3, 3, 16)
+    h_i, h_j = reduced[1, 2], reduced[1, 0]
+    normed = (h_j - h_j.mean()) / torch.sqrt(h_j.var(unbiased=False) + 1e-12)
+    expected = (1 + grid.pairs.gain(h_i)) * normed + grid.pairs.bias(h_i)
+    assert torch.allclose(pairs[1, 2, 0], expected, atol=1e-5)
+
+
+def test_relation_prediction_adds_its_weighted_loss_and_changes_nothing_else():
+    baseline = tiny_model()
+    model = tiny_model(relation_prediction=True, relation_loss_weight=0.5)
+    missing, unexpected = model.load_state_dict(baseline.state_dict(), strict=False)
+    assert not unexpected and all(name.startswith("relation_grid.") for name in missing)
+    expected = baseline(**inputs(), labels=LABELS)
+    output = model(**inputs(), labels=LABELS, relation_labels=RELATION_LABELS)
+    assert torch.equal(output.logits, expected.logits)
+    assert torch.equal(output.entity_loss, expected.loss)
+    assert output.relation_loss > 0
+    assert torch.allclose(output.loss, expected.loss + 0.5 * output.relation_loss)
+    relation_logits = model.encode(**inputs(), relation_logits=True).relation_logits
+    assert relation_logits.shape == (2, 3, 3, 3)
+    with pytest.raises(ValueError, match="relation_labels"):
+        model(**inputs(), labels=LABELS)
+    # generation needs no pair labels
+    assert torch.equal(model.generate(**inputs(), max_new_tokens=6), baseline.generate(**inputs(), max_new_tokens=6))
+
+
+def test_token_relation_attention_adds_one_cross_attention_input_per_word():
+    model = tiny_model(token_relation_attention=True)
+    encoded = model.encode(**inputs())
+    assert encoded.relation_memory.shape == (2, 3, 32) and encoded.relation_logits is None
+    memory, mask = model._cross_attention_inputs(encoded, inputs()["attention_mask"], None)
+    assert memory.shape == (2, 3 + 6, 32)
+    assert mask.tolist() == [[1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 1, 1, 1, 1, 0, 0]]
+    decoder_input_ids = torch.tensor([[1, 4], [1, 5]])
+    logits = model(**inputs(), encoder_outputs=encoded, decoder_input_ids=decoder_input_ids).logits
+    # a padding word's relation vector is masked out; a real word's is read
+    changed = encoded.relation_memory.clone()
+    changed[1, 2] += 100.0
+    encoded["relation_memory"] = changed
+    assert torch.allclose(
+        model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits, logits
+    )
+    changed = changed.clone()
+    changed[1, 0] += 100.0
+    encoded["relation_memory"] = changed
+    other = model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits
+    assert not torch.allclose(other[1], logits[1]) and torch.allclose(other[0], logits[0])
+    # without the relation vectors the decoder reads exactly the baseline's cross-attention input
+    encoded["relation_memory"] = None
+    memory, mask = model._cross_attention_inputs(encoded, inputs()["attention_mask"], None)
+    assert memory is encoded.last_hidden_state and torch.equal(mask, inputs()["attention_mask"])
+
+
+def causal_self_attention_layer():
+    config = BertConfig(**TINY_BERT, is_decoder=True)
+    model = multiner.Seq2SeqNerModel(
+        multiner.Seq2SeqNerConfig.warm_started(config, entity_types=["A"], entity_type_attention=True)
+    )
+    return model.decoder.encoder.layer[0].attention.self
+
+
+def test_type_attention_is_softmax_over_type_keys_and_the_layers_own():
+    torch.manual_seed(0)
+    layer = causal_self_attention_layer().eval()
+    assert layer.multiner_attention_role == "self" and layer.is_causal
+    batch, heads, steps, size = 2, 2, 4, 16
+    query, key, value = (torch.randn(batch, heads, steps, size) for _ in range(3))
+    memory = torch.randn(1, 3, 32)
+    mask = torch.ones(batch, 1, steps, steps, dtype=torch.bool).tril()
+    mask[1, :, :, 0] = False  # a padded first step in row 1
+    mask[1, :, 0, 0] = True
+    output, _ = attention_with_memory(layer, query, key, value, mask, type_memory=memory, scaling=size**-0.5)
+    extra_keys = layer.key(memory).view(1, 3, heads, size).transpose(1, 2).expand(batch, -1, -1, -1)
+    extra_values = layer.value(memory).view(1, 3, heads, size).transpose(1, 2).expand(batch, -1, -1, -1)
+    scores = torch.cat([extra_keys, key], 2) @ query.transpose(2, 3) * size**-0.5  # [b, h, keys, queries]
+    full_mask = torch.cat([torch.ones(batch, 1, steps, 3, dtype=torch.bool), mask], -1)
+    scores = scores.transpose(2, 3).masked_fill(~full_mask, float("-inf"))
+    expected = (scores.softmax(-1) @ torch.cat([extra_values, value], 2)).transpose(1, 2)
+    assert torch.allclose(output, expected, atol=1e-5)
+    # the implicit causal mask (None) is made explicit: same result as the explicit one
+    causal, _ = attention_with_memory(layer, query, key, value, None, type_memory=memory, scaling=size**-0.5)
+    explicit, _ = attention_with_memory(
+        layer, query, key, value, torch.ones(1, 1, steps, steps, dtype=torch.bool).tril(), type_memory=memory
+    )
+    assert torch.allclose(causal, explicit, atol=1e-6)
+    # without memory, or in a cross-attention layer, it is sdpa unchanged
+    plain, _ = sdpa_attention_forward(layer, query, key, value, mask)
+    assert torch.equal(attention_with_memory(layer, query, key, value, mask)[0], plain)
+    layer.multiner_attention_role = "cross"
+    assert torch.equal(attention_with_memory(layer, query, key, value, mask, type_memory=memory)[0], plain)
+
+
+def test_type_attention_reaches_every_layer_and_off_is_the_baseline():
+    model = tiny_model(entity_type_attention=True)
+    roles = [
+        getattr(module, "multiner_attention_role", None)
+        for module in [*model.encoder.modules(), *model.decoder.modules()]
+    ]
+    assert roles.count("self") == 4 and roles.count("cross") == 2  # 2 encoder + 2 decoder self, 2 cross
+    decoder_input_ids = torch.tensor([[1, 4, 5], [1, 5, 3]])
+    logits = model(**inputs(), decoder_input_ids=decoder_input_ids).logits
+    baseline = tiny_model()
+    missing, unexpected = baseline.load_state_dict(model.state_dict(), strict=False)
+    assert not missing and all(name.startswith("type_attention.") for name in unexpected)
+    baseline_logits = baseline(**inputs(), decoder_input_ids=decoder_input_ids).logits
+    assert not torch.allclose(logits, baseline_logits)
+    # with the type vectors taken away, the same weights compute the baseline's logits
+    model.type_attention = None
+    assert torch.allclose(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, baseline_logits, atol=1e-6)
+
+
+def test_type_embeddings_start_from_the_entity_base(bert_dir):
+    from transformers import AutoTokenizer
+
+    base = {"ADR": {"muscle pain": 3, "nausea": 1}}
+    model = multiner.Seq2SeqNerModel.from_encoder(
+        bert_dir, entity_types=["ADR", "Drug"], entity_type_attention=True, entity_base=base
+    )
+    tokenizer = AutoTokenizer.from_pretrained(bert_dir)
+    embeddings = model.decoder.get_input_embeddings().weight
+
+    def mean(text):
+        return embeddings[tokenizer(text, add_special_tokens=False)["input_ids"]].mean(dim=0)
+
+    assert torch.allclose(model.type_embeddings.weight[0], 0.75 * mean("muscle pain") + 0.25 * mean("nausea"))
+    assert torch.allclose(model.type_embeddings.weight[1], mean("Drug"))  # no names: the type's own name
+    assert model.config.to_dict()["entity_base"] == base
+
+
+@pytest.mark.parametrize("fields", [{}, ALL_ON], ids=["baseline", "all_on"])
+def test_generation_with_and_without_cache_agree(fields):
+    model = tiny_model(**fields)
+    for num_beams in (1, 3):
+        cached = model.generate(**inputs(), num_beams=num_beams, max_new_tokens=8)
+        uncached = model.generate(**inputs(), num_beams=num_beams, max_new_tokens=8, use_cache=False)
+        assert torch.equal(cached, uncached)
+
+
+def test_an_encoder_decoder_backbone_takes_every_switch(tmp_path):
+    bart = BartConfig(
+        vocab_size=60,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=37,
+        decoder_ffn_dim=37,
+        max_position_embeddings=64,
+    )
+    config = multiner.Seq2SeqNerConfig(
+        encoder_config=bart.to_dict(), entity_types=["A", "B"], max_target_length=32, relation_size=8, **ALL_ON
+    )
+    torch.manual_seed(0)
+    model = multiner.Seq2SeqNerModel(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        optimizer.zero_grad()
+        model(**inputs(), labels=LABELS, relation_labels=RELATION_LABELS).loss.backward()
+        optimizer.step()
+    model.eval()
+    generated = model.generate(**inputs())
+    assert generated[0].tolist() == [1, 4, 5, 2, 0]
+    assert torch.equal(model.generate(**inputs(), use_cache=False), generated)
+    model.save_pretrained(tmp_path)
+    assert torch.equal(multiner.Seq2SeqNerModel.from_pretrained(tmp_path).generate(**inputs()), generated)
+
+
+def test_switch_checks_name_the_problem():
+    encoder = BertConfig(**TINY_BERT)
+    with pytest.raises(ValueError, match="entity_base has types \\['Food'\\]"):
+        multiner.Seq2SeqNerConfig.warm_started(encoder, entity_types=["A"], entity_base={"Food": {"x": 1}})
+    with pytest.raises(ValueError, match="positive integer counts"):
+        multiner.Seq2SeqNerConfig.warm_started(encoder, entity_types=["A"], entity_base={"A": {"x": 0}})
+    with pytest.raises(ValueError, match="relation_loss_weight=-1"):
+        multiner.Seq2SeqNerConfig.warm_started(encoder, entity_types=["A"], relation_loss_weight=-1)
+    t5 = T5Config(vocab_size=60, d_model=32, d_kv=16, d_ff=37, num_layers=1, num_heads=2)
+    with pytest.raises(ValueError, match="key/value projections"):
+        multiner.Seq2SeqNerModel(
+            multiner.Seq2SeqNerConfig(encoder_config=t5.to_dict(), entity_types=["A"], entity_type_attention=True)
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- entity base
+
+
+def test_entity_base_from_data_counts_names_per_type():
+    base = entity_base_of(DISCONTINUOUS)
+    assert base == {
+        "ADR": {"aching in shoulders": 1, "aching in the legs": 1, "muscle pain": 1, "muscle cramps": 1},
+        "Drug": {"aspirin": 1, "Lipitor": 1},
+    }
+
+
+def test_gazetteer_files_tsv_and_json(tmp_path):
+    tsv = tmp_path / "gazetteer.tsv"
+    tsv.write_text("# type, name, count\nADR\tnausea\t3\nADR\tmuscle pain\n\nDrug\taspirin\t2\nADR\tnausea\n")
+    assert read_gazetteer(tsv) == {"ADR": {"nausea": 4, "muscle pain": 1}, "Drug": {"aspirin": 2}}
+    data = tmp_path / "gazetteer.json"
+    data.write_text(json.dumps({"ADR": {"nausea": 3}, "Drug": ["aspirin", "aspirin", "lipitor"]}))
+    assert read_gazetteer(data) == {"ADR": {"nausea": 3}, "Drug": {"aspirin": 2, "lipitor": 1}}
+    tsv.write_text("ADR\tnausea\tmany\n")
+    with pytest.raises(ValueError, match="line 1: the count 'many'"):
+        read_gazetteer(tsv)
+    tsv.write_text("ADR nausea\n")
+    with pytest.raises(ValueError, match="line 1: expected 'type<TAB>name"):
+        read_gazetteer(tsv)
+    data.write_text(json.dumps({"ADR": "nausea"}))
+    with pytest.raises(ValueError, match="type 'ADR' must map to"):
+        read_gazetteer(data)
+
+
+# -------------------------------------------------------------------------------------------- all on, saved, loaded
+
+
+@pytest.fixture(scope="module")
+def multitask_dir(bert_dir, tmp_path_factory):
+    return train_tiny_seq2seq_model(
+        bert_dir,
+        tmp_path_factory.mktemp("multitask-seq2seq"),
+        relation_size=16,
+        type_attention_size=16,
+        entity_base=entity_base_of(DISCONTINUOUS),
+        **ALL_ON,
+    )
+
+
+def summary(found):
+    return [(e["entity_group"], [(f["start"], f["end"]) for f in e["fragments"]]) for e in found]
+
+
+def test_all_switches_on_memorise_reload_and_run_without_the_package(multitask_dir, tmp_path):
+    extract = pipeline("seq2seq-ner", model=multitask_dir)
+    texts = [example["text"] for example in DISCONTINUOUS]
+    found = [summary(result) for result in extract(texts)]
+    gold = [
+        sorted((e["label"], [(f["start"], f["end"]) for f in e.get("fragments", [e])]) for e in example["entities"])
+        for example in DISCONTINUOUS
+    ]
+    assert [sorted(entities) for entities in found] == gold
+    config = json.loads(Path(multitask_dir, "config.json").read_text())
+    assert config["entity_base"]["Drug"] == {"Lipitor": 1, "aspirin": 1} and config["entity_type_attention"]
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.modules["multiner"] = None
+        from transformers import pipeline
+        extract = pipeline(model={multitask_dir!r}, trust_remote_code=True)
+        found = extract({texts!r})
+        print("RESULTS " + json.dumps(
+            [[[e["entity_group"], [[f["start"], f["end"]] for f in e["fragments"]]] for e in f] for f in found]))
+        """
+    )
+    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
+    loaded = json.loads(line[len("RESULTS ") :])
+    assert [[(label, [tuple(f) for f in fragments]) for label, fragments in entities] for entities in loaded] == found
