@@ -28,6 +28,16 @@ Backbone: the encoder-decoder model {{ config.encoder_config.model_type }}.
 {% endif %}
 Targets point at {{ "every word of every fragment" if config.target_mode == "all_words" else "each fragment's first and last word" }};
 generation is constrained to well-formed outputs.
+{% if config.relation_prediction or config.token_relation_attention or config.entity_type_attention %}
+
+Multi-task additions of Mo et al. (2023):
+{% if config.relation_prediction %}- relation prediction over word pairs (None / Begin-End / Inside, focal loss, weight {{ config.relation_loss_weight }});
+{% endif %}
+{% if config.token_relation_attention %}- token-relation attention: word-pair grid vectors in the decoder's cross-attention;
+{% endif %}
+{% if config.entity_type_attention %}- entity-type attention: type vectors in every attention layer, type embeddings from an entity base of {{ config.entity_base.values() | map("length") | sum if config.entity_base else 0 }} names (saved in `config.json`).
+{% endif %}
+{% endif %}
 
 | entity types |
 |---|

@@ -353,6 +353,8 @@ def test_all_switches_on_memorise_reload_and_run_without_the_package(multitask_d
     assert [sorted(entities) for entities in found] == gold
     config = json.loads(Path(multitask_dir, "config.json").read_text())
     assert config["entity_base"]["Drug"] == {"Lipitor": 1, "aspirin": 1} and config["entity_type_attention"]
+    card = Path(multitask_dir, "README.md").read_text()
+    assert "relation prediction over word pairs" in card and "an entity base of 6 names" in card
     script = textwrap.dedent(
         f"""
         import json, sys
