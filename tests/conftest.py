@@ -261,3 +261,67 @@ def train_tiny_seq2seq_model(encoder_dir, folder, examples=DISCONTINUOUS, steps=
 def seq2seq_dir(bert_dir, tmp_path_factory) -> str:
     """A tiny warm-started seq2seq pointer model that knows DISCONTINUOUS."""
     return train_tiny_seq2seq_model(bert_dir, tmp_path_factory.mktemp("seq2seq-model"))
+
+
+# Tiny seq2seq backbones and inputs for model-level tests (a 60-token vocabulary, no tokenizer)
+SEQ2SEQ_TINY_BERT = {
+    "vocab_size": 60,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 37,
+}
+
+
+def tiny_bart_config():
+    """A 1-layer, d_model 32 BART config (an encoder-decoder backbone) with the 60-token vocabulary."""
+    from transformers import BartConfig
+
+    return BartConfig(
+        vocab_size=60,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=37,
+        decoder_ffn_dim=37,
+        max_position_embeddings=64,
+    )
+
+
+def seq2seq_inputs():
+    """Two source windows: 3 words (the second of two tokens) and 2 words with padding."""
+    input_ids = torch.tensor([[2, 11, 12, 13, 14, 3], [2, 21, 22, 3, 0, 0]])
+    return {
+        "input_ids": input_ids,
+        "attention_mask": (input_ids != 0).long(),
+        "word_index": torch.tensor([[1, 2, 4], [1, 2, -1]]),
+    }
+
+
+def offline_fragments(folder, texts, tmp_path, **call_options) -> list:
+    """Run a saved seq2seq folder's pipeline in a fresh interpreter where multiner cannot be imported
+    (`trust_remote_code`, offline) and return per text `[[label, [[start, end], ...]], ...]`."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.modules["multiner"] = None
+        from transformers import pipeline
+        extract = pipeline(model={str(folder)!r}, trust_remote_code=True)
+        assert type(extract).__module__.startswith("transformers_modules"), type(extract).__module__
+        found = extract({list(texts)!r}, **{call_options!r})
+        print("RESULTS " + json.dumps(
+            [[[e["entity_group"], [[f["start"], f["end"]] for f in e["fragments"]]] for e in f] for f in found]))
+        """
+    )
+    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
+    return json.loads(line[len("RESULTS ") :])

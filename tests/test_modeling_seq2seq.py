@@ -3,19 +3,14 @@ an encoder-decoder backbone (BART), and config checks."""
 
 import pytest
 import torch
+from conftest import SEQ2SEQ_TINY_BERT, seq2seq_inputs, tiny_bart_config
 from transformers import AutoModel, BartConfig, BertConfig
 
 import multiner
 from multiner.configuration_seq2seq import END_ID, START_ID
 from multiner.modeling_seq2seq import UNREACHABLE, shift_right
 
-TINY_BERT = {
-    "vocab_size": 60,
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 37,
-}
+TINY_BERT = SEQ2SEQ_TINY_BERT
 
 
 def tiny_model(**fields):
@@ -24,13 +19,7 @@ def tiny_model(**fields):
     return multiner.Seq2SeqNerModel(config).eval()
 
 
-def inputs():
-    input_ids = torch.tensor([[2, 11, 12, 13, 14, 3], [2, 21, 22, 3, 0, 0]])
-    return {
-        "input_ids": input_ids,
-        "attention_mask": (input_ids != 0).long(),
-        "word_index": torch.tensor([[1, 2, 4], [1, 2, -1]]),  # words of 1, 2 tokens (first sentence), 2 words
-    }
+inputs = seq2seq_inputs
 
 
 def test_logits_cover_end_start_types_and_words_with_masks():
@@ -123,17 +112,7 @@ def test_type_embeddings_start_from_the_type_names(bert_dir):
 
 
 def test_an_encoder_decoder_backbone_trains_and_generates(tmp_path):
-    bart = BartConfig(
-        vocab_size=60,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=37,
-        decoder_ffn_dim=37,
-        max_position_embeddings=64,
-    )
+    bart = tiny_bart_config()
     config = multiner.Seq2SeqNerConfig(encoder_config=bart.to_dict(), entity_types=["A", "B"], max_target_length=32)
     assert not config.warm_start
     torch.manual_seed(0)

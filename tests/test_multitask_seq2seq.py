@@ -5,17 +5,21 @@ the same output, with and without the package."""
 
 import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import DISCONTINUOUS, SEQ2SEQ_TYPES, train_tiny_seq2seq_model
-from transformers import BartConfig, BertConfig, T5Config, pipeline
+from conftest import (
+    DISCONTINUOUS,
+    SEQ2SEQ_TINY_BERT,
+    SEQ2SEQ_TYPES,
+    offline_fragments,
+    seq2seq_inputs,
+    tiny_bart_config,
+    train_tiny_seq2seq_model,
+)
+from transformers import BertConfig, T5Config, pipeline
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 import multiner
@@ -23,13 +27,7 @@ from multiner.modeling_seq2seq import attention_with_memory, focal_loss
 from multiner.readers import entity_base_of, read_gazetteer
 from multiner.targets_seq2seq import pair_relations
 
-TINY_BERT = {
-    "vocab_size": 60,
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 37,
-}
+TINY_BERT = SEQ2SEQ_TINY_BERT
 ALL_ON = {"relation_prediction": True, "token_relation_attention": True, "entity_type_attention": True}
 
 
@@ -41,13 +39,7 @@ def tiny_model(**fields):
     return multiner.Seq2SeqNerModel(config).eval()
 
 
-def inputs():
-    input_ids = torch.tensor([[2, 11, 12, 13, 14, 3], [2, 21, 22, 3, 0, 0]])
-    return {
-        "input_ids": input_ids,
-        "attention_mask": (input_ids != 0).long(),
-        "word_index": torch.tensor([[1, 2, 4], [1, 2, -1]]),
-    }
+inputs = seq2seq_inputs
 
 
 LABELS = torch.tensor([[4, 5, 2, 0], [5, 3, 0, -100]])  # words 0-1 are an A; word 1 a B; then end
@@ -250,17 +242,7 @@ def test_generation_with_and_without_cache_agree(fields):
 
 
 def test_an_encoder_decoder_backbone_takes_every_switch(tmp_path):
-    bart = BartConfig(
-        vocab_size=60,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=37,
-        decoder_ffn_dim=37,
-        max_position_embeddings=64,
-    )
+    bart = tiny_bart_config()
     config = multiner.Seq2SeqNerConfig(
         encoder_config=bart.to_dict(), entity_types=["A", "B"], max_target_length=32, relation_size=8, **ALL_ON
     )
@@ -355,20 +337,5 @@ def test_all_switches_on_memorise_reload_and_run_without_the_package(multitask_d
     assert config["entity_base"]["Drug"] == {"Lipitor": 1, "aspirin": 1} and config["entity_type_attention"]
     card = Path(multitask_dir, "README.md").read_text()
     assert "relation prediction over word pairs" in card and "an entity base of 6 names" in card
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        sys.modules["multiner"] = None
-        from transformers import pipeline
-        extract = pipeline(model={multitask_dir!r}, trust_remote_code=True)
-        found = extract({texts!r})
-        print("RESULTS " + json.dumps(
-            [[[e["entity_group"], [[f["start"], f["end"]] for f in e["fragments"]]] for e in f] for f in found]))
-        """
-    )
-    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
-    loaded = json.loads(line[len("RESULTS ") :])
+    loaded = offline_fragments(multitask_dir, texts, tmp_path)
     assert [[(label, [tuple(f) for f in fragments]) for label, fragments in entities] for entities in loaded] == found

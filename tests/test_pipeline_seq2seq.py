@@ -3,14 +3,10 @@ search, strict options, long texts, and a saved folder that holds exactly the fa
 without multiner."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import DISCONTINUOUS
+from conftest import DISCONTINUOUS, offline_fragments
 from transformers import pipeline
 from transformers.dynamic_module_utils import get_relative_import_files
 
@@ -96,21 +92,5 @@ def test_folder_holds_the_family_code_and_a_card(seq2seq_dir):
 
 def test_folder_loads_and_predicts_without_multiner(seq2seq_dir, extract, tmp_path):
     expected = [summary(found) for found in extract(TEXTS)]
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        sys.modules["multiner"] = None
-        from transformers import pipeline
-        extract = pipeline(model={seq2seq_dir!r}, trust_remote_code=True)
-        assert type(extract).__module__.startswith("transformers_modules"), type(extract).__module__
-        found = extract({TEXTS!r}, num_beams=2)
-        print("RESULTS " + json.dumps(
-            [[[e["entity_group"], [[f["start"], f["end"]] for f in e["fragments"]]] for e in f] for f in found]))
-        """
-    )
-    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
-    loaded = json.loads(line[len("RESULTS ") :])
+    loaded = offline_fragments(seq2seq_dir, TEXTS, tmp_path, num_beams=2)
     assert [[(label, [tuple(f) for f in fragments]) for label, fragments in found] for found in loaded] == expected
