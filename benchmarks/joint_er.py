@@ -35,6 +35,8 @@ RUNS = {
     "conll04-no_task_layers": CONLL04 + EPOCHS + ["--ablation", "no_task_layers"],
     "conll04-span": CONLL04 + EPOCHS + ["--ner_head", "span"],
     "conll04-symmetric": CONLL04 + EPOCHS + ["--symmetric_relations"],
+    # does the relation loss at the paper's weight 5 pull the encoder away from NER? (the entity gap)
+    "conll04-lambda1": CONLL04 + EPOCHS + ["--relation_loss_weight", "1"],
     **{
         f"ade{fold}-{head}": [
             "--ade_folder",
