@@ -1,5 +1,5 @@
 """Family-neutral pipeline machinery: option checks, running lists, datasets and generators of texts in groups
-whose windows go through the model a bounded number at a time, and the base of the word-level families' pipelines."""
+whose windows go through the model a bounded number at a time, and the base of the three families' pipelines."""
 
 from __future__ import annotations
 
@@ -72,10 +72,11 @@ class Windows:
 
 
 class WindowedPipeline(Pipeline):
-    """What the joint entity-relation and seq2seq pipelines share: the processor saved with the model (checked
-    against it), strings in, texts grouped `batch_size` at a time (a list shortest first, results in its order),
-    each group's windows through the model `batch_size` at a time, results merged per text by the processor. A family
-    adds `_sanitize_parameters` (its call options), `_forward` (one batch of windows) and `save_pretrained`."""
+    """What the three families' pipelines share: the processor saved with the model (checked against it), strings
+    in, texts grouped `batch_size` at a time (a list shortest first, results in its order), each group's windows
+    through the model `batch_size` at a time, results merged per text by the processor (`processor.results`). A
+    family adds `_sanitize_parameters` (its call options), `_forward` (one batch of windows) and `save_pretrained`;
+    its preprocess options go to `processor.tokenize`, its postprocess options to `postprocess`."""
 
     call_options: ClassVar[tuple[str, ...]] = ("batch_size", "num_workers")
     _load_processor = True
@@ -114,7 +115,7 @@ class WindowedPipeline(Pipeline):
             return super().__call__([inputs], **kwargs)[0]
         return super().__call__(inputs, **kwargs)
 
-    def preprocess(self, texts: list[str], indices: list[int] | None = None):
+    def preprocess(self, texts: list[str], indices: list[int] | None = None, **tokenize_options):
         indices = list(range(len(texts))) if indices is None else indices
         for index, text in zip(indices, texts):
             if not isinstance(text, str):
@@ -122,7 +123,7 @@ class WindowedPipeline(Pipeline):
                     f"Input {index}: {type(self).__name__} takes strings (or lists of them), got "
                     f"{type(text).__name__}."
                 )
-        return self.processor.tokenize(text=texts, indices=indices, allow_empty=True)
+        return self.processor.tokenize(text=texts, indices=indices, allow_empty=True, **tokenize_options)
 
     def postprocess(self, found: tuple) -> list:
         texts, per_window = found
@@ -134,15 +135,18 @@ class WindowedPipeline(Pipeline):
         """Groups of `batch_size` texts (a list shortest first, results in its order), each group's windows through
         the model `batch_size` at a time."""
         size = batch_size or DEFAULT_BATCH_SIZE
-        yield from run_grouped(inputs, size, lambda texts, indices: self._run(texts, indices, size, forward_params))
+        params = (preprocess_params, forward_params, postprocess_params)
+        yield from run_grouped(inputs, size, lambda texts, indices: self._run(texts, indices, size, *params))
 
-    def _run(self, texts: list, indices: list[int], size: int, forward_params: dict) -> list:
-        prepared = self.preprocess(texts, indices=indices)
+    def _run(
+        self, texts: list, indices: list[int], size: int, preprocess_params, forward_params, postprocess_params
+    ) -> list:
+        prepared = self.preprocess(texts, indices=indices, **preprocess_params)
         per_window: list = []
         if prepared.windows:
             for batch in self.processor.batches(prepared, windows_per_batch=size):
                 per_window += self.forward(Windows(batch), **forward_params)
-        return self.postprocess((prepared, per_window))
+        return self.postprocess((prepared, per_window), **postprocess_params)
 
 
 __all__ = [
