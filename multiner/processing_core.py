@@ -55,53 +55,14 @@ class WindowedBatch(dict):
         return type(self)(moved, self.windows, self.contexts)
 
 
-class WindowedProcessor(ProcessorMixin):
-    """A fast tokenizer, the model's config (the owner of every label setting) and the window (`max_length` tokens,
-    special tokens included; `stride` tokens shared by consecutive windows), saved in `processor_config.json`."""
+class ModelConfigProcessor(ProcessorMixin):
+    """A processor that reads its label settings from its model's config (`config_class`, kept as `model_config`)
+    and loads beside its model: `from_model(model)` or `from_pretrained(model folder)`. Every family's processor is
+    one."""
 
     tokenizer_class = "AutoTokenizer"
-    # set by each family
     config_class: ClassVar[type]
-    collator_class: ClassVar[type]
-    texts_class: ClassVar[type] = WindowedTexts
-    batch_class: ClassVar[type] = WindowedBatch
-    owned_settings: ClassVar[str] = "the entity types"
-    # why gold items can be left out of the labels (counter key -> explanation), what they are called in warnings,
-    # and the error for a batch without entities
-    reasons: ClassVar[Mapping[str, str]]
-    counted: ClassVar[str] = "gold entities"
-    missing_entities: ClassVar[str]
-
-    def __init__(self, tokenizer, model_config=None, max_length: int = 256, stride: int = 64):
-        super().__init__(tokenizer)
-        name, config_name = type(self).__name__, self.config_class.__name__
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError(f"{name} needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}.")
-        if type(model_config).__name__ != config_name:
-            raise ValueError(
-                f"{name} reads {self.owned_settings} from the model's config: build it with {name}.from_model(model) "
-                f"or {name}.from_pretrained(model folder), or pass model_config=model.config (got "
-                f"{type(model_config).__name__})."
-            )
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"{name} max_length={max_length!r} must be a positive integer.")
-        if not isinstance(stride, int) or stride < 0:
-            raise ValueError(f"{name} stride={stride!r} must be a non-negative integer.")
-        self._model_config = model_config
-        self.max_length = max_length
-        self.stride = stride
-        self.unrepresentable: Counter = Counter()
-        encoding = tokenizer("x")
-        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
-        self._head_ids = encoding["input_ids"][: content[0]]
-        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
-        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
-        if self._window_size <= stride:
-            raise ValueError(
-                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
-                f"not more than stride={stride}; raise max_length or lower stride."
-            )
-        self._input_signature = model_config.input_signature()
+    _model_config: Any
 
     @property
     def model_config(self):
@@ -146,6 +107,53 @@ class WindowedProcessor(ProcessorMixin):
         tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
         processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
         return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
+
+
+class WindowedProcessor(ModelConfigProcessor):
+    """A fast tokenizer, the model's config (the owner of every label setting) and the window (`max_length` tokens,
+    special tokens included; `stride` tokens shared by consecutive windows), saved in `processor_config.json`."""
+
+    # set by each family
+    collator_class: ClassVar[type]
+    texts_class: ClassVar[type] = WindowedTexts
+    batch_class: ClassVar[type] = WindowedBatch
+    owned_settings: ClassVar[str] = "the entity types"
+    # why gold items can be left out of the labels (counter key -> explanation), what they are called in warnings,
+    # and the error for a batch without entities
+    reasons: ClassVar[Mapping[str, str]]
+    counted: ClassVar[str] = "gold entities"
+    missing_entities: ClassVar[str]
+
+    def __init__(self, tokenizer, model_config=None, max_length: int = 256, stride: int = 64):
+        super().__init__(tokenizer)
+        name, config_name = type(self).__name__, self.config_class.__name__
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(f"{name} needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}.")
+        if type(model_config).__name__ != config_name:
+            raise ValueError(
+                f"{name} reads {self.owned_settings} from the model's config: build it with {name}.from_model(model) "
+                f"or {name}.from_pretrained(model folder), or pass model_config=model.config (got "
+                f"{type(model_config).__name__})."
+            )
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f"{name} max_length={max_length!r} must be a positive integer.")
+        if not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"{name} stride={stride!r} must be a non-negative integer.")
+        self._model_config = model_config
+        self.max_length = max_length
+        self.stride = stride
+        self.unrepresentable: Counter = Counter()
+        encoding = tokenizer("x")
+        content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
+        self._head_ids = encoding["input_ids"][: content[0]]
+        self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
+        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
+        if self._window_size <= stride:
+            raise ValueError(
+                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
+                f"not more than stride={stride}; raise max_length or lower stride."
+            )
+        self._input_signature = model_config.input_signature()
 
     def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
         """Model features with labels, one row per window, for `datasets.Dataset.map(..., batched=True)`.
@@ -226,6 +234,7 @@ class WindowedProcessor(ProcessorMixin):
 
 
 __all__ = [
+    "ModelConfigProcessor",
     "HUB_KWARGS",
     "PROCESSOR_CONFIG_NAME",
     "UNREPRESENTABLE_COLUMN",

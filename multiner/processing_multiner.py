@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from transformers import AutoTokenizer, ProcessorMixin
 
 from .configuration_multiner import MultiNerConfig
 from .data_collator_multiner import LABEL_PAD, MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
+from .processing_core import UNREPRESENTABLE_COLUMN, ModelConfigProcessor
 from .query_modes_multiner import query_layout, query_mode_of
 from .text_core import (
     UNREPRESENTABLE_REASONS,
@@ -46,13 +44,6 @@ DEFAULT_QUERIES = {
     "cell_type": "cell type",
 }
 QUERY_TEMPLATE = "find all {name} entities in the text."
-
-PROCESSOR_CONFIG_NAME = "processor_config.json"
-# Row field of `preprocess`: the example's unrepresentable gold entities per reason, on its first window's row.
-UNREPRESENTABLE_COLUMN = "unrepresentable"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-# Loading options that also apply to the model config read by `from_pretrained`.
-HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 
 
 def default_query(entity_type: str) -> str:
@@ -97,7 +88,7 @@ class MultiNerBatch(dict):
         return MultiNerBatch(moved, self.windows, self.contexts, self.entity_types)
 
 
-class MultiNerProcessor(ProcessorMixin):
+class MultiNerProcessor(ModelConfigProcessor):
     """Builds the query + context sequences of a Multi-NER model around a fast tokenizer and maps predictions back to
     character (or word) offsets.
 
@@ -122,7 +113,7 @@ class MultiNerProcessor(ProcessorMixin):
         [[{'entity_group': 'PER', 'score': 0.97, 'word': 'Ada Lovelace', 'start': 0, 'end': 12}, ...]]
     """
 
-    tokenizer_class = "AutoTokenizer"
+    config_class = MultiNerConfig
 
     def __init__(
         self,
@@ -168,15 +159,7 @@ class MultiNerProcessor(ProcessorMixin):
         self._input_signature = model_config.input_signature()
         self._window_size = self._context_capacity()
 
-    # The settings the model owns, read from its config.
-    @property
-    def model_config(self) -> MultiNerConfig:
-        return self._model_config
-
-    @property
-    def entity_types(self) -> list[str]:
-        return list(self._model_config.entity_types)
-
+    # The settings the model owns, read from its config (and `model_config`, `entity_types`).
     @property
     def query_mode(self) -> str:
         return self._model_config.query_mode
@@ -184,57 +167,6 @@ class MultiNerProcessor(ProcessorMixin):
     @property
     def max_span_length(self) -> int:
         return self._model_config.max_span_length
-
-    @classmethod
-    def from_model(cls, model, tokenizer=None, **kwargs) -> MultiNerProcessor:
-        """A processor for a model (or its config), around `tokenizer` or the tokenizer of the encoder the model was
-        built from (`config.encoder_name`, set by `MultiNerModel.from_encoder`).
-
-        Example:
-            >>> model = MultiNerModel.from_encoder(entity_types=["PER", "LOC"])  # doctest: +SKIP
-            >>> processor = MultiNerProcessor.from_model(model, queries={"PER": "people"})  # doctest: +SKIP
-            >>> processor.queries["PER"], processor.entity_types  # doctest: +SKIP
-            ('people', ['PER', 'LOC'])
-        """
-        config = getattr(model, "config", model)
-        if tokenizer is None:
-            if not getattr(config, "encoder_name", None):
-                raise ValueError(
-                    "The model's config does not say which encoder it was built from (encoder_name); pass the "
-                    "tokenizer: MultiNerProcessor.from_model(model, tokenizer=AutoTokenizer.from_pretrained(...))."
-                )
-            tokenizer = AutoTokenizer.from_pretrained(config.encoder_name)
-        return cls(tokenizer, model_config=config, **kwargs)
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, model_config: MultiNerConfig | None = None, **kwargs):
-        """Load a processor saved with `save_pretrained` beside its model (a local folder or a Hub repository); the
-        entity types, query mode and span length come from the folder's `config.json` unless `model_config` is given.
-        """
-        folder = Path(pretrained_model_name_or_path)
-        if folder.is_dir():
-            missing = [name for name in (PROCESSOR_CONFIG_NAME, "config.json") if not (folder / name).is_file()]
-            if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-                missing.append(" or ".join(TOKENIZER_FILES))
-            if model_config is not None and "config.json" in missing:
-                missing.remove("config.json")
-            if missing:
-                raise FileNotFoundError(
-                    f"{folder} is not a complete Multi-NER model folder: missing {', '.join(missing)}. Save the "
-                    "model and its processor together: model.save_pretrained(folder); "
-                    "processor.save_pretrained(folder)."
-                )
-        hub_kwargs = {name: kwargs.pop(name) for name in HUB_KWARGS if name in kwargs}
-        if model_config is None:
-            model_config = MultiNerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
-        # The tokenizer and the processor's own settings load as ProcessorMixin loads them; the model config is
-        # handed to the constructor only (ProcessorMixin.from_pretrained would pass it to the tokenizer too).
-        trust = {"trust_remote_code": kwargs.pop("trust_remote_code")} if "trust_remote_code" in kwargs else {}
-        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **trust)
-        processor_dict, settings = cls.get_processor_dict(pretrained_model_name_or_path, **hub_kwargs)
-        return cls.from_args_and_dict([tokenizer], processor_dict, model_config=model_config, **settings, **kwargs)
-
-    # ----------------------------------------------------------------------------------------------- features
 
     def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
         """Model features with labels, for `datasets.Dataset.map`.
