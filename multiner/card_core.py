@@ -43,10 +43,20 @@ class CardData:
     example: str = ""
 
 
-def render_card(template: str, config, processor, card_data: Any, title: str, pipeline_tag: str, **values: Any) -> str:
+def render_card(
+    template: str,
+    config,
+    processor,
+    card_data: Any,
+    title: str,
+    pipeline_tag: str,
+    model_index: list | None = None,
+    **values: Any,
+) -> str:
     """A model card as Markdown with YAML metadata: `template` rendered with the card data's fields, the model's
     `config`, the processor's window, and `values`. `title` names the model when the card data gives no name
-    (followed by the datasets); the encoder's Hub id comes from `config.encoder_name` unless given."""
+    (followed by the datasets); the encoder's Hub id comes from `config.encoder_name` unless given; `model_index`
+    (huggingface_hub `EvalResult`s) goes into the metadata."""
     import jinja2
 
     base_model = card_data.base_model or hub_id_of_encoder(getattr(config, "encoder_name", None))
@@ -60,6 +70,7 @@ def render_card(template: str, config, processor, card_data: Any, title: str, pi
         license=card_data.license,
         language=card_data.language,
         model_name=model_name,
+        eval_results=model_index,
     )
     environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     return environment.from_string(template).render(

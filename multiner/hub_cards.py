@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from huggingface_hub import EvalResult, ModelCardData
+from huggingface_hub import EvalResult
 from transformers import TrainerCallback
 
+from .card_core import CardData, render_card, write_card
 from .card_template_multiner import MODEL_CARD_TEMPLATE
 from .encoders import hub_id_of_encoder
 
-CARD_NAME = "README.md"
 HYPERPARAMETERS = (
     "learning_rate",
     "num_train_epochs",
@@ -30,7 +29,7 @@ HYPERPARAMETERS = (
 
 
 @dataclass
-class MultiNerCardData:
+class MultiNerCardData(CardData):
     """What a card says beyond the model's own config and processor.
 
     Args:
@@ -44,15 +43,6 @@ class MultiNerCardData:
         eval_split: the split those results are on.
     """
 
-    model_id: str = "path/to/model"
-    model_name: str | None = None
-    base_model: str | None = None
-    language: str | list[str] | None = "en"
-    license: str | None = None
-    datasets: list[str] = field(default_factory=list)
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
-    eval_results: dict[str, dict] = field(default_factory=dict)
-    eval_split: str = "validation"
     tags: list[str] = field(default_factory=lambda: ["multiner", "named-entity-recognition", "nested-ner", "mrc"])
     example: str = "Ada Lovelace was born in London and worked with Charles Babbage."
 
@@ -63,51 +53,28 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
     Example:
         >>> card = generate_model_card(model.config, processor, MultiNerCardData(model_id="me/ner"))  # doctest: +SKIP
     """
-    import jinja2
-
     card_data = card_data or MultiNerCardData()
     architecture = "BERT-MRC" if config.share_heads and config.type_attention == "none" else "Multi-NER"
-    base_model = card_data.base_model or hub_id_of_encoder(getattr(config, "encoder_name", None))
-    model_name = card_data.model_name or " ".join([architecture, "on", ", ".join(card_data.datasets) or "custom data"])
-    metadata = ModelCardData(
-        library_name="multiner",
-        pipeline_tag="token-classification",
-        tags=card_data.tags,
-        base_model=base_model,
-        datasets=card_data.datasets or None,
-        license=card_data.license,
-        language=card_data.language,
-        model_name=model_name,
-        eval_results=_eval_results(card_data) or None,
-    )
-    environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return environment.from_string(MODEL_CARD_TEMPLATE).render(
-        card_data=metadata.to_yaml(),
-        model_name=model_name,
-        model_id=card_data.model_id,
+    return render_card(
+        MODEL_CARD_TEMPLATE,
+        config,
+        processor,
+        card_data,
+        architecture,
+        "token-classification",
+        model_index=_eval_results(card_data) or None,
         architecture=architecture,
-        base_model=base_model,
-        datasets=card_data.datasets,
         queries=processor.queries,
         type_attention=config.type_attention,
         query_mode=config.query_mode,
         share_heads=config.share_heads,
         max_span_length=config.max_span_length,
-        max_length=processor.max_length,
-        stride=processor.stride,
-        hyperparameters=card_data.hyperparameters,
-        eval_results=card_data.eval_results,
-        example=card_data.example,
-        eval_split=card_data.eval_split,
     )
 
 
 def write_model_card(folder: str | Path, config, processor, card_data: MultiNerCardData | None = None) -> Path:
     """Write `README.md` (the model card) into a model folder and return its path."""
-    path = Path(folder) / CARD_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_model_card(config, processor, card_data), encoding="utf-8")
-    return path
+    return write_card(folder, generate_model_card(config, processor, card_data))
 
 
 def scores_from_trainer_metrics(metrics: dict[str, float], entity_types: list[str], prefix: str = "eval_") -> dict:
