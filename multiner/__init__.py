@@ -26,6 +26,7 @@ from .processing_multiner import MultiNerBatch, MultiNerProcessor, default_query
 from .processing_seq2seq import Seq2SeqNerBatch, Seq2SeqNerProcessor
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .text_core import UnrepresentableEntityWarning
+from .training_multiner import MultiNerCalibrationCallback, calibrate_threshold
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,7 @@ __all__ = [
     "JointErPipeline",
     "JointErPreTrainedModel",
     "JointErProcessor",
+    "MultiNerCalibrationCallback",
     "MultiNerCardCallback",
     "MultiNerCardData",
     "MultiNerBatch",
@@ -95,6 +97,7 @@ __all__ = [
     "Seq2SeqNerProcessor",
     "MultiNerProcessor",
     "UnrepresentableEntityWarning",
+    "calibrate_threshold",
     "default_encoder_path",
     "default_query",
     "generate_joint_er_card",

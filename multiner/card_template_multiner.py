@@ -44,8 +44,10 @@ from transformers import pipeline
 ner = pipeline(model="{{ model_id }}", trust_remote_code=True)
 ner("{{ example }}")
 # [{'entity_group': ..., 'score': ..., 'word': ..., 'start': ..., 'end': ...}, ...]
-ner("...", flat=True, threshold=0.5, entity_types=["{{ queries | first }}"])
+ner("...", flat=True, threshold=0.3, entity_types=["{{ queries | first }}"])
 ```
+
+Without `threshold` an entity needs start, end and span-match probabilities above {{ threshold_text }}.
 
 With the `multiner` package installed from its source repository (`pip install -e .` in a clone), the installed
 code runs it instead: `import multiner` and `pipeline("multi-ner", model="{{ model_id }}")`.
@@ -74,6 +76,7 @@ with torch.no_grad():
 | heads | {{ "shared (BERT-MRC)" if share_heads else "per type" }} |
 | longest entity | {{ max_span_length }} sub-word tokens |
 | window | {{ max_length }} tokens, stride {{ stride }} |
+| decision threshold | {{ threshold_text }} |
 {% if hyperparameters %}
 
 ## Training hyperparameters

@@ -24,6 +24,8 @@ REMOTE_PIPELINE_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
 BERT_MRC = {"share_heads": True, "type_attention": "none"}
+# The decision threshold of a model that was not calibrated.
+DEFAULT_THRESHOLD = 0.5
 
 
 class MultiNerConfig(PreTrainedConfig):
@@ -63,6 +65,14 @@ class MultiNerConfig(PreTrainedConfig):
             Configs saved before this field existed load as `"boundaries"`.
         start_loss_weight, end_loss_weight, span_loss_weight (`float`, defaults to 1.0, 1.0, 0.1):
             Weights of the three binary cross-entropy losses.
+        positive_weight (`float`, defaults to 5.0):
+            Weight of the positive targets (gold starts, ends and spans) in the three binary cross-entropies, against
+            1 for the negatives: counters how few positions are entity boundaries of a rare type (BENCHMARKS.md,
+            rare types: with 1, a type with few examples was not learnt at all). Training only; 1 is plain BCE.
+        decision_threshold (`float`, *optional*):
+            The probability the start, end and span-match scores must each exceed for a span to be an entity when the
+            caller gives none (pipeline, `processor.decode`, Trainer metrics); 0.5 when unset. Calibration on held-out
+            training data sets it at the end of training (`MultiNerCalibrationCallback`); an explicit threshold wins.
         encoder_name (`str`, *optional*):
             The name or path the encoder was loaded from (`from_encoder` sets it); model cards cite it.
         query_mode (`str`, defaults to `"per_type"`):
@@ -96,6 +106,8 @@ class MultiNerConfig(PreTrainedConfig):
     start_loss_weight: float = 1.0
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
+    positive_weight: float = 5.0
+    decision_threshold: float | None = None
     query_mode: str = "per_type"
     encoder_name: str | None = None
 
@@ -109,6 +121,11 @@ class MultiNerConfig(PreTrainedConfig):
             # A saved config records the transformers version; one without span_features predates the field.
             self.span_features = "boundaries" if getattr(self, "transformers_version", None) else "interior"
         self._check_fields()
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold used when the caller gives none: the calibrated one, else 0.5."""
+        return DEFAULT_THRESHOLD if self.decision_threshold is None else self.decision_threshold
 
     @property
     def hidden_size(self) -> int:
@@ -170,6 +187,20 @@ class MultiNerConfig(PreTrainedConfig):
             value = getattr(self, field_name)
             if value < 0:
                 raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be >= 0.")
+        if not self.positive_weight > 0:
+            raise ValueError(f"MultiNerConfig.positive_weight={self.positive_weight!r} must be > 0.")
+        threshold = self.decision_threshold
+        if threshold is not None and (isinstance(threshold, bool) or not 0.0 <= threshold < 1.0):
+            raise ValueError(
+                f"MultiNerConfig.decision_threshold={threshold!r} must be a probability in [0, 1), or None for 0.5."
+            )
 
 
-__all__ = ["BERT_MRC", "PIPELINE_TASK", "REMOTE_PIPELINE_TASK", "MultiNerConfig", "default_encoder_path"]
+__all__ = [
+    "BERT_MRC",
+    "DEFAULT_THRESHOLD",
+    "PIPELINE_TASK",
+    "REMOTE_PIPELINE_TASK",
+    "MultiNerConfig",
+    "default_encoder_path",
+]

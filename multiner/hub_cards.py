@@ -69,7 +69,15 @@ def generate_model_card(config, processor, card_data: MultiNerCardData | None = 
         query_mode=config.query_mode,
         share_heads=config.share_heads,
         max_span_length=config.max_span_length,
+        threshold_text=threshold_text(config),
     )
+
+
+def threshold_text(config) -> str:
+    """How the card states the decision threshold: calibrated, or the uncalibrated default."""
+    if config.decision_threshold is None:
+        return "0.5 (the default; not calibrated)"
+    return f"{config.decision_threshold:g} (calibrated on held-out training data)"
 
 
 def write_model_card(folder: str | Path, config, processor, card_data: MultiNerCardData | None = None) -> Path:

@@ -469,9 +469,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
     ) -> torch.Tensor:
         start_gold, end_gold, span_gold = targets
         types = start_logits.shape[-1]
-        start_loss = masked_bce(start_logits, start_gold, start_mask[:, :, None].expand(-1, -1, types))
-        end_loss = masked_bce(end_logits, end_gold, end_mask[:, :, None].expand(-1, -1, types))
-        span_loss = masked_bce(span_logits, span_gold, candidates)
+        weight = self.config.positive_weight
+        start_loss = masked_bce(start_logits, start_gold, start_mask[:, :, None].expand(-1, -1, types), weight)
+        end_loss = masked_bce(end_logits, end_gold, end_mask[:, :, None].expand(-1, -1, types), weight)
+        span_loss = masked_bce(span_logits, span_gold, candidates, weight)
         return (
             self.config.start_loss_weight * start_loss
             + self.config.end_loss_weight * end_loss
@@ -509,9 +510,13 @@ class MultiNerModel(MultiNerPreTrainedModel):
         return start_gold, end_gold, span_gold
 
 
-def masked_bce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy over the positions where `mask` is true (0 with a gradient when there are none)."""
-    losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+def masked_bce(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, positive_weight: float = 1.0
+) -> torch.Tensor:
+    """Mean binary cross-entropy over the positions where `mask` is true (0 with a gradient when there are none);
+    positive targets weigh `positive_weight`, negatives 1."""
+    pos_weight = None if positive_weight == 1.0 else logits.new_tensor(positive_weight, dtype=torch.float)
+    losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none", pos_weight=pos_weight)
     mask = mask.float()
     return (losses * mask).sum() / mask.sum().clamp(min=1.0)
 

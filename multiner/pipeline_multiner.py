@@ -19,9 +19,10 @@ class MultiNerPipeline(WindowedPipeline):
     `batch_size` windows go through the model at once, so memory does not grow with the text. Empty, whitespace-only
     and unreadable texts (no tokens) give `[]`; so does an empty list.
 
-    Call options (anything else is a TypeError): `threshold` (a number in [0, 1), default 0.5), `entity_types` (a
-    list of the model's types: only those are scored), `flat` (a bool), `batch_size` (a positive int: texts per group
-    and windows per forward pass, default 8), `num_workers`.
+    Call options (anything else is a TypeError): `threshold` (a number in [0, 1); default the model's calibrated
+    `config.decision_threshold`, else 0.5), `entity_types` (a list of the model's types: only those are scored),
+    `flat` (a bool), `batch_size` (a positive int: texts per group and windows per forward pass, default 8),
+    `num_workers`.
 
     Example:
         >>> from transformers import pipeline
@@ -53,14 +54,15 @@ class MultiNerPipeline(WindowedPipeline):
             postprocess["flat"] = flat
         return preprocess, forward, postprocess
 
-    def _forward(self, windows: Windows, threshold: float = 0.5) -> list[list[tuple]]:
+    def _forward(self, windows: Windows, threshold: float | None = None) -> list[list[tuple]]:
         # Only spans whose start and end clear the threshold can be entities: the model scores just those. The
         # outputs are reduced to those spans here, so they are freed before the next pass.
+        threshold = self.model.config.threshold if threshold is None else threshold
         outputs = self.model(**windows.batch.to(self.device), span_threshold=threshold)
         return self.processor.window_spans(outputs, windows.batch, threshold)
 
     def postprocess(
-        self, found: tuple[MultiNerTexts, list], threshold: float = 0.5, flat: bool = False
+        self, found: tuple[MultiNerTexts, list], threshold: float | None = None, flat: bool = False
     ) -> list[list[dict]]:
         texts, spans = found
         return self.processor.entities(texts, spans, flat=flat)

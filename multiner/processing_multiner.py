@@ -165,6 +165,11 @@ class MultiNerProcessor(ModelConfigProcessor):
         return self._model_config.query_mode
 
     @property
+    def threshold(self) -> float:
+        """The decision threshold when the caller gives none: the model's calibrated `decision_threshold`, else 0.5."""
+        return self._model_config.threshold
+
+    @property
     def max_span_length(self) -> int:
         return self._model_config.max_span_length
 
@@ -297,13 +302,16 @@ class MultiNerProcessor(ModelConfigProcessor):
 
     # ----------------------------------------------------------------------------------------------- decoding
 
-    def decode(self, outputs, batch: MultiNerBatch, threshold: float = 0.5, flat: bool = False) -> list[list[dict]]:
+    def decode(
+        self, outputs, batch: MultiNerBatch, threshold: float | None = None, flat: bool = False
+    ) -> list[list[dict]]:
         """Entities per input, in the input's offsets, from the model outputs on `batch`.
 
         Args:
             outputs: a [`MultiNerOutput`] (or anything with `start_logits`, `end_logits`, `span_logits`).
             batch: the [`MultiNerBatch`] the outputs were computed on (holding every window of its inputs).
-            threshold: probability the start, end and span-match scores must each exceed, in [0, 1).
+            threshold: probability the start, end and span-match scores must each exceed, in [0, 1); by default the
+                model's `config.decision_threshold` (calibrated at the end of training), else 0.5.
             flat: keep only the highest-scoring non-overlapping entities (flat NER); nested by default.
 
         Returns:
@@ -316,10 +324,12 @@ class MultiNerProcessor(ModelConfigProcessor):
         return self.entities(texts, self.window_spans(outputs, batch, threshold), flat=flat)
 
     def window_spans(
-        self, outputs, batch: MultiNerBatch, threshold: float = 0.5
+        self, outputs, batch: MultiNerBatch, threshold: float | None = None
     ) -> list[list[tuple[str, int, int, float]]]:
-        """Per window of `batch`, the spans that clear `threshold` as `(label, first, last, score)` in window token
-        coordinates: the part of `decode` that needs the model outputs (they can be freed after it)."""
+        """Per window of `batch`, the spans that clear `threshold` (default: `self.threshold`) as `(label, first,
+        last, score)` in window token coordinates: the part of `decode` that needs the model outputs (they can be
+        freed after it)."""
+        threshold = self.threshold if threshold is None else threshold
         check_threshold(threshold)
         if outputs.span_logits.shape[2] != self.max_span_length:
             raise ValueError(
