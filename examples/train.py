@@ -26,6 +26,7 @@ from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from multiner import (
     BERT_MRC,
+    MultiNerCalibrationCallback,
     MultiNerCardCallback,
     MultiNerCardData,
     MultiNerDataCollator,
@@ -41,6 +42,7 @@ from multiner.readers import (
     read_word_span_jsonl,
     training_texts,
 )
+from multiner.training_multiner import head_optimizer
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
@@ -67,6 +69,16 @@ class ModelArguments:
     start_loss_weight: float = 1.0
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
+    head_learning_rate: float | None = field(
+        default=1e-3,
+        metadata={
+            "help": "Learning rate of the newly initialised heads, query and type attention (the encoder gets "
+            "--learning_rate); the same schedule scales both. 0 or none: one rate for all."
+        },
+    )
+    positive_weight: float = field(
+        default=5.0, metadata={"help": "Weight of gold starts, ends and spans in the binary losses (negatives: 1)."}
+    )
     max_span_length: int = 32
     head_dropout: float = 0.1
 
@@ -84,7 +96,17 @@ class DataArguments:
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     flat: bool = field(default=False, metadata={"help": "Flat decoding (non-overlapping entities) for evaluation."})
-    threshold: float = 0.5
+    threshold: float | None = field(
+        default=None,
+        metadata={"help": "Decision threshold for the final evaluation; default: the calibrated one (else 0.5)."},
+    )
+    calibration_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": "Hold out the last fraction of the training examples, and choose the decision threshold on them "
+            "when training ends (saved in the config; the pipeline's default). 0: no calibration, threshold 0.5."
+        },
+    )
     dataset_label: str | None = field(default=None, metadata={"help": "Name of the data on the model card."})
     train_on: str = field(
         default="sentences",
@@ -128,6 +150,17 @@ def first_examples(documents: list[list[dict]], count: int) -> list[list[dict]]:
     return kept
 
 
+def hold_out_last(documents: list[list[dict]], fraction: float) -> tuple[list[list[dict]], list[dict]]:
+    """(documents without their last examples, those examples): the last `fraction` of all examples (at least one)
+    are held out for calibrating the decision threshold."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"--calibration_fraction {fraction!r} must be in [0, 1); 0 turns calibration off.")
+    total = sum(len(document) for document in documents)
+    kept = first_examples(documents, total - max(1, round(fraction * total)))
+    held_out = [example for document in documents for example in document][sum(len(d) for d in kept) :]
+    return kept, held_out
+
+
 def load_hub_examples(name: str) -> tuple[list[dict], list[dict]]:
     hub = datasets.load_dataset(name)
     names = hub["train"].features["ner_tags"].feature.names
@@ -158,11 +191,14 @@ def main(argv: list[str] | None = None) -> dict:
         eval_examples = load_examples(data_args.validation_file, data_args.data_format)
     if data_args.max_train_samples is not None:
         train_documents = first_examples(train_documents, data_args.max_train_samples)
+    held_out: list[dict] = []
+    if training_args.do_train and data_args.calibration_fraction > 0:
+        train_documents, held_out = hold_out_last(train_documents, data_args.calibration_fraction)
     train_examples = [example for document in train_documents for example in document]
     if not train_examples and training_args.do_train:
         raise ValueError("No training data: give --train_file or --dataset_name.")
     eval_examples = eval_examples[: data_args.max_eval_samples]
-    entity_types = data_args.entity_types or entity_types_of(train_examples + eval_examples)
+    entity_types = data_args.entity_types or entity_types_of(train_examples + held_out + eval_examples)
     queries = json.loads(Path(data_args.queries_file).read_text()) if data_args.queries_file else None
 
     switches = {
@@ -177,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
             "start_loss_weight",
             "end_loss_weight",
             "span_loss_weight",
+            "positive_weight",
             "max_span_length",
             "head_dropout",
         )
@@ -200,20 +237,38 @@ def main(argv: list[str] | None = None) -> dict:
     train_rows, eval_rows = features(train_texts), features(eval_examples)
     label = data_args.dataset_label or Path(data_args.train_file or data_args.dataset_name or "data").stem
     card = MultiNerCardCallback(processor, MultiNerCardData(datasets=[label]), eval_dataset_name=label)
+    # calibration first, so the card and the saved config hold the calibrated threshold
+    callbacks = [MultiNerCalibrationCallback(processor, held_out, flat=data_args.flat)] if held_out else []
+    # evaluations during training: before calibration the model's threshold is 0.5
+    metrics_threshold = model.config.threshold if data_args.threshold is None else data_args.threshold
+    optimizer = None
+    if model_args.head_learning_rate:
+        optimizer = head_optimizer(
+            model,
+            training_args.learning_rate,
+            model_args.head_learning_rate,
+            weight_decay=training_args.weight_decay,
+            betas=(training_args.adam_beta1, training_args.adam_beta2),
+            eps=training_args.adam_epsilon,
+        )
     trainer = Trainer(
         model=model,
         args=training_args,
+        optimizers=(optimizer, None),
         train_dataset=train_rows,
         eval_dataset=eval_rows,
         data_collator=MultiNerDataCollator.from_processor(processor),
-        compute_metrics=MultiNerMetrics(entity_types, threshold=data_args.threshold, flat=data_args.flat),
-        callbacks=[card],
+        compute_metrics=MultiNerMetrics(entity_types, threshold=metrics_threshold, flat=data_args.flat),
+        callbacks=[*callbacks, card],
     )
     metrics: dict = {"world_size": training_args.world_size}
     logger.info("training on %d process(es), device %s", training_args.world_size, training_args.device)
     if training_args.do_train:
         result = trainer.train()
         metrics.update({f"train_{k}" if not k.startswith("train") else k: v for k, v in result.metrics.items()})
+        if callbacks:
+            calibration = callbacks[0].calibration
+            metrics.update(calibration_examples=calibration.examples, decision_threshold=calibration.threshold)
         trainer.save_model()
         processor.save_pretrained(training_args.output_dir)
     if eval_examples and training_args.should_save:

@@ -1,5 +1,6 @@
 """The training script runs end to end, in one process and data-parallel under accelerate (2 CPU processes)."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -64,6 +65,8 @@ def check_saved_model(output_dir, processes, query_mode="per_type"):
     metrics = json.loads((output_dir / "eval_results.json").read_text())
     assert {"eval_f1", "eval_PER_f1", "eval_seqeval_f1", "train_loss"} <= set(metrics)
     assert metrics["world_size"] == processes
+    # the last of the 8 sentences is held out; its 2 entities are too few to move the threshold from 0.5
+    assert metrics["calibration_examples"] == 1 and metrics["decision_threshold"] is None
     assert (output_dir / "README.md").is_file() and (output_dir / "model.safetensors").is_file()
     model = AutoModel.from_pretrained(output_dir).eval()
     processor = AutoProcessor.from_pretrained(output_dir)
@@ -73,6 +76,24 @@ def check_saved_model(output_dir, processes, query_mode="per_type"):
     with torch.no_grad():
         found = processor.decode(model(**batch), batch)
     assert isinstance(found, list) and len(found) == 1
+
+
+def test_calibration_slice_is_the_last_fraction_of_the_training_examples():
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "examples" / "train.py")
+    script = importlib.util.module_from_spec(spec)
+    sys.modules["train_script"] = script  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(script)
+    finally:
+        del sys.modules["train_script"]
+    documents = [[{"id": i} for i in range(4)], [{"id": i} for i in range(4, 10)]]
+    kept, held_out = script.hold_out_last(documents, 0.2)
+    assert [[e["id"] for e in d] for d in kept] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert [e["id"] for e in held_out] == [8, 9]
+    kept, held_out = script.hold_out_last(documents, 0.01)  # at least one example
+    assert [e["id"] for e in held_out] == [9] and sum(map(len, kept)) == 9
+    with pytest.raises(ValueError, match="calibration_fraction"):
+        script.hold_out_last(documents, 1.0)
 
 
 @pytest.mark.parametrize("query_mode", ["per_type", "packed"])
