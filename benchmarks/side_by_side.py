@@ -47,6 +47,7 @@ from multiner.readers import (  # noqa: E402
     read_spert_json,
     read_word_span_jsonl,
 )
+from multiner.training_multiner import calibrate_threshold, head_optimizer  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
 SYSTEMS = {
@@ -70,9 +71,11 @@ def load(dataset: str) -> tuple[list[dict], list[dict]]:
     return read_word_span_jsonl(folder / "train.jsonlines"), read_word_span_jsonl(folder / "dev.jsonlines")
 
 
-def timed_training(args, model, rows: datasets.Dataset, collator) -> float:
+def timed_training(args, model, rows: datasets.Dataset, collator, optimizer=None) -> float:
     """Train with the stock Trainer under the run's settings; the wall time in seconds."""
-    trainer = Trainer(model=model, args=arguments(args), train_dataset=rows, data_collator=collator)
+    trainer = Trainer(
+        model=model, args=arguments(args), train_dataset=rows, data_collator=collator, optimizers=(optimizer, None)
+    )
     start = time.perf_counter()
     trainer.train()
     return time.perf_counter() - start
@@ -84,7 +87,7 @@ def arguments(args) -> TrainingArguments:
         num_train_epochs=args.epochs,
         per_device_train_batch_size=args.batch_size,
         learning_rate=args.learning_rate,
-        warmup_steps=100,
+        warmup_steps=args.warmup,
         seed=args.seed,
         report_to=[],
         save_strategy="no",
@@ -94,11 +97,22 @@ def arguments(args) -> TrainingArguments:
 
 
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
-    model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system])
+    overrides = {"positive_weight": args.positive_weight} if args.positive_weight is not None else {}
+    model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system], **overrides)
+    args.model_positive_weight = model.config.positive_weight  # recorded: the config default unless overridden
     processor = MultiNerProcessor.from_model(model)
+    held_out = []
+    if args.calibration_fraction:  # as examples/train.py: the last fraction of the training sentences
+        count = max(1, round(args.calibration_fraction * len(train)))
+        train, held_out = train[:-count], train[-count:]
     rows = datasets.Dataset.from_list(train)
     rows = rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
-    train_seconds = timed_training(args, model, rows, MultiNerDataCollator.from_processor(processor))
+    optimizer = None
+    if args.head_learning_rate:
+        optimizer = head_optimizer(model, args.learning_rate, args.head_learning_rate)
+    train_seconds = timed_training(args, model, rows, MultiNerDataCollator.from_processor(processor), optimizer)
+    if held_out:
+        args.calibration = calibrate_threshold(model, processor, held_out, flat=FLAT[args.dataset])
     if args.save_model:
         # kept for error analysis (threshold sweep, boundary vs type errors); work/ is not committed
         folder = RESULTS / "work" / f"{args.dataset}-{args.system}"
@@ -110,13 +124,21 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
     with torch.no_grad():
         # shortest first, as the pipeline runs a list
         order = sorted(range(len(dev)), key=lambda i: len(dev[i]["tokens"]))
-        found = {}
+        found, found_at_half = {}, {}
         for begin in range(0, len(order), 32):
             chunk = order[begin : begin + 32]
             batch = processor(tokens=[dev[i]["tokens"] for i in chunk])
-            for index, entities in zip(chunk, processor.decode(model(**batch), batch, flat=FLAT[args.dataset])):
+            outputs = model(**batch)
+            for index, entities in zip(chunk, processor.decode(outputs, batch, flat=FLAT[args.dataset])):
                 found[index] = entities
+            if held_out:  # what the uncalibrated threshold would have given, for the record
+                for index, entities in zip(chunk, processor.decode(outputs, batch, 0.5, flat=FLAT[args.dataset])):
+                    found_at_half[index] = entities
         predicted = [[(e["entity_group"], e["start"], e["end"]) for e in found[i]] for i in range(len(dev))]
+        if held_out:
+            args.predicted_at_half = [
+                [(e["entity_group"], e["start"], e["end"]) for e in found_at_half[i]] for i in range(len(dev))
+            ]
     return predicted, train_seconds, time.perf_counter() - start
 
 
@@ -199,6 +221,11 @@ def run(args) -> None:
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "seed": args.seed,
+        "warmup": args.warmup,
+        "head_learning_rate": args.head_learning_rate,
+        "positive_weight": getattr(args, "model_positive_weight", None),
+        "calibration_fraction": args.calibration_fraction,
+        "decision_threshold": getattr(getattr(args, "calibration", None), "threshold", None),
         "dev_f1": scores["f1"],
         "dev_precision": scores["precision"],
         "dev_recall": scores["recall"],
@@ -211,15 +238,37 @@ def run(args) -> None:
         "machine": machine(),
         "date": today(),
     }
+    if getattr(args, "predicted_at_half", None) is not None:
+        result["dev_f1_at_0.5"] = span_scores(gold, args.predicted_at_half, types)["f1"]
     if FLAT[args.dataset]:
         result["dev_seqeval_f1"] = seqeval_scores([len(example["tokens"]) for example in dev], gold, predicted)["f1"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = f"-ep{args.epochs:g}" if args.epochs != 1 else ""
     suffix += f"-sub{args.train_samples}" if args.train_samples else ""
     suffix += f"-dev{args.dev_samples}" if args.dev_samples else ""
+    suffix += f"-wu{args.warmup:g}" if args.warmup != 100 else ""
+    suffix += "-recipe" if args.head_learning_rate or args.calibration_fraction else ""
+    suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
     path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def recipe(result: dict) -> str:
+    """The row's training recipe in a few words (rows from before these options: 100 warmup steps, one rate)."""
+    warmup = result.get("warmup", 100)
+    words = [f"warmup {warmup:g} steps" if warmup >= 1 else f"warmup {100 * warmup:g}%"]
+    if result.get("head_learning_rate"):
+        words.append(f"heads lr {result['head_learning_rate']:g}")
+    if result.get("positive_weight") is not None:
+        words.append(f"positive weight {result['positive_weight']:g}")
+    if result.get("calibration_fraction"):
+        threshold = result.get("decision_threshold")
+        held = f"{100 * result['calibration_fraction']:g}% held out"
+        words.append(f"threshold {threshold:g} ({held})" if threshold is not None else f"not calibrated ({held})")
+        if "dev_f1_at_0.5" in result:
+            words.append(f"dev F1 at 0.5: {100 * result['dev_f1_at_0.5']:.2f}")
+    return ", ".join(words)
 
 
 def report() -> None:
@@ -231,16 +280,16 @@ def report() -> None:
         "F1 is strict span micro F1 on the **development** split (seqeval in brackets on CoNLL-2003). Subsampled",
         "training sets are the first N training sentences and say so.",
         "",
-        "| dataset | system | train sentences | epochs | dev F1 | per-type dev F1 | train s | train sent/s | "
+        "| dataset | system | train sentences | epochs | recipe | dev F1 | per-type dev F1 | train s | train sent/s | "
         "predict sent/s | peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         f1 = f"{100 * r['dev_f1']:.2f}" + (f" ({100 * r['dev_seqeval_f1']:.2f})" if "dev_seqeval_f1" in r else "")
         per_type = ", ".join(f"{name} {100 * value:.1f}" for name, value in r["dev_per_type_f1"].items())
         sample = f"{r['train_sentences']}" + (" (subsample)" if r["subsampled"] else "")
         lines.append(
-            f"| {r['dataset']} | {r['system']} | {sample} | {r['epochs']} | {f1} | {per_type} | "
+            f"| {r['dataset']} | {r['system']} | {sample} | {r['epochs']} | {recipe(r)} | {f1} | {per_type} | "
             f"{r['train_seconds']} | {r['train_sentences_per_second']} | {r['predict_sentences_per_second']} | "
             f"{r['peak_memory_mb']} |"
         )
@@ -262,6 +311,11 @@ def main() -> None:
     one.add_argument("--learning_rate", type=float, default=1e-4)
     one.add_argument("--train_samples", type=int, default=None)
     one.add_argument("--seed", type=int, default=42)
+    one.add_argument("--warmup", type=float, default=100, help="warmup steps; below 1, a fraction of all steps")
+    recipe = "Multi-NER recipe (examples/train.py defaults: --head_learning_rate 1e-3 --calibration_fraction 0.1)"
+    one.add_argument("--head_learning_rate", type=float, default=None, help=f"{recipe}; default: one rate")
+    one.add_argument("--calibration_fraction", type=float, default=0.0, help=f"{recipe}; default: threshold 0.5")
+    one.add_argument("--positive_weight", type=float, default=None, help="MultiNerConfig.positive_weight override")
     one.add_argument("--dev_samples", type=int, default=None, help="only for smoke runs: the first N dev sentences")
     one.add_argument("--save_model", action="store_true", help="save a Multi-NER model under results/work/")
     commands.add_parser("report")
