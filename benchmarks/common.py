@@ -58,11 +58,15 @@ def run_training_script(script: str, runs: dict[str, list[str]], names: list[str
 
 
 def runs_footer(results: list[dict], notes: str, heading: str) -> list[str]:
-    """The lines under a runs table: the notes (when given), then each run's command, date and wall time, then the
-    machines."""
+    """The lines under a runs table: the notes (when given), then each run's command, date and wall time (when
+    recorded), then the machines."""
     lines = ["", notes.strip()] if notes else []
     lines += ["", heading, ""]
-    lines += [f"- `{r['command']}` ({r['date']}; {r['wall_seconds'] / 60:.1f} min wall)" for r in results]
+    lines += [
+        f"- `{r['command']}` ({r['date']}"
+        + (f"; {r['wall_seconds'] / 60:.1f} min wall)" if "wall_seconds" in r else ")")
+        for r in results
+    ]
     return lines + ["", "Machine: " + "; ".join(sorted({r["machine"] for r in results}))]
 
 

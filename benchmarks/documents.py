@@ -35,7 +35,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, runs_footer, today, write_section  # noqa: E402
 
 from multiner import (  # noqa: E402
     MultiNerDataCollator,
@@ -245,10 +245,7 @@ def report() -> None:
             f"{r['seed']} | {sentence:.2f} | {document:.2f} | {document - sentence:+.2f} | "
             f"{r['document']['crossing_predictions']} | {per_type} | {r['train_seconds']} |"
         )
-    lines += ["", "Commands, one per row:", ""]
-    lines += [f"- `{r['command']}` ({r['date']})" for r in results]
-    machines = sorted({r["machine"] for r in results})
-    lines += ["", "Machine: " + "; ".join(machines)]
+    lines += runs_footer(results, "", "Commands, one per row:")
     write_section("documents", "\n".join(lines))
 
 

@@ -24,7 +24,7 @@ import datasets
 from transformers import Trainer, TrainingArguments, set_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command, machine, today, write_section  # noqa: E402
+from common import ROOT, command, machine, runs_footer, today, write_section  # noqa: E402
 from side_by_side import FLAT, load  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor  # noqa: E402
@@ -160,10 +160,7 @@ def report() -> None:
             f"{cell(r['at_0.5'])} | {cell(calibrated)}{threshold} | "
             f"{100 * oracle['f1']:.2f} @{oracle['threshold']:.2f} | {r['train_seconds']} |"
         )
-    lines += ["", "Commands, one per row:", ""]
-    lines += [f"- `{r['command']}` ({r['date']})" for r in results]
-    if results:
-        lines += ["", f"Machine: {results[-1]['machine']}"]
+    lines += runs_footer(results, "", "Commands, one per row:")
     write_section("rare_types", "\n".join(lines))
 
 

@@ -36,7 +36,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, runs_footer, today, write_section  # noqa: E402
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.evaluation import seqeval_scores, span_scores  # noqa: E402
@@ -293,10 +293,7 @@ def report() -> None:
             f"{r['train_seconds']} | {r['train_sentences_per_second']} | {r['predict_sentences_per_second']} | "
             f"{r['peak_memory_mb']} |"
         )
-    lines += ["", "Commands, one per row:", ""]
-    lines += [f"- `{r['command']}` ({r['date']})" for r in results]
-    if results:
-        lines += ["", f"Machine: {results[-1]['machine']}"]
+    lines += runs_footer(results, "", "Commands, one per row:")
     write_section("side_by_side", "\n".join(lines))
 
 
