@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict:
             weight_decay=training_args.weight_decay,
             betas=(training_args.adam_beta1, training_args.adam_beta2),
             eps=training_args.adam_epsilon,
+            fused=training_args.optim == "adamw_torch_fused",  # the AdamW kernel the Trainer would have chosen
         )
     trainer = Trainer(
         model=model,
