@@ -62,7 +62,29 @@ class ModelConfigProcessor(ProcessorMixin):
 
     tokenizer_class = "AutoTokenizer"
     config_class: ClassVar[type]
+    # what the processor reads from the model's config, for the error that asks for it
+    owned_settings: ClassVar[str] = "the entity types"
     _model_config: Any
+
+    def _check_arguments(self, tokenizer, model_config, max_length: int, stride: int) -> None:
+        """The checks every family's processor makes of its constructor's arguments, with errors that name the
+        processor and what to do."""
+        name = type(self).__name__
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                f"{name} needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}; load it with "
+                "AutoTokenizer.from_pretrained(..., use_fast=True)."
+            )
+        if type(model_config).__name__ != self.config_class.__name__:
+            raise ValueError(
+                f"{name} reads {self.owned_settings} from the model's config: build it with {name}.from_model(model) "
+                f"or {name}.from_pretrained(model folder), or pass model_config=model.config (got "
+                f"{type(model_config).__name__})."
+            )
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f"{name} max_length={max_length!r} must be a positive integer.")
+        if not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"{name} stride={stride!r} must be a non-negative integer.")
 
     @property
     def model_config(self):
@@ -117,7 +139,6 @@ class WindowedProcessor(ModelConfigProcessor):
     collator_class: ClassVar[type]
     texts_class: ClassVar[type] = WindowedTexts
     batch_class: ClassVar[type] = WindowedBatch
-    owned_settings: ClassVar[str] = "the entity types"
     # why gold items can be left out of the labels (counter key -> explanation), what they are called in warnings,
     # and the error for a batch without entities
     reasons: ClassVar[Mapping[str, str]]
@@ -126,19 +147,7 @@ class WindowedProcessor(ModelConfigProcessor):
 
     def __init__(self, tokenizer, model_config=None, max_length: int = 256, stride: int = 64):
         super().__init__(tokenizer)
-        name, config_name = type(self).__name__, self.config_class.__name__
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError(f"{name} needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}.")
-        if type(model_config).__name__ != config_name:
-            raise ValueError(
-                f"{name} reads {self.owned_settings} from the model's config: build it with {name}.from_model(model) "
-                f"or {name}.from_pretrained(model folder), or pass model_config=model.config (got "
-                f"{type(model_config).__name__})."
-            )
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"{name} max_length={max_length!r} must be a positive integer.")
-        if not isinstance(stride, int) or stride < 0:
-            raise ValueError(f"{name} stride={stride!r} must be a non-negative integer.")
+        self._check_arguments(tokenizer, model_config, max_length, stride)
         self._model_config = model_config
         self.max_length = max_length
         self.stride = stride

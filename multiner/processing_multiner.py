@@ -114,6 +114,7 @@ class MultiNerProcessor(ModelConfigProcessor):
     """
 
     config_class = MultiNerConfig
+    owned_settings = "the entity types, query mode and span length"
 
     def __init__(
         self,
@@ -124,17 +125,7 @@ class MultiNerProcessor(ModelConfigProcessor):
         stride: int = 64,
     ):
         super().__init__(tokenizer)
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError(
-                f"MultiNerProcessor needs a fast tokenizer for character offsets, got {type(tokenizer).__name__}; "
-                "load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
-            )
-        if not isinstance(model_config, MultiNerConfig) and type(model_config).__name__ != "MultiNerConfig":
-            raise ValueError(
-                "MultiNerProcessor reads the entity types, query mode and span length from the model's config: build "
-                "it with MultiNerProcessor.from_model(model) or MultiNerProcessor.from_pretrained(model folder), or "
-                f"pass model_config=model.config (got {type(model_config).__name__})."
-            )
+        self._check_arguments(tokenizer, model_config, max_length, stride)
         if not model_config.entity_types:
             raise ValueError("The model config has no entity_types; give MultiNerConfig(entity_types=[...]).")
         unknown = sorted(set(queries or {}) - set(model_config.entity_types))
@@ -143,10 +134,6 @@ class MultiNerProcessor(ModelConfigProcessor):
                 f"queries given for unknown entity types {unknown}; the model's entity_types are "
                 f"{model_config.entity_types}."
             )
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"MultiNerProcessor max_length={max_length!r} must be a positive integer.")
-        if not isinstance(stride, int) or stride < 0:
-            raise ValueError(f"MultiNerProcessor stride={stride!r} must be a non-negative integer.")
         self._model_config = model_config
         self.queries = {name: (queries or {}).get(name) or default_query(name) for name in self.entity_types}
         self.max_length = max_length
