@@ -29,7 +29,7 @@ from side_by_side import FLAT, load  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor  # noqa: E402
 from multiner.readers import entity_types_of  # noqa: E402
-from multiner.training_multiner import calibrate_threshold, head_optimizer, threshold_sweep  # noqa: E402
+from multiner.training_multiner import calibrate_threshold, head_optimizer, hold_out_last, threshold_sweep  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "rare_types"
 # the loss and query mode of the model before this study (positive weight 1, the paper's per-type queries, packed)
@@ -49,19 +49,13 @@ VARIANTS = {
 }
 
 
-def split_held_out(train: list[dict], fraction: float) -> tuple[list[dict], list[dict]]:
-    """(training part, held-out slice): the slice is the last `fraction` of the examples."""
-    count = max(1, round(fraction * len(train))) if fraction > 0 else 0
-    return train[: len(train) - count], train[len(train) - count :]
-
-
 def run(args) -> None:
     set_seed(args.seed)
     train, dev = load(args.dataset)
     types = entity_types_of(train)
     if args.train_samples:
         train = train[: args.train_samples]
-    train, held_out = split_held_out(train, args.calibration_fraction)
+    train, held_out = hold_out_last(train, args.calibration_fraction) if args.calibration_fraction else (train, [])
     overrides, head_learning_rate, queries = VARIANTS[args.variant]
     model = MultiNerModel.from_encoder(entity_types=types, **overrides)
     processor = MultiNerProcessor.from_model(model, queries={t: t for t in types} if queries == "names" else None)

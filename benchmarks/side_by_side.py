@@ -47,7 +47,7 @@ from multiner.readers import (  # noqa: E402
     read_spert_json,
     read_word_span_jsonl,
 )
-from multiner.training_multiner import calibrate_threshold, head_optimizer  # noqa: E402
+from multiner.training_multiner import calibrate_threshold, head_optimizer, hold_out_last  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
 SYSTEMS = {
@@ -96,23 +96,21 @@ def arguments(args) -> TrainingArguments:
     )
 
 
-def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
+def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float, dict]:
+    """(dev predictions, training seconds, prediction seconds, what the row records of the recipe)."""
     overrides = {"positive_weight": args.positive_weight} if args.positive_weight is not None else {}
     model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system], **overrides)
-    args.model_positive_weight = model.config.positive_weight  # recorded: the config default unless overridden
     processor = MultiNerProcessor.from_model(model)
     held_out = []
     if args.calibration_fraction:  # as examples/train.py: the last fraction of the training sentences
-        count = max(1, round(args.calibration_fraction * len(train)))
-        train, held_out = train[:-count], train[-count:]
+        train, held_out = hold_out_last(train, args.calibration_fraction)
     rows = datasets.Dataset.from_list(train)
     rows = rows.map(processor.preprocess, batched=True, remove_columns=rows.column_names)
     optimizer = None
     if args.head_learning_rate:
         optimizer = head_optimizer(model, args.learning_rate, args.head_learning_rate)
     train_seconds = timed_training(args, model, rows, MultiNerDataCollator.from_processor(processor), optimizer)
-    if held_out:
-        args.calibration = calibrate_threshold(model, processor, held_out, flat=FLAT[args.dataset])
+    calibration = calibrate_threshold(model, processor, held_out, flat=FLAT[args.dataset]) if held_out else None
     if args.save_model:
         # kept for error analysis (threshold sweep, boundary vs type errors); work/ is not committed
         folder = RESULTS / "work" / f"{args.dataset}-{args.system}"
@@ -124,25 +122,28 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
     with torch.no_grad():
         # shortest first, as the pipeline runs a list
         order = sorted(range(len(dev)), key=lambda i: len(dev[i]["tokens"]))
-        found, found_at_half = {}, {}
+        # the model's threshold (calibrated, else 0.5) and, after calibration, 0.5 for the record
+        thresholds = [None, 0.5] if calibration else [None]
+        found = {threshold: [None] * len(dev) for threshold in thresholds}
         for begin in range(0, len(order), 32):
             chunk = order[begin : begin + 32]
             batch = processor(tokens=[dev[i]["tokens"] for i in chunk])
             outputs = model(**batch)
-            for index, entities in zip(chunk, processor.decode(outputs, batch, flat=FLAT[args.dataset])):
-                found[index] = entities
-            if held_out:  # what the uncalibrated threshold would have given, for the record
-                for index, entities in zip(chunk, processor.decode(outputs, batch, 0.5, flat=FLAT[args.dataset])):
-                    found_at_half[index] = entities
-        predicted = [[(e["entity_group"], e["start"], e["end"]) for e in found[i]] for i in range(len(dev))]
-        if held_out:
-            args.predicted_at_half = [
-                [(e["entity_group"], e["start"], e["end"]) for e in found_at_half[i]] for i in range(len(dev))
-            ]
-    return predicted, train_seconds, time.perf_counter() - start
+            for threshold in thresholds:
+                decoded = processor.decode(outputs, batch, threshold, flat=FLAT[args.dataset])
+                for index, entities in zip(chunk, decoded):
+                    found[threshold][index] = [(e["entity_group"], e["start"], e["end"]) for e in entities]
+    record = {
+        "positive_weight": model.config.positive_weight,
+        "decision_threshold": calibration.threshold if calibration else None,
+        "predicted_at_0.5": found.get(0.5),
+    }
+    return found[None], train_seconds, time.perf_counter() - start, record
 
 
-def run_token_classification(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float]:
+def run_token_classification(
+    args, train: list[dict], dev: list[dict], types: list[str]
+) -> tuple[list, float, float, dict]:
     labels = ["O"] + [f"{prefix}-{name}" for name in types for prefix in ("B", "I")]
     label_id = {label: index for index, label in enumerate(labels)}
     encoder = default_encoder_path()
@@ -194,7 +195,7 @@ def run_token_classification(args, train: list[dict], dev: list[dict], types: li
                         word_tags[word] = labels[best[row, position]]
                     previous = word
                 predicted[index] = [(s["label"], s["start"], s["end"]) for s in iob_to_spans(word_tags)]
-    return predicted, train_seconds, time.perf_counter() - start
+    return predicted, train_seconds, time.perf_counter() - start, {}
 
 
 def run(args) -> None:
@@ -208,7 +209,7 @@ def run(args) -> None:
     runner = run_token_classification if SYSTEMS[args.system] is None else run_mrc
     if SYSTEMS[args.system] is None and not FLAT[args.dataset]:
         raise ValueError("token classification reads flat tags only; it has no nested (GENIA) row.")
-    predicted, train_seconds, predict_seconds = runner(args, train, dev, types)
+    predicted, train_seconds, predict_seconds, record = runner(args, train, dev, types)
     gold = [[(e["label"], e["start"], e["end"]) for e in example["entities"]] for example in dev]
     scores = span_scores(gold, predicted, types)
     result = {
@@ -223,9 +224,9 @@ def run(args) -> None:
         "seed": args.seed,
         "warmup": args.warmup,
         "head_learning_rate": args.head_learning_rate,
-        "positive_weight": getattr(args, "model_positive_weight", None),
+        "positive_weight": record.get("positive_weight"),
         "calibration_fraction": args.calibration_fraction,
-        "decision_threshold": getattr(getattr(args, "calibration", None), "threshold", None),
+        "decision_threshold": record.get("decision_threshold"),
         "dev_f1": scores["f1"],
         "dev_precision": scores["precision"],
         "dev_recall": scores["recall"],
@@ -238,8 +239,8 @@ def run(args) -> None:
         "machine": machine(),
         "date": today(),
     }
-    if getattr(args, "predicted_at_half", None) is not None:
-        result["dev_f1_at_0.5"] = span_scores(gold, args.predicted_at_half, types)["f1"]
+    if record.get("predicted_at_0.5") is not None:
+        result["dev_f1_at_0.5"] = span_scores(gold, record["predicted_at_0.5"], types)["f1"]
     if FLAT[args.dataset]:
         result["dev_seqeval_f1"] = seqeval_scores([len(example["tokens"]) for example in dev], gold, predicted)["f1"]
     RESULTS.mkdir(parents=True, exist_ok=True)

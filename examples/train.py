@@ -43,6 +43,7 @@ from multiner.readers import (
     training_texts,
 )
 from multiner.training_multiner import head_optimizer
+from multiner.training_multiner import hold_out_last as hold_out_last_examples
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
@@ -153,12 +154,8 @@ def first_examples(documents: list[list[dict]], count: int) -> list[list[dict]]:
 def hold_out_last(documents: list[list[dict]], fraction: float) -> tuple[list[list[dict]], list[dict]]:
     """(documents without their last examples, those examples): the last `fraction` of all examples (at least one)
     are held out for calibrating the decision threshold."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"--calibration_fraction {fraction!r} must be in [0, 1); 0 turns calibration off.")
-    total = sum(len(document) for document in documents)
-    kept = first_examples(documents, total - max(1, round(fraction * total)))
-    held_out = [example for document in documents for example in document][sum(len(d) for d in kept) :]
-    return kept, held_out
+    kept, held_out = hold_out_last_examples([example for document in documents for example in document], fraction)
+    return first_examples(documents, len(kept)), held_out
 
 
 def load_hub_examples(name: str) -> tuple[list[dict], list[dict]]:

@@ -64,6 +64,20 @@ def head_optimizer(
     )
 
 
+def hold_out_last(examples: Sequence, fraction: float) -> tuple[list, list]:
+    """(the examples to train on, the held-out slice): the last `fraction` of `examples`, at least one, kept apart to
+    calibrate the decision threshold on (`calibrate_threshold`, `MultiNerCalibrationCallback`).
+
+    Example:
+        >>> hold_out_last(list(range(10)), 0.2)
+        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"calibration_fraction={fraction!r} must be in (0, 1); 0 turns calibration off.")
+    count = max(1, round(fraction * len(examples)))
+    return list(examples[: len(examples) - count]), list(examples[len(examples) - count :])
+
+
 @dataclass
 class Calibration:
     """What a calibration saw and chose: `threshold`, the held-out micro F1 at every grid threshold (`f1`), and how
@@ -207,6 +221,7 @@ class MultiNerCalibrationCallback(TrainerCallback):
 __all__ = [
     "THRESHOLD_GRID",
     "head_optimizer",
+    "hold_out_last",
     "Calibration",
     "MultiNerCalibrationCallback",
     "calibrate_threshold",
