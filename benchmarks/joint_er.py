@@ -34,6 +34,9 @@ RUNS = {
     "conll04-no_re_layers": CONLL04 + EPOCHS + ["--ablation", "no_re_layers"],
     "conll04-no_task_layers": CONLL04 + EPOCHS + ["--ablation", "no_task_layers"],
     "conll04-span": CONLL04 + EPOCHS + ["--ner_head", "span"],
+    # gold spans and relations weigh 5 in the binary losses (Multi-NER's fix for under-predicting heads)
+    "conll04-span-positive_weight_5": CONLL04 + EPOCHS + ["--ner_head", "span", "--positive_weight", "5"],
+    "conll04-positive_weight_5": CONLL04 + EPOCHS + ["--positive_weight", "5"],
     "conll04-symmetric": CONLL04 + EPOCHS + ["--symmetric_relations"],
     # does the relation loss at the paper's weight 5 pull the encoder away from NER? (the entity gap)
     "conll04-lambda1": CONLL04 + EPOCHS + ["--relation_loss_weight", "1"],

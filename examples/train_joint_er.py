@@ -64,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--num_ner_layers", type=int)
     model.add_argument("--num_re_layers", type=int)
     model.add_argument("--relation_loss_weight", type=float, default=5.0)
+    model.add_argument(
+        "--positive_weight",
+        type=float,
+        help="weight of gold spans (span head) and gold relations in the binary losses (default: the config's)",
+    )
     model.add_argument("--symmetric_relations", action="store_true", help="the paper's plain DistMult scorer")
     training = parser.add_argument_group("training")
     training.add_argument("--output_dir", required=True)
@@ -131,6 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
         rnn_type=args.rnn_type,
         relation_loss_weight=args.relation_loss_weight,
         asymmetric_relations=not args.symmetric_relations,
+        **({} if args.positive_weight is None else {"positive_weight": args.positive_weight}),
         **{**ABLATIONS[args.ablation], **layers},
     )
     processor = JointErProcessor.from_model(model)

@@ -71,6 +71,10 @@ class JointErConfig(PreTrainedConfig):
             score, so it cannot learn a directed relation (`False` for the paper's exact scorer).
         relation_threshold (`float`, defaults to 0.5): probability a relation must exceed to be predicted.
         relation_loss_weight (`float`, defaults to 5.0): λ in `L_NER + λ·L_RE` (the paper's 5).
+        positive_weight (`float`, defaults to 1.0): weight of the positive targets in the binary cross-entropies
+            (the span head's gold (span, type) pairs and the relation scorer's gold (pair, relation type)), against
+            1 for the negatives: few candidates are positives, and with 1 both heads under-predict (BENCHMARKS.md,
+            joint ER). Training only; 1 is plain BCE.
         encoder_name (`str`, *optional*): the name or path the encoder was loaded from; model cards cite it.
 
     Example:
@@ -108,6 +112,7 @@ class JointErConfig(PreTrainedConfig):
     asymmetric_relations: bool = True
     relation_threshold: float = 0.5
     relation_loss_weight: float = 5.0
+    positive_weight: float = 1.0
     encoder_name: str | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -164,6 +169,8 @@ class JointErConfig(PreTrainedConfig):
                 raise ValueError(f"JointErConfig.{field_name}={value!r} must be in [0, 1).")
         if self.relation_loss_weight < 0:
             raise ValueError(f"JointErConfig.relation_loss_weight={self.relation_loss_weight!r} must be >= 0.")
+        if isinstance(self.positive_weight, bool) or not self.positive_weight > 0:
+            raise ValueError(f"JointErConfig.positive_weight={self.positive_weight!r} must be > 0.")
 
 
 __all__ = [

@@ -224,7 +224,10 @@ class BioCrfHead(nn.Module):
         """`[batch, words, input]` -> emissions `[batch, words, tags]`."""
         return self.output(self.activation(self.hidden(words)))
 
-    def loss(self, emissions: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self, emissions: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor, positive_weight: float = 1.0
+    ) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tag sequences (`positive_weight` does not apply to a CRF)."""
         tags = spans_to_tags(gold, word_mask.shape[1])
         return -self.crf.log_likelihood(emissions, tags, word_mask).mean()
 
@@ -258,13 +261,16 @@ class SpanHead(nn.Module):
         """`[batch, words, max_span_length]`: spans whose last word is a real word."""
         return shifted_windows(word_mask.long(), self.max_span_length).bool()
 
-    def loss(self, logits: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self, logits: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor, positive_weight: float = 1.0
+    ) -> torch.Tensor:
+        """Mean binary cross-entropy over every valid (span, type), gold ones weighing `positive_weight`."""
         targets = torch.zeros_like(logits)
         rows, entities = (gold[:, :, 0] >= 0).nonzero(as_tuple=True)
         first, last, types = gold[rows, entities].unbind(-1)
         inside = last - first < self.max_span_length
         targets[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
-        losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+        losses = weighted_bce(logits, targets, positive_weight)
         valid = self.valid(word_mask)[..., None].float()
         return (losses * valid).sum() / (valid.sum() * logits.shape[-1]).clamp(min=1.0)
 
@@ -475,7 +481,7 @@ class JointErModel(JointErPreTrainedModel):
             gold = labels.masked_fill(labels == LABEL_PAD, -1)
             entity_spans, entity_scores = gold, (gold[:, :, 0] >= 0).float()
             relation_logits = self.relation_scorer(re_states, entity_spans)
-            ner_loss = self.ner_head.loss(ner_logits, gold, word_mask)
+            ner_loss = self.ner_head.loss(ner_logits, gold, word_mask, self.config.positive_weight)
             relation_loss = self._relation_loss(relation_logits, entity_spans, relation_labels)
             loss = ner_loss + self.config.relation_loss_weight * relation_loss
         else:
@@ -499,14 +505,15 @@ class JointErModel(JointErPreTrainedModel):
     def _relation_loss(
         self, logits: torch.Tensor, entity_spans: torch.Tensor, relation_labels: torch.Tensor | None
     ) -> torch.Tensor:
-        """Mean binary cross-entropy over every (pair of different gold entities, relation type)."""
+        """Mean binary cross-entropy over every (pair of different gold entities, relation type), gold relations
+        weighing `config.positive_weight`."""
         targets = torch.zeros_like(logits, dtype=torch.float)
         if relation_labels is not None:
             rows, relations = (relation_labels[:, :, 0] >= 0).nonzero(as_tuple=True)
             head, tail, kind = relation_labels[rows, relations].unbind(-1)
             targets[rows, head, tail, kind] = 1.0
         pairs = RelationScorer.pair_mask(entity_spans)[..., None].float()
-        losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+        losses = weighted_bce(logits, targets, self.config.positive_weight)
         return (losses * pairs).sum() / (pairs.sum() * logits.shape[-1]).clamp(min=1.0)
 
 
@@ -534,6 +541,12 @@ def pool_words(states: torch.Tensor, word_ids: torch.Tensor, pooling: str) -> tu
     counts = states.new_zeros(batch * words).index_add_(0, bins, states.new_ones(bins.shape[0]))
     pooled = sums / counts.clamp(min=1.0)[:, None]
     return pooled.view(batch, words, hidden), (counts > 0).view(batch, words)
+
+
+def weighted_bce(logits: torch.Tensor, targets: torch.Tensor, positive_weight: float) -> torch.Tensor:
+    """Element-wise binary cross-entropy of `logits` against 0/1 `targets`, positives weighing `positive_weight`."""
+    pos_weight = None if positive_weight == 1.0 else logits.new_tensor(positive_weight, dtype=torch.float)
+    return F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none", pos_weight=pos_weight)
 
 
 def shifted_windows(values: torch.Tensor, size: int) -> torch.Tensor:

@@ -166,3 +166,41 @@ def test_frozen_encoder_gets_no_gradient_and_stays_in_eval_mode(bert_dir):
     assert all(p.grad is None for p in model.encoder.parameters())
     assert model.ner_head.output.weight.grad is not None and model.relation_scorer.distmult.grad.abs().sum() > 0
     assert torch.isclose(output.loss, output.ner_loss + 5.0 * output.relation_loss)
+
+
+def test_positive_weight_weighs_gold_spans_and_relations(bert_dir):
+    """Both binary losses against a hand-written weighted cross-entropy: gold targets weigh `positive_weight`."""
+    torch.manual_seed(0)
+    model = JointErModel.from_encoder(
+        bert_dir,
+        entity_types=JOINT_ENTITY_TYPES,
+        relation_types=RELATION_TYPES,
+        ner_head="span",
+        max_span_length=2,
+        positive_weight=3.0,
+    ).eval()
+    batch = {
+        "input_ids": torch.tensor([[101, 2000, 2001, 2002, 102]]),
+        "attention_mask": torch.ones(1, 5, dtype=torch.long),
+        "word_ids": torch.tensor([[-1, 0, 1, 2, -1]]),
+        "labels": torch.tensor([[[0, 1, 2], [2, 2, 0]]]),
+        "relation_labels": torch.tensor([[[0, 1, 1]]]),
+    }
+    with torch.no_grad():
+        output = model(**batch)
+
+    def weighted(logit, gold):
+        return -(3.0 * gold * torch.log(torch.sigmoid(logit)) + (1 - gold) * torch.log(1 - torch.sigmoid(logit)))
+
+    spans = output.ner_logits[0]  # [words 3, widths 2, types]
+    gold_spans = torch.zeros_like(spans)
+    gold_spans[0, 1, 2] = gold_spans[2, 0, 0] = 1.0
+    valid = torch.tensor([[1, 1], [1, 1], [1, 0]]).bool()  # the span of words 2..3 runs past the end
+    assert torch.isclose(output.ner_loss, weighted(spans, gold_spans)[valid].mean(), atol=1e-6)
+    relations = output.relation_logits[0]  # [2, 2, relation types]
+    gold_relations = torch.zeros_like(relations)
+    gold_relations[0, 1, 1] = 1.0
+    off_diagonal = ~torch.eye(2, dtype=torch.bool)
+    assert torch.isclose(output.relation_loss, weighted(relations, gold_relations)[off_diagonal].mean(), atol=1e-6)
+    with pytest.raises(ValueError, match="positive_weight=0"):
+        scorer_config(positive_weight=0)
