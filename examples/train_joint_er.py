@@ -106,6 +106,11 @@ def types_of(examples: list[dict]) -> tuple[list[str], list[str]]:
     return entity_types, relation_types
 
 
+def has_overlaps(examples: list[dict]) -> bool:
+    """Whether any example has two overlapping (or nested) entities."""
+    return remove_overlapping_entities(examples)[1]["entities"] > 0
+
+
 def optimizer_and_schedule(model: JointErModel, args: argparse.Namespace, steps: int):
     """AdamW with one learning rate for the encoder and another for everything trained from scratch."""
     encoder = [p for name, p in model.named_parameters() if name.startswith("encoder.") and p.requires_grad]
@@ -122,6 +127,10 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(args.seed)
     train, validation, removed = load_data(args)
     entity_types, relation_types = types_of(train)
+    # the span head keeps overlapping predictions only when the training data has overlapping entities
+    overlapping = has_overlaps(train)
+    if args.ner_head == "span":
+        print(f"span head: overlapping entities {'kept' if overlapping else 'resolved (flat data)'}")
     layers = {
         name: getattr(args, name)
         for name in ("num_shared_layers", "num_ner_layers", "num_re_layers")
@@ -132,6 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
         entity_types=entity_types,
         relation_types=relation_types,
         ner_head=args.ner_head,
+        overlapping_entities=overlapping,
         freeze_encoder=args.freeze_encoder,
         rnn_type=args.rnn_type,
         relation_loss_weight=args.relation_loss_weight,

@@ -231,7 +231,10 @@ class BioCrfHead(nn.Module):
         tags = spans_to_tags(gold, word_mask.shape[1])
         return -self.crf.log_likelihood(emissions, tags, word_mask).mean()
 
-    def predict(self, emissions: torch.Tensor, word_mask: torch.Tensor, threshold: float) -> tuple:
+    def predict(
+        self, emissions: torch.Tensor, word_mask: torch.Tensor, threshold: float, overlapping: bool = False
+    ) -> tuple:
+        """The Viterbi tags' entities (never overlapping; `threshold` and `overlapping` are the span head's)."""
         tags = self.crf.viterbi(emissions, word_mask)
         chosen = self.crf.marginals(emissions, word_mask).gather(2, tags[:, :, None]).squeeze(2)
         return tags_to_spans(tags, chosen, word_mask)
@@ -274,11 +277,19 @@ class SpanHead(nn.Module):
         valid = self.valid(word_mask)[..., None].float()
         return (losses * valid).sum() / (valid.sum() * logits.shape[-1]).clamp(min=1.0)
 
-    def predict(self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float) -> tuple:
+    def predict(
+        self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float, overlapping: bool = True
+    ) -> tuple:
+        """Every (span, type) above `threshold`, or with `overlapping=False` the greedy non-overlapping ones."""
         probabilities = torch.sigmoid(logits.float()) * self.valid(word_mask)[..., None]
         rows, first, width, types = (probabilities > threshold).nonzero(as_tuple=True)
         spans = torch.stack([first, first + width, types], dim=-1)
-        return pad_rows(rows, spans, probabilities[rows, first, width, types], logits.shape[0])
+        spans, scores = pad_rows(rows, spans, probabilities[rows, first, width, types], logits.shape[0])
+        if overlapping:
+            return spans, scores
+        kept = greedy_non_overlapping(spans, scores)
+        rows, position = kept.nonzero(as_tuple=True)
+        return pad_rows(rows, spans[rows, position], scores[rows, position], logits.shape[0])
 
 
 NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead}
@@ -488,7 +499,9 @@ class JointErModel(JointErPreTrainedModel):
             threshold = self.config.entity_threshold if entity_threshold is None else entity_threshold
             if not 0.0 <= threshold < 1.0:
                 raise ValueError(f"entity_threshold={threshold!r} must be a probability in [0, 1).")
-            entity_spans, entity_scores = self.ner_head.predict(ner_logits, word_mask, threshold)
+            entity_spans, entity_scores = self.ner_head.predict(
+                ner_logits, word_mask, threshold, self.config.overlapping_entities
+            )
             relation_logits = self.relation_scorer(re_states, entity_spans)
         output = JointErOutput(
             loss=loss,
@@ -584,6 +597,35 @@ def tags_to_spans(tags: torch.Tensor, scores: torch.Tensor, word_mask: torch.Ten
     mean_log = (log_scores[rows, lasts + 1] - log_scores[rows, firsts]) / (lasts - firsts + 1)
     spans = torch.stack([firsts, lasts, types[rows, firsts]], dim=-1)
     return pad_rows(rows, spans, mean_log.exp(), tags.shape[0])
+
+
+def greedy_non_overlapping(spans: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Which entities `[batch, entities, 3]` (first, last, type; -1 padding) to keep so that none overlap: the most
+    probable first, then each next one that overlaps none kept (greedy by `scores` `[batch, entities]`; ties go to
+    the earlier entity). Returns `[batch, entities]` bool.
+
+    A span is kept when no kept span overlaps it with a higher rank; iterating that rule from "all kept" settles the
+    k best-ranked spans of every row after k rounds, so the rounds are at most the entities of the fullest row.
+
+    Example:
+        >>> spans = torch.tensor([[[0, 2, 0], [1, 1, 1], [2, 3, 0], [5, 5, 0]]])
+        >>> greedy_non_overlapping(spans, torch.tensor([[0.9, 0.95, 0.8, 0.6]])).tolist()
+        [[False, True, True, True]]
+    """
+    valid = spans[:, :, 0] >= 0
+    first, last = spans[:, :, 0], spans[:, :, 1]
+    overlap = (first[:, :, None] <= last[:, None, :]) & (first[:, None, :] <= last[:, :, None])
+    index = torch.arange(spans.shape[1], device=spans.device)
+    earlier = index[None, :, None] > index[None, None, :]  # [., i, j]: j comes before i
+    ranks_higher = (scores[:, None, :] > scores[:, :, None]) | ((scores[:, None, :] == scores[:, :, None]) & earlier)
+    blockers = overlap & ranks_higher & valid[:, None, :]  # [b, i, j]: j would block i if kept
+    kept = valid
+    for _ in range(spans.shape[1]):
+        settled = valid & ~(blockers & kept[:, None, :]).any(dim=-1)
+        if torch.equal(settled, kept):
+            break
+        kept = settled
+    return kept
 
 
 def pad_rows(rows: torch.Tensor, spans: torch.Tensor, scores: torch.Tensor, batch: int) -> tuple:

@@ -14,6 +14,7 @@ from multiner.modeling_joint_er import (
     LinearChainCrf,
     RelationScorer,
     bio_transitions,
+    greedy_non_overlapping,
     pool_words,
     spans_to_tags,
     tags_to_spans,
@@ -204,3 +205,43 @@ def test_positive_weight_weighs_gold_spans_and_relations(bert_dir):
     assert torch.isclose(output.relation_loss, weighted(relations, gold_relations)[off_diagonal].mean(), atol=1e-6)
     with pytest.raises(ValueError, match="positive_weight=0"):
         scorer_config(positive_weight=0)
+
+
+def test_greedy_non_overlapping_matches_the_sequential_greedy():
+    """The batched rule against picking spans one by one, most probable first, on random rows (ties included)."""
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        first = torch.randint(0, 8, (3, 6), generator=generator)
+        spans = torch.stack([first, first + torch.randint(0, 3, (3, 6), generator=generator), first * 0], dim=-1)
+        spans[0, 4:] = -1  # padding
+        scores = torch.randint(1, 5, (3, 6), generator=generator).float() / 4
+        kept = greedy_non_overlapping(spans, scores)
+        for row in range(3):
+            chosen = []
+            for i in sorted(range(6), key=lambda i: (-scores[row, i].item(), i)):
+                a, b = spans[row, i, :2].tolist()
+                if a >= 0 and all(b < c or d < a for c, d in (spans[row, j, :2].tolist() for j in chosen)):
+                    chosen.append(i)
+            assert sorted(chosen) == kept[row].nonzero().flatten().tolist()
+
+
+def test_span_head_resolves_overlaps_only_when_asked(bert_dir):
+    torch.manual_seed(0)
+    model = JointErModel.from_encoder(
+        bert_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, ner_head="span"
+    ).eval()
+    batch = {
+        "input_ids": torch.tensor([[101, 2000, 2001, 2002, 2003, 102]]),
+        "attention_mask": torch.ones(1, 6, dtype=torch.long),
+        "word_ids": torch.tensor([[-1, 0, 1, 2, 3, -1]]),
+    }
+    with torch.no_grad():
+        everything = model(**batch, entity_threshold=0.0)  # every valid (span, type): overlapping by construction
+        model.config.overlapping_entities = False
+        flat = model(**batch, entity_threshold=0.0)
+    assert (everything.entity_spans[0, :, 0] >= 0).sum() == 10 * len(JOINT_ENTITY_TYPES)
+    spans = [tuple(span) for span in flat.entity_spans[0].tolist() if span[0] >= 0]
+    assert spans and all(b1 < a2 or b2 < a1 for (a1, b1, _), (a2, b2, _) in itertools.combinations(spans, 2))
+    best = everything.entity_scores[0].argmax()
+    assert tuple(everything.entity_spans[0, best].tolist()) in spans  # the most probable span is always kept
+    assert flat.relation_logits.shape[1:3] == (len(spans), len(spans))

@@ -80,7 +80,11 @@ def test_options_are_strict(extract):
     with pytest.raises(ValueError, match="Input 1: JointErPipeline takes strings"):
         extract([TEXTS[0], 5])
     assert extract([]) == [] and extract("   ") == {"entities": [], "relations": []}
-    assert extract(TEXTS[0], relation_threshold=0.999999)["relations"] == []
+    # the threshold option takes effect: above a cut between the scores, exactly the relations scoring above it
+    every = extract(TEXTS[0], relation_threshold=0.0)["relations"]
+    cut = sorted(relation["score"] for relation in every)[len(every) // 2]
+    above = extract(TEXTS[0], relation_threshold=cut)["relations"]
+    assert 0 < len(above) < len(every) and above == [relation for relation in every if relation["score"] > cut]
 
 
 def test_folder_holds_the_family_code_and_a_card(joint_er_dir):
