@@ -26,7 +26,7 @@ through {{ config.num_shared_layers }} shared {{ config.rnn_type | upper }} BiRN
 {% if config.ner_head == "bio_crf" %}
 Entities: BIO tags with a linear-chain CRF (Viterbi decoding); entities cannot overlap.
 {% else %}
-Entities: a score per (span of up to {{ config.max_span_length }} words, type); overlapping and nested entities are kept.
+Entities: a score per (span of up to {{ config.max_span_length }} words, type){% if config.overlapping_entities %}; overlapping and nested entities are kept{% else %}; of overlapping predicted spans the most probable is kept (flat entities){% endif %}.
 {% endif %}
 Relations: DistMult per relation type{{ " over head and tail maps" if config.asymmetric_relations else "" }} plus the
 cosine distance of transformed entity pairs, a sigmoid per type (threshold {{ config.relation_threshold }}).

@@ -14,6 +14,7 @@ from transformers import pipeline
 from transformers.dynamic_module_utils import get_relative_import_files
 
 import multiner
+from multiner import JointErConfig, generate_joint_er_card
 from multiner.evaluation import relation_scores
 
 TEXTS = [example["text"] for example in RELATIONS]
@@ -126,3 +127,12 @@ def test_folder_loads_and_predicts_without_multiner(joint_er_dir, extract, tmp_p
     assert [[[tuple(e) for e in ents], [tuple(r) for r in rels]] for ents, rels in loaded] == [
         [list(ents), list(rels)] for ents, rels in expected
     ]
+
+
+def test_card_says_how_the_span_head_treats_overlaps(extract):
+    config = JointErConfig(**{**extract.model.config.to_dict(), "ner_head": "span"})
+    kept = generate_joint_er_card(config, extract.processor)
+    config.overlapping_entities = False
+    flat = generate_joint_er_card(config, extract.processor)
+    assert "overlapping and nested entities are kept" in kept and "the most probable is kept" not in kept
+    assert "the most probable is kept (flat entities)" in flat and "nested entities are kept" not in flat
