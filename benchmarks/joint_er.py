@@ -61,6 +61,18 @@ RUNS = {
 }
 
 
+def f1_columns(result: dict) -> list[float]:
+    """A run's F1 columns: entities micro and macro, strict relations micro and macro, boundaries micro."""
+    entities, relations = result["scores"]["entities"], result["scores"]["relations"]
+    return [
+        entities["micro"]["f1"],
+        entities["macro"]["f1"],
+        relations["strict"]["micro"]["f1"],
+        relations["strict"]["macro"]["f1"],
+        relations["boundaries"]["micro"]["f1"],
+    ]
+
+
 def report(notes: str = "") -> None:
     """Print the table and write it, with the commands and machines, into BENCHMARKS.md (section joint_er)."""
     results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
@@ -77,21 +89,22 @@ def report(notes: str = "") -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        entities, strict = r["scores"]["entities"], r["scores"]["relations"]["strict"]
-        boundaries = r["scores"]["relations"]["boundaries"]
-        values = [
-            entities["micro"]["f1"],
-            entities["macro"]["f1"],
-            strict["micro"]["f1"],
-            strict["macro"]["f1"],
-            boundaries["micro"]["f1"],
-        ]
         lines.append(
             f"| {r['run']} | "
-            + " | ".join(f"{100 * v:.2f}" for v in values)
+            + " | ".join(f"{100 * v:.2f}" for v in f1_columns(r))
             + f" | {r['train_seconds'] / 60:.1f} | {r['trainable_parameters']:,} "
             f"({r['trainable_outside_encoder']:,}) |"
         )
+    for head in ("bio_crf", "span"):  # ADE: the mean over the folds run
+        folds = [r for r in results if r["run"].startswith("ade") and r["run"].endswith(f"-{head}")]
+        if len(folds) > 1:
+            means = [sum(column) / len(folds) for column in zip(*map(f1_columns, folds))]
+            names = ", ".join(r["run"].split("-")[0][3:] for r in folds)
+            lines.append(
+                f"| **ADE {head}, mean of folds {names}** | "
+                + " | ".join(f"**{100 * v:.2f}**" for v in means)
+                + f" | {sum(r['train_seconds'] for r in folds) / 60 / len(folds):.1f} | |"
+            )
     lines += runs_footer(results, notes, "Commands, one per row:")
     print("\n".join(lines))
     write_section("joint_er", "\n".join(lines))
