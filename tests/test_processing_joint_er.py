@@ -129,3 +129,37 @@ def test_processor_needs_the_models_config():
     tokenizer = AutoTokenizer.from_pretrained(multiner.default_encoder_path())
     with pytest.raises(ValueError, match="reads the entity and relation types from the model's config"):
         JointErProcessor(tokenizer)
+
+
+@pytest.mark.parametrize("ner_head, overlapping", [("bio_crf", False), ("span", False), ("span", True)])
+def test_windows_that_disagree_give_overlapping_entities_only_to_an_overlapping_model(ner_head, overlapping):
+    """Two windows each find one of two overlapping entities in the stretch they share; a flat model (BIO, or the
+    span head with overlapping_entities=False) keeps the more probable one and its relations."""
+    proc = processor(max_length=32, stride=8, ner_head=ner_head, overlapping_entities=overlapping)
+    text = " ".join(f"word{number}" for number in range(40))
+    texts = proc.tokenize(text=[text])
+    first, second = texts.windows[:2]
+    shared = second.start + 2  # a context token both windows see, away from their cut edges
+    assert all(window.sees_whole(shared - 1, shared + 2) for window in (first, second))
+
+    def window_result(window, entities, relations):
+        return ([(label, a - window.start, b - window.start, score) for label, a, b, score in entities], relations)
+
+    per_window = [
+        window_result(
+            first, [("Peop", shared, shared + 1, 0.9), ("Loc", shared - 1, shared - 1, 0.8)], [(0, 1, "Live_In", 0.7)]
+        ),
+        window_result(
+            second,
+            [("Org", shared + 1, shared + 2, 0.6), ("Loc", shared - 1, shared - 1, 0.8)],
+            [(0, 1, "Work_For", 0.7)],
+        ),
+    ]
+    per_window += [([], [])] * (len(texts.windows) - 2)
+    found = proc.results(texts, per_window)[0]
+    labels = [entity["entity_group"] for entity in found["entities"]]
+    relations = {(labels[r["head"]], labels[r["tail"]], r["type"]) for r in found["relations"]}
+    if overlapping:
+        assert sorted(labels) == ["Loc", "Org", "Peop"] and len(relations) == 2
+    else:
+        assert sorted(labels) == ["Loc", "Peop"] and relations == {("Peop", "Loc", "Live_In")}
