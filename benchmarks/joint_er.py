@@ -25,8 +25,10 @@ CONLL04 = [
     str(DATA / "conll04" / "dev_triples.json"),
 ]
 EPOCHS = ["--epochs", "10"]
-# Rows measured before positive_weight's default became 5 trained with plain BCE: they pass 1 to reproduce.
-PLAIN = ["--positive_weight", "1"]
+# Rows measured before the script calibrated its thresholds on held-out training data (all rows but the
+# `calibrated` ones) pass 0 to reproduce; rows measured before positive_weight's default became 5 pass 1 too.
+UNCALIBRATED = ["--calibration_fraction", "0"]
+PLAIN = ["--positive_weight", "1"] + UNCALIBRATED
 RUNS = {
     "conll04-finetuned": CONLL04 + EPOCHS + PLAIN,
     "conll04-frozen": CONLL04 + EPOCHS + PLAIN + ["--freeze_encoder"],
@@ -37,14 +39,20 @@ RUNS = {
     "conll04-no_task_layers": CONLL04 + EPOCHS + PLAIN + ["--ablation", "no_task_layers"],
     "conll04-span": CONLL04 + EPOCHS + PLAIN + ["--ner_head", "span"],
     # gold spans and relations weigh 5 in the binary losses (Multi-NER's fix for under-predicting heads)
-    "conll04-span-positive_weight_5": CONLL04 + EPOCHS + ["--ner_head", "span", "--positive_weight", "5"],
-    "conll04-positive_weight_5": CONLL04 + EPOCHS + ["--positive_weight", "5"],
+    "conll04-span-positive_weight_5": CONLL04
+    + EPOCHS
+    + UNCALIBRATED
+    + ["--ner_head", "span", "--positive_weight", "5"],
+    "conll04-positive_weight_5": CONLL04 + EPOCHS + UNCALIBRATED + ["--positive_weight", "5"],
+    # the defaults: thresholds calibrated on the last 10% of the training sentences (which it does not train on)
+    "conll04-calibrated": CONLL04 + EPOCHS,
+    "conll04-span-calibrated": CONLL04 + EPOCHS + ["--ner_head", "span"],
     "conll04-20_epochs": CONLL04 + ["--epochs", "20"],
     "conll04-symmetric": CONLL04 + EPOCHS + ["--symmetric_relations"],
     # does the relation loss at the paper's weight 5 pull the encoder away from NER? (the entity gap)
     "conll04-lambda1": CONLL04 + EPOCHS + PLAIN + ["--relation_loss_weight", "1"],
     **{
-        f"ade{fold}-{head}": [
+        f"ade{fold}-{head}" + ("-calibrated" if calibrated else ""): [
             "--ade_folder",
             str(DATA / "ade"),
             "--ade_fold",
@@ -55,8 +63,10 @@ RUNS = {
             "3",
         ]
         + (["--remove_overlaps"] if head == "bio_crf" else [])
+        + (UNCALIBRATED if not calibrated else [])
         for fold in (0, 1, 2)
         for head in ("bio_crf", "span")
+        for calibrated in (False, True)
     },
 }
 
@@ -95,8 +105,9 @@ def report(notes: str = "") -> None:
             + f" | {r['train_seconds'] / 60:.1f} | {r['trainable_parameters']:,} "
             f"({r['trainable_outside_encoder']:,}) |"
         )
-    for head in ("bio_crf", "span"):  # ADE: the mean over the folds run
-        folds = [r for r in results if r["run"].startswith("ade") and r["run"].endswith(f"-{head}")]
+    ade_variants = sorted({r["run"].split("-", 1)[1] for r in results if r["run"].startswith("ade")})
+    for head in ade_variants:  # ADE: the mean over the folds run, per head (and calibration)
+        folds = [r for r in results if r["run"].startswith("ade") and r["run"].split("-", 1)[1] == head]
         if len(folds) > 1:
             means = [sum(column) / len(folds) for column in zip(*map(f1_columns, folds))]
             names = ", ".join(r["run"].split("-")[0][3:] for r in folds)

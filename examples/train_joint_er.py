@@ -27,7 +27,7 @@ from transformers import Trainer, TrainingArguments, get_linear_schedule_with_wa
 
 import multiner
 from multiner import ABLATIONS, JointErCardData, JointErDataCollator, JointErModel, JointErProcessor
-from multiner.evaluation import format_relation_scores, relation_scores
+from multiner.evaluation import format_relation_scores, hold_out_last, relation_scores
 from multiner.readers import (
     ade_fold,
     read_relation_jsonl,
@@ -35,6 +35,7 @@ from multiner.readers import (
     remove_overlapping_entities,
     words_to_text,
 )
+from multiner.training_joint_er import calibrate_joint_thresholds
 
 READERS = {"spert": read_spert_json, "jsonl": read_relation_jsonl}
 
@@ -78,6 +79,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     training.add_argument("--encoder_learning_rate", type=float, default=5e-5, help="the encoder, when fine-tuned")
     training.add_argument("--warmup_ratio", type=float, default=0.1)
     training.add_argument("--seed", type=int, default=42)
+    training.add_argument(
+        "--calibration_fraction",
+        type=float,
+        default=0.1,
+        help="hold out the last fraction of the training examples and choose the entity (span head) and relation "
+        "thresholds on them after training; 0 keeps the config's (0.5)",
+    )
     args = parser.parse_args(argv)
     if not args.ade_folder and not (args.train_file and args.validation_file):
         parser.error("give --train_file and --validation_file, or --ade_folder (and --ade_fold)")
@@ -126,6 +134,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     set_seed(args.seed)
     train, validation, removed = load_data(args)
+    held_out = []
+    if args.calibration_fraction:
+        train, held_out = hold_out_last(train, args.calibration_fraction)
     entity_types, relation_types = types_of(train)
     # the span head keeps overlapping predictions only when the training data has overlapping entities
     overlapping = has_overlaps(train)
@@ -181,6 +192,12 @@ def main(argv: list[str] | None = None) -> dict:
     train_seconds = time.time() - started
 
     extract = pipeline("joint-er", model=model.eval(), processor=processor)
+    calibration = calibrate_joint_thresholds(extract, held_out) if held_out else None
+    if calibration:
+        print(
+            f"calibrated on {len(held_out)} held-out examples: entity threshold {calibration.entity_threshold}, "
+            f"relation threshold {calibration.relation_threshold}" + "".join(f"; {r}" for r in calibration.reasons)
+        )
     started = time.time()
     predicted = extract([example["text"] for example in validation], batch_size=16)
     predict_seconds = time.time() - started
@@ -202,6 +219,13 @@ def main(argv: list[str] | None = None) -> dict:
         "unrepresentable": unrepresentable,
         "removed_overlaps": {name: dict(counts) for name, counts in removed.items()},
         "train_examples": len(train),
+        "calibration": calibration
+        and {
+            "held_out_examples": len(held_out),
+            "entity_threshold": calibration.entity_threshold,
+            "relation_threshold": calibration.relation_threshold,
+            "reasons": calibration.reasons,
+        },
         "train_seconds": round(train_seconds, 1),
         "predict_seconds": round(predict_seconds, 1),
         "validation_examples": len(validation),

@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 import torch
 from transformers import TrainerCallback
 
-from .evaluation import span_scores
+from .evaluation import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold, hold_out_last, span_scores
 
 logger = logging.getLogger(__name__)
 
-# Thresholds the calibration chooses from: 0.05, 0.10, ..., 0.90.
-THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 19))
-# Below this many gold entities in the held-out slice the F1 curve is too noisy to move the threshold from 0.5.
-MIN_CALIBRATION_ENTITIES = 10
+# (THRESHOLD_GRID, MIN_CALIBRATION_ENTITIES, hold_out_last and choose_threshold live in the family-neutral
+# evaluation module, which the joint family's calibration shares; they are imported here under their old names.)
 
 
 def head_optimizer(
@@ -62,20 +60,6 @@ def head_optimizer(
         lr=learning_rate,
         **adamw_kwargs,
     )
-
-
-def hold_out_last(examples: Sequence, fraction: float) -> tuple[list, list]:
-    """(the examples to train on, the held-out slice): the last `fraction` of `examples`, at least one, kept apart to
-    calibrate the decision threshold on (`calibrate_threshold`, `MultiNerCalibrationCallback`).
-
-    Example:
-        >>> hold_out_last(list(range(10)), 0.2)
-        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
-    """
-    if not 0 < fraction < 1:
-        raise ValueError(f"calibration_fraction={fraction!r} must be in (0, 1); 0 turns calibration off.")
-    count = max(1, round(fraction * len(examples)))
-    return list(examples[: len(examples) - count]), list(examples[len(examples) - count :])
 
 
 @dataclass
@@ -136,21 +120,6 @@ def threshold_sweep(
         )
         for threshold, predicted in found.items()
     }
-
-
-def choose_threshold(f1_by_threshold: dict[float, float]) -> float:
-    """The grid threshold with the best F1 averaged with its two neighbours (a small held-out slice gives a jagged
-    curve); ties go to the threshold nearest 0.5.
-
-    Example:
-        >>> choose_threshold({0.1: 0.2, 0.2: 0.8, 0.3: 0.7, 0.4: 0.6, 0.5: 0.5})
-        0.2
-    """
-    grid = sorted(f1_by_threshold)
-    values = [f1_by_threshold[threshold] for threshold in grid]
-    smoothed = [sum(values[max(0, i - 1) : i + 2]) / len(values[max(0, i - 1) : i + 2]) for i in range(len(values))]
-    best = max(smoothed)
-    return min((t for t, s in zip(grid, smoothed) if s >= best - 1e-9), key=lambda t: abs(t - 0.5))
 
 
 def calibrate_threshold(

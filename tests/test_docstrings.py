@@ -19,6 +19,7 @@ MODULES = [
     "readers",
     "targets_seq2seq",
     "text_core",
+    "training_joint_er",
 ]
 
 

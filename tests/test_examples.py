@@ -160,6 +160,12 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
         ]
     )
     assert results["unrepresentable"] == {} and results["validation_examples"] == 231
+    # the last 10% (2 sentences) held out to calibrate on: too few gold relations to move the thresholds
+    assert results["train_examples"] == 22 and results["calibration"]["held_out_examples"] == 2
+    assert (
+        results["calibration"]["relation_threshold"] is None
+        and "fewer than 10" in results["calibration"]["reasons"][-1]
+    )
     assert results["trainable_parameters"] == results["trainable_outside_encoder"] < results["parameters"]
     assert set(results["scores"]["relations"]) == {"strict", "boundaries"}
     assert json.loads((output / "results.json").read_text())["scores"] == results["scores"]

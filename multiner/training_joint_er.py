@@ -1,0 +1,131 @@
+"""Training helpers for the joint entity and relation family, not needed at inference (a saved model folder does not
+hold this module).
+
+Calibrated thresholds: the span head's entity threshold and the relation threshold chosen on held-out training data
+after training. Both heads are sigmoids trained on few positives (with `positive_weight` moving their scale), so 0.5
+is rarely the best cut-off. One pass of the pipeline at the lowest grid threshold finds every candidate; a higher
+threshold keeps a subset of them, the same subset a pass at that threshold would find (relations are scored pair by
+pair, and the flat decoding is greedy from the most probable entity down), so the whole grid costs one pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .evaluation import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold, relation_scores
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JointErCalibration:
+    """What a calibration saw and chose: the thresholds (None where left alone, with the reason), the held-out micro
+    F1 at every grid threshold (entities strict; relations strict), and how much held-out data it read."""
+
+    entity_threshold: float | None = None
+    relation_threshold: float | None = None
+    entity_f1: dict[float, float] = field(default_factory=dict)
+    relation_f1: dict[float, float] = field(default_factory=dict)
+    examples: int = 0
+    entities: int = 0
+    relations: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def above(found: dict, entity_threshold: float = 0.0, relation_threshold: float = 0.0) -> dict:
+    """One pipeline result `{"entities", "relations"}` with only the entities scoring above `entity_threshold` and
+    the relations scoring above `relation_threshold` between them (indices renumbered).
+
+    Example:
+        >>> found = {"entities": [{"score": 0.9}, {"score": 0.3}, {"score": 0.8}],
+        ...          "relations": [{"head": 0, "tail": 2, "score": 0.6}, {"head": 1, "tail": 2, "score": 0.9}]}
+        >>> above(found, 0.5, 0.5)
+        {'entities': [{'score': 0.9}, {'score': 0.8}], 'relations': [{'head': 0, 'tail': 1, 'score': 0.6}]}
+    """
+    number = {}
+    for index, entity in enumerate(found["entities"]):
+        if entity["score"] > entity_threshold:
+            number[index] = len(number)
+    return {
+        "entities": [found["entities"][index] for index in number],
+        "relations": [
+            {**relation, "head": number[relation["head"]], "tail": number[relation["tail"]]}
+            for relation in found["relations"]
+            if relation["score"] > relation_threshold and relation["head"] in number and relation["tail"] in number
+        ],
+    }
+
+
+def calibrate_joint_thresholds(
+    extract, examples: Sequence[dict], thresholds: Sequence[float] = THRESHOLD_GRID, batch_size: int = 16
+) -> JointErCalibration:
+    """Choose the entity threshold (span head) and the relation threshold on held-out `examples` and write them to
+    `extract.model.config` (`entity_threshold`, `relation_threshold`), which the pipeline uses when called without.
+
+    The entity threshold is the one with the best strict entity F1 (smoothed over grid neighbours, as Multi-NER's
+    calibration does), then the relation threshold the best strict relation F1 among those entities. A BIO-CRF model
+    has no entity threshold. With fewer than `MIN_CALIBRATION_ENTITIES` gold entities (or as few gold relations) in
+    the slice, that threshold is left alone and `reasons` says why.
+
+    Args:
+        extract: a `pipeline("joint-er", ...)` of the trained model.
+        examples: raw-text examples `{"text", "entities", "relations"}` not trained on (a held-out slice).
+        thresholds: the grid, each in (0, 1).
+        batch_size: texts per forward pass.
+
+    Example:
+        >>> calibration = calibrate_joint_thresholds(extract, held_out)  # doctest: +SKIP
+        >>> extract.model.config.relation_threshold == calibration.relation_threshold  # doctest: +SKIP
+        True
+    """
+    config = extract.model.config
+    grid = sorted(thresholds)
+    if not grid or not grid[0] > 0.0 or not grid[-1] < 1.0:
+        raise ValueError(f"calibration thresholds must be in (0, 1), got {list(thresholds)!r}.")
+    entities = sum(len(example["entities"]) for example in examples)
+    relations = sum(len(example.get("relations") or []) for example in examples)
+    calibration = JointErCalibration(examples=len(examples), entities=entities, relations=relations)
+    span_head = config.ner_head == "span"
+    floor = {"entity_threshold": grid[0]} if span_head else {}
+    was_training = extract.model.training
+    extract.model.eval()
+    try:
+        texts = [example["text"] for example in examples]
+        found = extract(texts, batch_size=batch_size, relation_threshold=grid[0], **floor)
+    finally:
+        extract.model.train(was_training)
+    found = found if isinstance(found, list) else [found]
+
+    def scores(entity_threshold: float, relation_threshold: float) -> dict:
+        predicted = [above(result, entity_threshold, relation_threshold) for result in found]
+        return relation_scores(examples, predicted, config.entity_types, config.relation_types)
+
+    entity_threshold = config.entity_threshold if span_head else 0.0
+    if not span_head:
+        calibration.reasons.append("a BIO-CRF head has no entity threshold")
+    elif entities < MIN_CALIBRATION_ENTITIES:
+        calibration.reasons.append(f"{entities} gold entities held out (fewer than {MIN_CALIBRATION_ENTITIES})")
+    else:
+        calibration.entity_f1 = {t: scores(t, 1.0)["entities"]["micro"]["f1"] for t in grid}
+        entity_threshold = calibration.entity_threshold = choose_threshold(calibration.entity_f1)
+        config.entity_threshold = entity_threshold
+    if relations < MIN_CALIBRATION_ENTITIES:
+        calibration.reasons.append(f"{relations} gold relations held out (fewer than {MIN_CALIBRATION_ENTITIES})")
+    else:
+        calibration.relation_f1 = {t: scores(entity_threshold, t)["relations"]["strict"]["micro"]["f1"] for t in grid}
+        calibration.relation_threshold = choose_threshold(calibration.relation_f1)
+        config.relation_threshold = calibration.relation_threshold
+    for reason in calibration.reasons:
+        logger.warning("Joint ER calibration: %s; that threshold is left as it was.", reason)
+    logger.info(
+        "Joint ER thresholds after calibration on %d held-out examples: entity %s, relation %s",
+        len(examples),
+        calibration.entity_threshold,
+        calibration.relation_threshold,
+    )
+    return calibration
+
+
+__all__ = ["JointErCalibration", "above", "calibrate_joint_thresholds"]

@@ -1,0 +1,70 @@
+"""Calibrated thresholds of the joint family: the one-pass sweep equals running the pipeline at each threshold (BIO
+and span heads, flat decoding included), the chosen thresholds go into the config, too little held-out data leaves
+them alone."""
+
+import pytest
+import torch
+from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES, RELATIONS
+from transformers import pipeline
+
+from multiner import JointErModel, JointErProcessor
+from multiner.evaluation import choose_threshold, relation_scores
+from multiner.training_joint_er import calibrate_joint_thresholds
+
+GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
+HELD_OUT = RELATIONS * 3  # 21 gold entities, 12 gold relations
+
+
+def scores_at(extract, **thresholds):
+    found = extract([example["text"] for example in HELD_OUT], **thresholds)
+    return relation_scores(HELD_OUT, found, JOINT_ENTITY_TYPES, RELATION_TYPES)
+
+
+@pytest.fixture
+def bio_extract(joint_er_dir):
+    return pipeline("joint-er", model=joint_er_dir)
+
+
+def test_bio_model_calibrates_its_relation_threshold(bio_extract):
+    calibration = calibrate_joint_thresholds(bio_extract, HELD_OUT, GRID)
+    for threshold in GRID:
+        expected = scores_at(bio_extract, relation_threshold=threshold)["relations"]["strict"]["micro"]["f1"]
+        assert calibration.relation_f1[threshold] == pytest.approx(expected)
+    assert calibration.relation_threshold == choose_threshold(calibration.relation_f1)
+    assert bio_extract.model.config.relation_threshold == calibration.relation_threshold
+    assert calibration.entity_threshold is None and calibration.reasons == ["a BIO-CRF head has no entity threshold"]
+    assert (calibration.examples, calibration.entities, calibration.relations) == (12, 21, 12)
+
+
+@pytest.mark.parametrize("overlapping", [True, False])
+def test_span_model_sweep_equals_the_pipeline_at_each_threshold(bert_dir, overlapping):
+    torch.manual_seed(0)
+    model = JointErModel.from_encoder(
+        bert_dir,
+        entity_types=JOINT_ENTITY_TYPES,
+        relation_types=RELATION_TYPES,
+        ner_head="span",
+        max_span_length=3,
+        overlapping_entities=overlapping,
+    ).eval()
+    with torch.no_grad():  # an untrained head with probabilities around 0.5: many candidates at every threshold
+        model.ner_head.output.bias.zero_()
+        model.ner_head.output.weight.mul_(20.0)
+    extract = pipeline("joint-er", model=model, processor=JointErProcessor.from_model(model))
+    calibration = calibrate_joint_thresholds(extract, HELD_OUT, GRID)
+    assert len(set(calibration.entity_f1.values())) > 1  # the thresholds make a difference
+    chosen = calibration.entity_threshold
+    assert chosen == choose_threshold(calibration.entity_f1) == model.config.entity_threshold
+    for threshold in GRID:
+        entities = scores_at(extract, entity_threshold=threshold, relation_threshold=0.999)["entities"]
+        assert calibration.entity_f1[threshold] == pytest.approx(entities["micro"]["f1"])
+        relations = scores_at(extract, entity_threshold=chosen, relation_threshold=threshold)["relations"]
+        assert calibration.relation_f1[threshold] == pytest.approx(relations["strict"]["micro"]["f1"])
+
+
+def test_too_little_held_out_data_leaves_the_thresholds_alone(bio_extract):
+    calibration = calibrate_joint_thresholds(bio_extract, RELATIONS[:2], GRID)
+    assert calibration.relation_threshold is None and bio_extract.model.config.relation_threshold == 0.5
+    assert "2 gold relations held out (fewer than 10)" in calibration.reasons
+    with pytest.raises(ValueError, match="thresholds must be in"):
+        calibrate_joint_thresholds(bio_extract, HELD_OUT, (0.0, 0.5))
