@@ -155,6 +155,8 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
             "--epochs",
             "1",
             "--freeze_encoder",
+            "--calibration_fraction",
+            "0.1",
             "--output_dir",
             str(output),
         ]
