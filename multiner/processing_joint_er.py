@@ -10,6 +10,7 @@ from typing import Any
 
 from .configuration_joint_er import JointErConfig
 from .data_collator_joint_er import LABEL_PAD, JointErDataCollator
+from .decoding import keep_non_overlapping
 from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .text_core import (
     UNREPRESENTABLE_REASONS,
@@ -233,9 +234,18 @@ class JointErProcessor(WindowedProcessor):
                     relation_key = (keys[head], keys[tail], kind)
                     linked[window.example][relation_key] = max(score, linked[window.example].get(relation_key, 0.0))
         config = self._model_config
-        if config.ner_head == "bio_crf" or not getattr(config, "overlapping_entities", True):
-            # a flat model: two windows that read a stretch differently may each find one of two overlapping entities
-            found = [_most_probable_non_overlapping(entities) for entities in found]
+        if config.ner_head == "bio_crf" or not config.overlapping_entities:
+            # a flat model: two windows that read a stretch differently may each find one of two overlapping entities;
+            # keys (label, start, end) in order of start, so that of equal scores the earlier wins
+            found = [
+                {
+                    key: entities[key]
+                    for key in keep_non_overlapping(
+                        sorted(entities, key=lambda key: key[1:]), lambda key: key[1:], entities.__getitem__
+                    )
+                }
+                for entities in found
+            ]
             linked = [
                 {key: score for key, score in relations.items() if key[0] in entities and key[1] in entities}
                 for entities, relations in zip(found, linked)
@@ -277,16 +287,6 @@ class JointErProcessor(WindowedProcessor):
             "word_ids": [-1] * len(self._head_ids) + word_ids + [-1] * len(self._tail_ids),
             "input_signature": self._input_signature,
         }
-
-
-def _most_probable_non_overlapping(entities: dict) -> dict:
-    """Of entities `{(label, start, end): score}` (end exclusive), the most probable first, then each next one that
-    overlaps none kept."""
-    kept: dict = {}
-    for key in sorted(entities, key=lambda key: (-entities[key], key[1], key[2])):
-        if all(key[2] <= other[1] or other[2] <= key[1] for other in kept):
-            kept[key] = entities[key]
-    return kept
 
 
 def _without_overlaps(spans: set, skipped: Counter) -> set:
