@@ -304,26 +304,35 @@ class RelationScorer(nn.Module):
     An entity is its last word's RE state joined with an embedding of its label; DistMult per relation type (a
     diagonal matrix each) and the cosine distance of feed-forward-transformed pairs go through a linear layer to one
     logit per relation type. With `config.asymmetric_relations` the DistMult arguments are a linear map of the head
-    entity and another of the tail entity, so that (i, j) and (j, i) score differently."""
+    entity and another of the tail entity, so that (i, j) and (j, i) score differently; without, both are the
+    layer-normalised entity (the paper's symmetric scorer, at a scale it can learn from)."""
 
     def __init__(self, config: JointErConfig, input_size: int):
         super().__init__()
         size = input_size + config.label_embedding_size
         self.label_embedding = nn.Embedding(len(config.entity_types), config.label_embedding_size)
         self.dropout = nn.Dropout(config.re_dropout)
-        # diagonals [relations, size]; ones (the dot product) until `_init_weights` adds its noise
+        # diagonals [relations, size], drawn by `_init_weights` around `init_distmult`'s mean
         self.distmult = nn.Parameter(torch.ones(len(config.relation_types), size))
         # DistMult is symmetric (score(i, j) = score(j, i)): alone it cannot tell a relation's head from its tail.
         # With `asymmetric_relations`, heads and tails are mapped apart first (beyond the paper).
-        self.head = nn.Linear(size, size) if config.asymmetric_relations else nn.Identity()
-        self.tail = nn.Linear(size, size) if config.asymmetric_relations else nn.Identity()
+        if config.asymmetric_relations:
+            self.head, self.tail = nn.Linear(size, size), nn.Linear(size, size)
+            for linear in (self.head, self.tail):
+                linear.init_std = size**-0.5
+            self.init_distmult = (1.0, None)  # mean, std (None: the encoder's initializer_range)
+        else:
+            # The BiRNN states reaching the scorer are small (a few hundredths each), so their raw products start
+            # near 0 and the diagonals cannot grow fast enough: on CoNLL04 the paper's scorer never left the base
+            # rate (BENCHMARKS.md). Both arguments get the same parameter-free normalisation, which keeps the
+            # scorer symmetric and its scores at unit scale whatever the states' scale; diagonals start small.
+            self.head = self.tail = nn.LayerNorm(size, elementwise_affine=False)
+            self.init_distmult = (0.0, size**-0.5)
         self.transform = nn.Sequential(nn.Linear(size, config.re_hidden_size), ACTIVATIONS[config.re_activation]())
         self.output = nn.Linear(len(config.relation_types) + 1, len(config.relation_types))
         # Every relation logit starts as its own DistMult score, heads and tails mapped at their scale: a small
         # random start would give the pair scores almost no gradient.
         self.output.init_identity = True
-        for linear in (self.head, self.tail):
-            linear.init_std = size**-0.5
 
     def forward(self, words: torch.Tensor, entity_spans: torch.Tensor) -> torch.Tensor:
         """RE word states `[batch, words, input]` and entities `[batch, entities, 3]` (padded with -1) -> logits
@@ -372,8 +381,9 @@ class JointErPreTrainedModel(SavesPipelineCode, PreTrainedModel):
         elif isinstance(module, nn.Embedding):
             init.normal_(module.weight, mean=0.0, std=std)
         elif isinstance(module, RelationScorer):
-            # diagonals of ones: every relation type starts as the dot product of head and tail
-            init.normal_(module.distmult, mean=1.0, std=std)
+            # asymmetric: diagonals near one, every relation type starts as the dot product of head and tail
+            mean, distmult_std = module.init_distmult
+            init.normal_(module.distmult, mean=mean, std=std if distmult_std is None else distmult_std)
         elif isinstance(module, LinearChainCrf):
             for parameter in (module.transitions, module.start_transitions, module.end_transitions):
                 init.zeros_(parameter)
