@@ -28,7 +28,7 @@ Entities: BIO tags with a linear-chain CRF (Viterbi decoding); entities cannot o
 {% else %}
 Entities: a score per (span of up to {{ config.max_span_length }} words, type){% if config.overlapping_entities %}; overlapping and nested entities are kept{% else %}; of overlapping predicted spans the most probable is kept (flat entities){% endif %}.
 {% endif %}
-Relations: DistMult per relation type{{ " over head and tail maps" if config.asymmetric_relations else "" }} plus the
+Relations: DistMult per relation type{{ " over head and tail maps" if config.asymmetric_relations else " over layer-normalised entities (symmetric)" }} plus the
 cosine distance of transformed entity pairs, a sigmoid per type (threshold {{ config.relation_threshold }}).
 
 | entity types | relation types |

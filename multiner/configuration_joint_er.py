@@ -72,7 +72,8 @@ class JointErConfig(PreTrainedConfig):
         re_dropout (`float`, defaults to 0.1): dropout before relation scoring.
         asymmetric_relations (`bool`, defaults to `True`): map head and tail entities apart (two linear layers)
             before DistMult. DistMult alone, the paper's scorer, is symmetric: it gives (i, j) and (j, i) the same
-            score, so it cannot learn a directed relation (`False` for the paper's exact scorer).
+            score, so it cannot learn a directed relation (`False` for the paper's scorer, over layer-normalised
+            entities: without the normalisation it did not train, BENCHMARKS.md).
         relation_threshold (`float`, defaults to 0.5): probability a relation must exceed to be predicted.
         relation_loss_weight (`float`, defaults to 5.0): λ in `L_NER + λ·L_RE` (the paper's 5).
         positive_weight (`float`, defaults to 5.0): weight of the positive targets in the binary cross-entropies
