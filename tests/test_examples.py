@@ -134,6 +134,19 @@ def test_train_script_under_accelerate_with_two_processes(bert_dir, conll_file, 
     check_saved_model(output_dir, processes=2)
 
 
+def test_joint_er_script_calibrates_the_span_head_by_default():
+    sys.path.insert(0, str(ROOT / "examples"))
+    import train_joint_er
+
+    def fraction(*arguments):
+        files = ["--train_file", "train.json", "--validation_file", "dev.json", "--output_dir", "out"]
+        return train_joint_er.parse_args(files + list(arguments)).calibration_fraction
+
+    assert fraction() == 0.0 and fraction("--ner_head", "span") == 0.1
+    assert fraction("--ner_head", "span", "--calibration_fraction", "0") == 0.0
+    assert fraction("--calibration_fraction", "0.2") == 0.2
+
+
 def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     """examples/train_joint_er.py on the first CoNLL04 sentences (tiny encoder, frozen): it trains, scores the dev
     split on raw text through the pipeline, and writes a folder whose reloaded pipeline predicts the same."""
