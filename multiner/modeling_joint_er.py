@@ -381,7 +381,8 @@ class JointErPreTrainedModel(SavesPipelineCode, PreTrainedModel):
         elif isinstance(module, nn.Embedding):
             init.normal_(module.weight, mean=0.0, std=std)
         elif isinstance(module, RelationScorer):
-            # asymmetric: diagonals near one, every relation type starts as the dot product of head and tail
+            # diagonals around the scorer's `init_distmult`: near one with head and tail maps (each relation type
+            # starts as their dot product), small around zero over layer-normalised entities (symmetric)
             mean, distmult_std = module.init_distmult
             init.normal_(module.distmult, mean=mean, std=std if distmult_std is None else distmult_std)
         elif isinstance(module, LinearChainCrf):
