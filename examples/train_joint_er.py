@@ -4,8 +4,9 @@ validation file through the pipeline, on raw text.
     python examples/train_joint_er.py --train_file ../shared/data/conll04/train_triples.json \
         --validation_file ../shared/data/conll04/dev_triples.json --output_dir joint-er-conll04
 
-    # ADE, fold 0 of the 10-fold protocol, span head (overlapping entities kept)
-    python examples/train_joint_er.py --ade_folder ../shared/data/ade --ade_fold 0 --ner_head span --output_dir ade0
+    # ADE, fold 0 of the 10-fold protocol, span head (overlapping entities kept), 3 epochs (~10 min on 2 cores)
+    python examples/train_joint_er.py --ade_folder ../shared/data/ade --ade_fold 0 --ner_head span --epochs 3 \
+        --output_dir ade0
 
 Inputs: SpERT json (`--format spert`, CoNLL04 and ADE) or raw-text jsonlines (`--format jsonl`: {"text",
 "entities": [{"start", "end", "label"}], "relations": [{"head", "tail", "type"}]}). Runs under `accelerate launch`
