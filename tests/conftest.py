@@ -192,6 +192,13 @@ def memorise(model, processor, collator_class, task, examples, steps, folder) ->
     return str(folder)
 
 
+def joint_model(encoder_dir, **config_fields):
+    """A joint entity-relation model over `encoder_dir` with the test entity and relation types."""
+    return multiner.JointErModel.from_encoder(
+        encoder_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **config_fields
+    )
+
+
 def train_tiny_joint_model(encoder_dir, folder, examples=RELATIONS, steps=150, **config_fields):
     """A tiny joint entity-relation model trained (a plain loop, one batch of all examples) until it knows
     `examples`; saved with its processor through the pipeline (model, processor, code, card). Returns the folder."""
@@ -208,9 +215,7 @@ def train_tiny_joint_model(encoder_dir, folder, examples=RELATIONS, steps=150, *
         "max_span_length": 8,
         **config_fields,
     }
-    model = multiner.JointErModel.from_encoder(
-        encoder_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **fields
-    )
+    model = joint_model(encoder_dir, **fields)
     processor = multiner.JointErProcessor.from_model(model)
     return memorise(model, processor, multiner.JointErDataCollator, "joint-er", examples, steps, folder)
 

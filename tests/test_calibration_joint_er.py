@@ -4,10 +4,10 @@ them alone."""
 
 import pytest
 import torch
-from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES, RELATIONS
+from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES, RELATIONS, joint_model
 from transformers import pipeline
 
-from multiner import JointErModel, JointErProcessor
+from multiner import JointErProcessor
 from multiner.evaluation import choose_threshold, relation_scores
 from multiner.training_joint_er import calibrate_joint_thresholds
 
@@ -39,14 +39,7 @@ def test_bio_model_calibrates_its_relation_threshold(bio_extract):
 @pytest.mark.parametrize("overlapping", [True, False])
 def test_span_model_sweep_equals_the_pipeline_at_each_threshold(bert_dir, overlapping):
     torch.manual_seed(0)
-    model = JointErModel.from_encoder(
-        bert_dir,
-        entity_types=JOINT_ENTITY_TYPES,
-        relation_types=RELATION_TYPES,
-        ner_head="span",
-        max_span_length=3,
-        overlapping_entities=overlapping,
-    ).eval()
+    model = joint_model(bert_dir, ner_head="span", max_span_length=3, overlapping_entities=overlapping).eval()
     with torch.no_grad():  # an untrained head with probabilities around 0.5: many candidates at every threshold
         model.ner_head.output.bias.zero_()
         model.ner_head.output.weight.mul_(20.0)

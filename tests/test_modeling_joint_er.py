@@ -6,7 +6,7 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES
+from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES, joint_model
 from transformers import AutoConfig
 
 import multiner
@@ -156,9 +156,7 @@ def test_symmetric_scorer_learns_a_symmetric_relation_from_states_of_any_scale(s
 
 @pytest.mark.parametrize("ablation", sorted(ABLATIONS))
 def test_ablations_are_configs_with_the_same_number_of_birnn_layers(bert_dir, ablation):
-    model = JointErModel.from_encoder(
-        bert_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **ABLATIONS[ablation]
-    )
+    model = joint_model(bert_dir, **ABLATIONS[ablation])
     sizes = [len(stack.layers) for stack in (model.shared, model.ner_layers, model.re_layers)]
     expected = {"full": [1, 1, 2], "no_ner_layers": [2, 0, 2], "no_re_layers": [3, 1, 0], "no_task_layers": [4, 0, 0]}
     assert sizes == expected[ablation] and sum(sizes) == 4
@@ -176,9 +174,7 @@ def test_config_rejects_bad_values():
 
 
 def test_frozen_encoder_gets_no_gradient_and_stays_in_eval_mode(bert_dir):
-    model = JointErModel.from_encoder(
-        bert_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, freeze_encoder=True
-    ).train()
+    model = joint_model(bert_dir, freeze_encoder=True).train()
     assert not model.encoder.training and model.shared.training
     batch = {
         "input_ids": torch.tensor([[101, 2000, 2001, 102]]),
@@ -197,14 +193,7 @@ def test_frozen_encoder_gets_no_gradient_and_stays_in_eval_mode(bert_dir):
 def test_positive_weight_weighs_gold_spans_and_relations(bert_dir):
     """Both binary losses against a hand-written weighted cross-entropy: gold targets weigh `positive_weight`."""
     torch.manual_seed(0)
-    model = JointErModel.from_encoder(
-        bert_dir,
-        entity_types=JOINT_ENTITY_TYPES,
-        relation_types=RELATION_TYPES,
-        ner_head="span",
-        max_span_length=2,
-        positive_weight=3.0,
-    ).eval()
+    model = joint_model(bert_dir, ner_head="span", max_span_length=2, positive_weight=3.0).eval()
     batch = {
         "input_ids": torch.tensor([[101, 2000, 2001, 2002, 102]]),
         "attention_mask": torch.ones(1, 5, dtype=torch.long),
@@ -252,9 +241,7 @@ def test_greedy_non_overlapping_matches_the_sequential_greedy():
 
 def test_span_head_resolves_overlaps_only_when_asked(bert_dir):
     torch.manual_seed(0)
-    model = JointErModel.from_encoder(
-        bert_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, ner_head="span"
-    ).eval()
+    model = joint_model(bert_dir, ner_head="span").eval()
     batch = {
         "input_ids": torch.tensor([[101, 2000, 2001, 2002, 2003, 102]]),
         "attention_mask": torch.ones(1, 6, dtype=torch.long),
