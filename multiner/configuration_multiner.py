@@ -80,7 +80,7 @@ class MultiNerConfig(PreTrainedConfig):
             sequence per window, `[CLS] q_1 [SEP] ... q_T [SEP] context [SEP]`: the context attends to every query,
             the queries to each other only (so their states are computed once per batch, not once per window), and
             each type's view of a context token comes from attention from that token to the type's query tokens.
-            Needs an encoder whose forward takes `past_key_values` (BERT, RoBERTa, ELECTRA, XLM-R, ...).
+            Needs an encoder whose forward takes a key/value cache (BERT, RoBERTa, ELECTRA, XLM-R, ...).
 
     Example:
         >>> from transformers import BertConfig

@@ -24,6 +24,7 @@ from transformers import (
 from transformers import initialization as init
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.utils import ModelOutput
 
 from .configuration_seq2seq import (
@@ -37,6 +38,7 @@ from .configuration_seq2seq import (
 from .encoders import default_encoder_path, encoder_kwargs
 from .hub_folders import SavesPipelineCode
 from .targets_seq2seq import PointerConstraintLogitsProcessor
+from .transformers_compat import CACHE_FIELD, call_with_cache, output_cache, pop_cache
 
 LABEL_PAD = -100
 # Logit of an output that cannot be chosen here (padding words, the start token): exp() of it is 0 in float32 and
@@ -200,24 +202,21 @@ class PointerEncoderOutput(ModelOutput):
 
 
 @dataclass
-class Seq2SeqNerOutput(ModelOutput):
-    """Output of [`Seq2SeqNerModel`].
+class Seq2SeqNerOutput(Seq2SeqLMOutput):
+    """Output of [`Seq2SeqNerModel`]: transformers' `Seq2SeqLMOutput`, whose decoder cache field is named as the
+    installed release names it (`transformers_compat.CACHE_FIELD`: `past_key_values` before 5.24, `cache` from it),
+    plus the two loss terms of relation prediction.
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*): mean cross-entropy of the target ids (with labels),
             plus `relation_loss_weight` times the relation loss with relation prediction.
-        entity_loss, relation_loss (`torch.FloatTensor` of shape `()`, *optional*): the two terms (relation
-            prediction only).
         logits (`torch.FloatTensor` of shape `[batch, steps, 2 + types + words]`): scores of [end; start; types;
             source words] at each decoder step (start and padding words at a large negative value).
-        past_key_values (`Cache`, *optional*): the decoder's cache, for generation.
         encoder_last_hidden_state (`torch.FloatTensor` of shape `[batch, seq, hidden]`, *optional*).
+        entity_loss, relation_loss (`torch.FloatTensor` of shape `()`, *optional*): the two terms (relation
+            prediction only).
     """
 
-    loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
-    past_key_values: object | None = None
-    encoder_last_hidden_state: torch.FloatTensor | None = None
     entity_loss: torch.FloatTensor | None = None
     relation_loss: torch.FloatTensor | None = None
 
@@ -461,7 +460,6 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         decoder_input_ids: torch.LongTensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: PointerEncoderOutput | None = None,
-        past_key_values=None,
         use_cache: bool | None = None,
         labels: torch.LongTensor | None = None,
         relation_labels: torch.LongTensor | None = None,
@@ -476,6 +474,8 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
             decoder_input_ids (`torch.LongTensor` of shape `[batch, steps]`, *optional*): output ids fed to the
                 decoder; by default the labels shifted right behind the start token.
             encoder_outputs ([`PointerEncoderOutput`], *optional*): a previous `encode` (generation keeps it).
+            The decoder's cache comes as a keyword argument, by the name the installed transformers gives it
+            (`past_key_values` before 5.24, `cache` from it; see `transformers_compat`).
             labels (`torch.LongTensor` of shape `[batch, steps]`, *optional*): target ids, padded with -100.
             relation_labels (`torch.LongTensor` of shape `[batch, words, words]`, *optional*): per word pair its
                 class in `RELATION_CLASSES`, -100 where a word is padding; required with labels when
@@ -505,12 +505,13 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
             decoder_input_ids = shift_right(labels)
         type_memory = self._type_memory()
         memory, memory_mask = self._cross_attention_inputs(encoder_outputs, attention_mask, type_memory)
-        decoder_states = self.get_decoder()(
+        decoder_states = call_with_cache(
+            self.get_decoder(),
+            pop_cache(kwargs),
             inputs_embeds=self._embed_outputs(decoder_input_ids, encoder_outputs),
             attention_mask=decoder_attention_mask,
             encoder_hidden_states=memory,
             encoder_attention_mask=memory_mask,
-            past_key_values=past_key_values,
             use_cache=use_cache,
             **_memory_kwargs(type_memory),
         )
@@ -531,8 +532,8 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         output = Seq2SeqNerOutput(
             loss=loss,
             logits=logits,
-            past_key_values=getattr(decoder_states, "past_key_values", None),
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            **{CACHE_FIELD: output_cache(decoder_states)},
             entity_loss=entity_loss if predicts_relations else None,
             relation_loss=relation_loss,
         )

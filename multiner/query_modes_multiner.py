@@ -12,13 +12,14 @@ Adding a mode is one layout class, one encoding class and one `QueryMode` entry.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from transformers import DynamicCache, PreTrainedModel
+
+from .transformers_compat import cache_keyword, call_with_cache
 
 if TYPE_CHECKING:
     from .configuration_multiner import MultiNerConfig
@@ -188,9 +189,9 @@ class PackedEncoding(nn.Module):
 
     def __init__(self, config: MultiNerConfig, encoder: PreTrainedModel):
         super().__init__()
-        if "past_key_values" not in inspect.signature(encoder.forward).parameters:
+        if cache_keyword(encoder) is None:
             raise ValueError(
-                f"query_mode='packed' needs an encoder whose forward takes past_key_values (BERT, RoBERTa, ELECTRA, "
+                f"query_mode='packed' needs an encoder whose forward takes a key/value cache (BERT, RoBERTa, ELECTRA, "
                 f"XLM-R, ...); {type(encoder).__name__} does not. Use query_mode='per_type' with this encoder."
             )
         self.query_attention = QueryAttention(config)
@@ -224,17 +225,18 @@ class PackedEncoding(nn.Module):
             raise ValueError("All rows of a packed batch must share one query block; build them with one processor.")
         block_types = None if query_token_type_ids is None else query_token_type_ids[:1]
         cache = DynamicCache(config=encoder.config)
-        query_states = encoder(input_ids=block, token_type_ids=block_types, past_key_values=cache)
+        query_states = call_with_cache(encoder, cache, input_ids=block, token_type_ids=block_types)
         batch = input_ids.shape[0]
         shared = DynamicCache(config=encoder.config)
         for index, layer in enumerate(cache.layers):
             shared.update(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1), index)
         block_mask = attention_mask.new_ones(batch, block.shape[1])
-        context = encoder(
+        context = call_with_cache(
+            encoder,
+            shared,
             input_ids=input_ids,
             attention_mask=torch.cat([block_mask, attention_mask], dim=1),
             token_type_ids=token_type_ids,
-            past_key_values=shared,
         ).last_hidden_state[:, :context_length]
         return self.query_attention(context, query_states.last_hidden_state[0], spans)
 

@@ -32,15 +32,21 @@ def triples(results):
 
 @pytest.fixture(scope="module")
 def saved_folders(packed_dir, tmp_path_factory):
-    """The same trained model saved the three ways a user saves one."""
+    """The same trained model saved the three ways a user saves one, and a folder whose copied code is stale (as
+    one saved by an older multiner) refreshed the README's way."""
     root = tmp_path_factory.mktemp("saved")
     model, processor = AutoModel.from_pretrained(packed_dir), AutoProcessor.from_pretrained(packed_dir)
-    folders = {name: root / name for name in ("save_pretrained", "trainer", "pipeline")}
+    folders = {name: root / name for name in ("save_pretrained", "trainer", "pipeline", "refreshed")}
     model.save_pretrained(folders["save_pretrained"])
     processor.save_pretrained(folders["save_pretrained"])
     args = TrainingArguments(output_dir=str(root / "run"), report_to=[], use_cpu=True)
     Trainer(model=model, args=args, processing_class=processor).save_model(str(folders["trainer"]))
     pipeline("multi-ner", model=model, processor=processor).save_pretrained(folders["pipeline"])
+    stale = root / "stale"
+    pipeline("multi-ner", model=model, processor=processor).save_pretrained(stale)
+    for code in stale.glob("*.py"):
+        code.write_text('raise ImportError("stale code")\n')
+    pipeline("multi-ner", model=str(stale)).save_pretrained(folders["refreshed"])  # the README's refresh
     return folders
 
 

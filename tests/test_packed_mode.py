@@ -150,7 +150,7 @@ def test_packed_mode_errors_name_the_fix(bert_dir, tmp_path):
     DistilBertModel(DistilBertConfig(vocab_size=30522, dim=32, n_layers=1, n_heads=2, hidden_dim=37)).save_pretrained(
         tmp_path
     )
-    with pytest.raises(ValueError, match="needs an encoder whose forward takes past_key_values.*DistilBertModel"):
+    with pytest.raises(ValueError, match="needs an encoder whose forward takes a key/value cache.*DistilBertModel"):
         MultiNerModel.from_encoder(str(tmp_path), entity_types=TYPES, query_mode="packed")
     with pytest.raises(ValueError, match="query_mode='stacked' is not allowed"):
         processor_for(bert_dir, entity_types=TYPES, query_mode="stacked")
