@@ -1,8 +1,13 @@
 """Span decoding from logits, and flat resolution."""
 
+from unittest import mock
+
 import numpy as np
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from multiner import decoding
 from multiner.decoding import decode_spans, keep_non_overlapping, probabilities
 
 
@@ -45,3 +50,26 @@ def test_flat_resolution_keeps_the_best_of_overlapping_items_in_order():
     items = [("a", 0, 5, 0.9), ("b", 3, 8, 0.95), ("c", 8, 9, 0.1), ("d", 0, 2, 0.5)]
     kept = keep_non_overlapping(items, lambda item: (item[1], item[2]), lambda item: item[3])
     assert [item[0] for item in kept] == ["d", "b", "c"]
+
+
+def quadratic_keep_non_overlapping(items, bounds, score):
+    """The rule as first written (each candidate checked against every item kept): the specification."""
+    kept, taken = [], []
+    for item in sorted(items, key=score, reverse=True):
+        start, end = bounds(item)
+        if all(end <= other_start or other_end <= start for other_start, other_end in taken):
+            kept.append(item)
+            taken.append((start, end))
+    return sorted(kept, key=bounds)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 6), st.sampled_from([0.1, 0.5, 0.5, 0.9])), max_size=40))
+def test_flat_resolution_is_the_quadratic_rule_on_random_items(spans):
+    """Same items kept, in the same order, as the rule it replaces: ties in score, equal and empty bounds included."""
+    items = [(index, start, start + width, score) for index, (start, width, score) in enumerate(spans)]
+    arguments = (lambda item: (item[1], item[2]), lambda item: item[3])
+    expected = quadratic_keep_non_overlapping(items, *arguments)
+    assert keep_non_overlapping(items, *arguments) == expected
+    with mock.patch.object(decoding._DisjointBounds, "BLOCK", 1):  # blocks of two: every split and block edge
+        assert keep_non_overlapping(items, *arguments) == expected
