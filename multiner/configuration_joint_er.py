@@ -3,14 +3,13 @@ Joint Entity and Relation Extraction")."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
+from .modeling_core import signature_digest
 
 RNN_TYPES = ("lstm", "gru")
 NER_HEADS = ("bio_crf", "span")
@@ -92,6 +91,8 @@ class JointErConfig(PreTrainedConfig):
     """
 
     model_type = "multiner-joint-er"
+    # what the processor's labels depend on (`input_signature`)
+    signature_fields = ("entity_types", "relation_types", "ner_head", "max_span_length")
     sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
 
     encoder_config: dict | PreTrainedConfig | None = None
@@ -140,8 +141,7 @@ class JointErConfig(PreTrainedConfig):
     def input_signature(self) -> int:
         """A 63-bit digest of what the processor's labels depend on (entity and relation types in order, NER head,
         span length); the processor writes it into every batch and the model checks it."""
-        layout = json.dumps([self.entity_types, self.relation_types, self.ner_head, self.max_span_length])
-        return int.from_bytes(hashlib.sha256(layout.encode("utf-8")).digest()[:8], "big") >> 1
+        return signature_digest(self)
 
     def _check_fields(self) -> None:
         for field_name in ("entity_types", "relation_types"):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
+from .modeling_core import signature_digest
 from .query_modes_multiner import QUERY_MODES
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
@@ -90,6 +89,8 @@ class MultiNerConfig(PreTrainedConfig):
     """
 
     model_type = "multiner"
+    # what the processor's inputs depend on (`input_signature`)
+    signature_fields = ("entity_types", "query_mode", "max_span_length")
     sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
 
     encoder_config: dict | PreTrainedConfig | None = None
@@ -146,8 +147,7 @@ class MultiNerConfig(PreTrainedConfig):
             >>> a.input_signature() == b.input_signature()
             False
         """
-        layout = json.dumps([self.entity_types, self.query_mode, self.max_span_length])
-        return int.from_bytes(hashlib.sha256(layout.encode("utf-8")).digest()[:8], "big") >> 1
+        return signature_digest(self)
 
     def _check_fields(self) -> None:
         names = self.entity_types

@@ -3,14 +3,13 @@ source words followed by a type token (the BARTNER kind of model, the baseline o
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
+from .modeling_core import signature_digest
 
 # How an entity's words are pointed at: every word of every fragment, or each fragment's first and last word.
 TARGET_MODES = ("all_words", "fragment_bounds")
@@ -82,6 +81,8 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     """
 
     model_type = "multiner-seq2seq"
+    # what the processor's targets depend on (`input_signature`)
+    signature_fields = ("entity_types", "target_mode")
     sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
 
     encoder_config: dict | PreTrainedConfig | None = None
@@ -152,8 +153,7 @@ class Seq2SeqNerConfig(PreTrainedConfig):
 
     def input_signature(self) -> int:
         """A 63-bit digest of what the processor's targets depend on (entity types in order, target mode)."""
-        layout = json.dumps([self.entity_types, self.target_mode])
-        return int.from_bytes(hashlib.sha256(layout.encode("utf-8")).digest()[:8], "big") >> 1
+        return signature_digest(self)
 
     def _check_fields(self) -> None:
         names = self.entity_types

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-LABEL_PAD = -100
+from .modeling_core import LABEL_PAD
 
 
 @dataclass
@@ -84,4 +84,4 @@ def _pad_triples(rows: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
     return padded
 
 
-__all__ = ["LABEL_PAD", "JointErDataCollator"]
+__all__ = ["JointErDataCollator"]

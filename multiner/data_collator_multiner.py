@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .modeling_core import LABEL_PAD
 from .query_modes_multiner import query_mode_of
 
-LABEL_PAD = -100
 # Fields of every query mode besides the context masks and labels: padded sequences, per-row scalars.
 SEQUENCE_FIELDS = ("input_ids", "token_type_ids")
 ROW_FIELDS = ("input_signature",)
@@ -125,4 +125,4 @@ def _round_up(length: int, multiple: int | None) -> int:
     return length if not multiple else -(-length // multiple) * multiple
 
 
-__all__ = ["LABEL_PAD", "MultiNerDataCollator"]
+__all__ = ["MultiNerDataCollator"]

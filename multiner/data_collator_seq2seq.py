@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-LABEL_PAD = -100
+from .modeling_core import LABEL_PAD
 
 
 @dataclass
@@ -94,4 +94,4 @@ def _pad(rows: Sequence[Sequence[int]], value: int, length: int | None = None) -
     return padded
 
 
-__all__ = ["LABEL_PAD", "Seq2SeqNerDataCollator"]
+__all__ = ["Seq2SeqNerDataCollator"]

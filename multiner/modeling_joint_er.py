@@ -19,10 +19,10 @@ from transformers.utils import ModelOutput
 from .configuration_joint_er import REMOTE_JOINT_ER_TASK, JointErConfig
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
+from .modeling_core import LABEL_PAD, check_input_signature, shifted_windows, weighted_bce
 
 # Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
 FORBIDDEN = -1.0e4
-LABEL_PAD = -100
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "linear": nn.Identity}
 # Prior probability the span head's output bias starts at: few spans are entities, and an untrained model that
 # called half of them entities would hand the relation scorer thousands of pairs.
@@ -481,13 +481,7 @@ class JointErModel(JointErPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if word_ids is None:
             raise ValueError("word_ids is required (the word of each token); the processor builds it.")
-        if input_signature is not None and (input_signature != self.config.input_signature()).any():
-            raise ValueError(
-                "These inputs were built by a processor for another model configuration (entity or relation types, "
-                f"their order, ner_head or max_span_length differ: this model has entity_types="
-                f"{self.config.entity_types}, relation_types={self.config.relation_types}, ner_head="
-                f"{self.config.ner_head!r}). Use JointErProcessor.from_model(model) or the processor saved with it."
-            )
+        check_input_signature(self.config, input_signature, "JointErProcessor")
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_encoder):
             states = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, **_optional(token_type_ids=token_type_ids)
@@ -565,19 +559,6 @@ def pool_words(states: torch.Tensor, word_ids: torch.Tensor, pooling: str) -> tu
     counts = states.new_zeros(batch * words).index_add_(0, bins, states.new_ones(bins.shape[0]))
     pooled = sums / counts.clamp(min=1.0)[:, None]
     return pooled.view(batch, words, hidden), (counts > 0).view(batch, words)
-
-
-def weighted_bce(logits: torch.Tensor, targets: torch.Tensor, positive_weight: float) -> torch.Tensor:
-    """Element-wise binary cross-entropy of `logits` against 0/1 `targets`, positives weighing `positive_weight`."""
-    pos_weight = None if positive_weight == 1.0 else logits.new_tensor(positive_weight, dtype=torch.float)
-    return F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none", pos_weight=pos_weight)
-
-
-def shifted_windows(values: torch.Tensor, size: int) -> torch.Tensor:
-    """`[batch, words, ...]` -> `[batch, words, size, ...]` with `[b, i, k] = values[b, i + k]` (0 past the end)."""
-    padded = F.pad(values, (0, 0) * (values.dim() - 2) + (0, size - 1))
-    windows = padded.unfold(1, size, 1)  # [batch, words, ..., size]
-    return windows.movedim(-1, 2)
 
 
 def spans_to_tags(spans: torch.Tensor, length: int) -> torch.Tensor:

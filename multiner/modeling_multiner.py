@@ -16,6 +16,7 @@ from transformers.utils import ModelOutput
 from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
+from .modeling_core import check_input_signature, shifted_windows, weighted_bce
 from .query_modes_multiner import QueryAttention, query_mode_of
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
@@ -217,18 +218,6 @@ class SpanHeads(nn.Module):
         return span.index_put((rows, first, width, type_pos), scores)
 
 
-def shifted_windows(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
-    """`out[..., i, k, ...] = values[..., i + k, ...]` along `dim` (zero past the end); a new axis after `dim`.
-
-    Example:
-        >>> shifted_windows(torch.tensor([1, 2, 3]), 2, dim=0).tolist()
-        [[1, 2], [2, 3], [3, 0]]
-    """
-    padding = [0, 0] * (values.dim() - dim - 1) + [0, size - 1]
-    padded = F.pad(values, padding)
-    return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
-
-
 class MultiNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
     config_class = MultiNerConfig
     base_model_prefix = "encoder"
@@ -365,7 +354,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if context_mask is None or start_mask is None or end_mask is None:
             raise ValueError("context_mask, start_mask and end_mask are required; the processor builds them.")
-        self._check_input_signature(input_signature)
+        check_input_signature(self.config, input_signature, "MultiNerProcessor")
         hidden = self.query_encoding(
             self.encoder,
             input_ids=input_ids,
@@ -409,16 +398,6 @@ class MultiNerModel(MultiNerPreTrainedModel):
         span_logits = span_logits.masked_fill(~span_mask[..., None], MASKED_LOGIT)
         output = MultiNerOutput(loss=loss, start_logits=start_logits, end_logits=end_logits, span_logits=span_logits)
         return output if return_dict else output.to_tuple()
-
-    def _check_input_signature(self, input_signature: torch.Tensor | None) -> None:
-        if input_signature is not None and (input_signature != self.config.input_signature()).any():
-            raise ValueError(
-                "These inputs were built by a processor for another model configuration (entity types or their order, "
-                f"query mode or max_span_length differ from this model's: entity_types={self.config.entity_types}, "
-                f"query_mode={self.config.query_mode!r}, max_span_length={self.config.max_span_length}). Build the "
-                "processor from this model: MultiNerProcessor.from_model(model) or "
-                "MultiNerProcessor.from_pretrained(model folder)."
-            )
 
     def _check_entity_type_ids(
         self, entity_type_ids: torch.Tensor | None, types: int, device: torch.device
@@ -515,8 +494,7 @@ def masked_bce(
 ) -> torch.Tensor:
     """Mean binary cross-entropy over the positions where `mask` is true (0 with a gradient when there are none);
     positive targets weigh `positive_weight`, negatives 1."""
-    pos_weight = None if positive_weight == 1.0 else logits.new_tensor(positive_weight, dtype=torch.float)
-    losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none", pos_weight=pos_weight)
+    losses = weighted_bce(logits, targets, positive_weight)
     mask = mask.float()
     return (losses * mask).sum() / mask.sum().clamp(min=1.0)
 

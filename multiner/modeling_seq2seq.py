@@ -37,10 +37,10 @@ from .configuration_seq2seq import (
 )
 from .encoders import default_encoder_path, encoder_kwargs
 from .hub_folders import SavesPipelineCode
+from .modeling_core import LABEL_PAD, check_input_signature
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .transformers_compat import CACHE_FIELD, call_with_cache, output_cache, pop_cache
 
-LABEL_PAD = -100
 # Logit of an output that cannot be chosen here (padding words, the start token): exp() of it is 0 in float32 and
 # it stays finite, so no NaN gradients.
 UNREACHABLE = -1.0e4
@@ -484,13 +484,7 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
                 `config.input_signature()`; inputs built for another configuration are refused.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        if input_signature is not None and (input_signature != self.config.input_signature()).any():
-            raise ValueError(
-                "These inputs were built by a processor for another model configuration (entity types, their order "
-                f"or target_mode differ: this model has entity_types={self.config.entity_types}, target_mode="
-                f"{self.config.target_mode!r}). Use Seq2SeqNerProcessor.from_model(model) or the processor saved "
-                "with it."
-            )
+        check_input_signature(self.config, input_signature, "Seq2SeqNerProcessor")
         predicts_relations = self.config.relation_prediction and labels is not None
         if predicts_relations and relation_labels is None:
             raise ValueError(

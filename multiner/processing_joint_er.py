@@ -9,8 +9,9 @@ from itertools import accumulate
 from typing import Any
 
 from .configuration_joint_er import JointErConfig
-from .data_collator_joint_er import LABEL_PAD, JointErDataCollator
+from .data_collator_joint_er import JointErDataCollator
 from .decoding import keep_non_overlapping
+from .modeling_core import LABEL_PAD
 from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .text_core import (
     UNREPRESENTABLE_REASONS,

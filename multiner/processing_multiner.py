@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .configuration_multiner import MultiNerConfig
-from .data_collator_multiner import LABEL_PAD, MultiNerDataCollator
+from .data_collator_multiner import MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
+from .modeling_core import LABEL_PAD
 from .processing_core import UNREPRESENTABLE_COLUMN, ModelConfigProcessor
 from .query_modes_multiner import query_layout, query_mode_of
 from .text_core import (

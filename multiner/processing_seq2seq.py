@@ -11,7 +11,8 @@ from typing import Any
 import torch
 
 from .configuration_seq2seq import Seq2SeqNerConfig
-from .data_collator_seq2seq import LABEL_PAD, Seq2SeqNerDataCollator
+from .data_collator_seq2seq import Seq2SeqNerDataCollator
+from .modeling_core import LABEL_PAD
 from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .targets_seq2seq import decode_targets, encode_targets, entity_pointers, merge_adjacent, pair_relations
 from .text_core import (
