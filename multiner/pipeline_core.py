@@ -4,11 +4,13 @@ whose windows go through the model a bounded number at a time, and the base of t
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from transformers import Pipeline
+
+from .text_core import check_no_surrogate, what_was_given
 
 # Texts per group and windows per forward pass when no batch_size is given: bounds memory on texts of any length.
 DEFAULT_BATCH_SIZE = 8
@@ -31,6 +33,33 @@ def check_counts(options: dict) -> None:
             raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
         if value < minimum:
             raise ValueError(f"{name}={value!r} must be at least {minimum}.")
+
+
+def check_pipeline_text(pipeline_name: str, text: Any, index: int) -> None:
+    """One text of a pipeline call: a string without lone surrogates; else a `ValueError` naming its `index`."""
+    if not isinstance(text, str):
+        raise ValueError(f"Input {index}: {pipeline_name} takes strings (or lists of them); {what_was_given(text)}.")
+    check_no_surrogate(text, index)
+
+
+def check_pipeline_inputs(pipeline_name: str, inputs: Any) -> None:
+    """What a pipeline call takes, checked before any work: a string; a list or tuple of strings, every item checked
+    before the first is run (a bad last item costs nothing); or a dataset column or generator of strings, whose items
+    `preprocess` checks as they come. Anything else is a `TypeError` that says what was given and what to pass."""
+    if isinstance(inputs, (str, list, tuple)):
+        for index, text in enumerate([inputs] if isinstance(inputs, str) else inputs):
+            check_pipeline_text(pipeline_name, text, index)
+        return
+    wrong = TypeError(
+        f"{pipeline_name} takes a string, a list of strings, a dataset column (KeyDataset(dataset, 'text')) or a "
+        f"generator of strings; {what_was_given(inputs)}."
+    )
+    if inputs is None or isinstance(inputs, (bytes, bytearray, Mapping)) or hasattr(inputs, "tolist"):
+        raise wrong
+    try:
+        iter(inputs)  # a generator, a datasets column, a torch Dataset such as KeyDataset (none is consumed here)
+    except TypeError:
+        raise wrong from None
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -104,6 +133,7 @@ class WindowedPipeline(Pipeline):
                 f"{len(args)} more positional argument(s)."
             )
         check_counts(kwargs)
+        check_pipeline_inputs(type(self).__name__, inputs)
         if kwargs.get("batch_size") is None and self._batch_size is None:
             kwargs["batch_size"] = DEFAULT_BATCH_SIZE
         if isinstance(inputs, tuple):
@@ -118,11 +148,7 @@ class WindowedPipeline(Pipeline):
     def preprocess(self, texts: list[str], indices: list[int] | None = None, **tokenize_options):
         indices = list(range(len(texts))) if indices is None else indices
         for index, text in zip(indices, texts):
-            if not isinstance(text, str):
-                raise ValueError(
-                    f"Input {index}: {type(self).__name__} takes strings (or lists of them), got "
-                    f"{type(text).__name__}."
-                )
+            check_pipeline_text(type(self).__name__, text, index)
         return self.processor.tokenize(text=texts, indices=indices, allow_empty=True, **tokenize_options)
 
     def postprocess(self, found: tuple) -> list:
@@ -154,6 +180,8 @@ __all__ = [
     "Windows",
     "WindowedPipeline",
     "check_counts",
+    "check_pipeline_inputs",
+    "check_pipeline_text",
     "chunks",
     "run_grouped",
     "unknown_option",

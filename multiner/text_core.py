@@ -50,19 +50,40 @@ def sources_of(batch: Mapping[str, Any]) -> list[str | list[str]]:
     return [checked_source(source, index) for index, source in enumerate(sources)]
 
 
+def what_was_given(value: Any) -> str:
+    """`got ...` for an input that is not text, with what to pass instead where the mistake is a common one."""
+    if value is None:
+        return "got None"
+    if isinstance(value, (bytes, bytearray)):
+        return "got bytes; decode them to a string first (value.decode('utf-8'))"
+    if isinstance(value, Mapping):
+        return "got a dict; pass its text (row['text']), or for a dataset KeyDataset(dataset, 'text')"
+    if hasattr(value, "tolist"):  # numpy arrays, torch tensors
+        return f"got a {type(value).__module__}.{type(value).__name__}; pass a list of strings (value.tolist())"
+    return f"got {type(value).__name__} {value!r:.60}"
+
+
+def check_no_surrogate(text: str, index: int) -> None:
+    """A `ValueError` naming `index` when `text` holds a lone surrogate (no character: text decoded with
+    errors='surrogateescape'), which no tokenizer can read."""
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        raise ValueError(
+            f"Input {index} holds a lone surrogate {surrogate.group()!r} at offset {surrogate.start()}, which is "
+            "no character (text decoded with errors='surrogateescape'?); decode the text properly or replace it."
+        )
+
+
 def checked_source(source: Any, index: int) -> str | list[str]:
     """A non-empty text, or a non-empty list of non-empty words; anything else is a `ValueError` naming `index`."""
     if isinstance(source, str):
         if not source.strip():
             raise ValueError(f"Input {index} is an empty or whitespace-only text; give text to search for entities.")
-        surrogate = _SURROGATE.search(source)
-        if surrogate:
-            raise ValueError(
-                f"Input {index} holds a lone surrogate {surrogate.group()!r} at offset {surrogate.start()}, which is "
-                "no character (text decoded with errors='surrogateescape'?); decode the text properly or replace it."
-            )
+        check_no_surrogate(source, index)
         return source
     if isinstance(source, Sequence) and source and all(isinstance(word, str) and word for word in source):
+        for word in source:
+            check_no_surrogate(word, index)
         return list(source)
     raise ValueError(
         f"Input {index} must be a non-empty string or a non-empty list of non-empty words, got {source!r:.80}."
@@ -140,10 +161,31 @@ def tokenize_context(tokenizer, source: str | list[str], index: int, allow_empty
         if allow_empty:
             return None
         raise ValueError(f"Input {index} gives no tokens (only characters the tokenizer drops): {source!r:.80}.")
-    offsets = [tuple(offset) for offset in encoding["offset_mapping"]] if is_text else [(w, w + 1) for w in word_ids]
+    if is_text:
+        offsets = with_trailing_marks(source, [tuple(offset) for offset in encoding["offset_mapping"]])
+    else:
+        offsets = [(w, w + 1) for w in word_ids]
     word_first = [i == 0 or word_ids[i - 1] != word for i, word in enumerate(word_ids)]
     word_last = [i == len(word_ids) - 1 or word_ids[i + 1] != word for i, word in enumerate(word_ids)]
     return Context(source, list(encoding["input_ids"]), offsets, word_first, word_last)
+
+
+def with_trailing_marks(text: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token offsets whose ends take in the combining marks that follow them, up to the next token: a tokenizer that
+    strips accents (any uncased BERT) leaves a decomposed accent (NFD) outside every token, so `"Londo\u0301n\u0301"`
+    would otherwise end before its last accent, and a gold entity ending after it would match no token end.
+
+    Example:
+        >>> with_trailing_marks("Cafe\u0301, ok", [(0, 4), (5, 6), (7, 9)])
+        [(0, 5), (5, 6), (7, 9)]
+    """
+    extended = []
+    for position, (start, end) in enumerate(offsets):
+        limit = offsets[position + 1][0] if position + 1 < len(offsets) else len(text)
+        while end < limit and unicodedata.combining(text[end]):
+            end += 1
+        extended.append((start, end))
+    return extended
 
 
 def word_of_token(context: Context) -> list[int]:
@@ -311,17 +353,26 @@ def read_inputs(
     if (text is None) == (tokens is None):
         raise ValueError("Give exactly one of text= (strings) or tokens= (lists of words).")
     if text is not None:
+        if not isinstance(text, (str, list, tuple)):
+            raise TypeError(f"text= takes a string or a list of strings; {what_was_given(text)}.")
         sources = [text] if isinstance(text, str) else list(text)
     else:
-        sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else [list(words) for words in tokens]
+        if not isinstance(tokens, (list, tuple)):
+            hint = "; for a text use text=" if isinstance(tokens, str) else ""
+            raise TypeError(f"tokens= takes a list of words or a list of word lists; {what_was_given(tokens)}{hint}.")
+        sources = [list(tokens)] if tokens and isinstance(tokens[0], str) else list(tokens)
     indices = list(range(len(sources))) if indices is None else list(indices)
-    contexts: list[Context | None] = []
+    # every input is checked before any is tokenized: a bad last one costs no work
+    checked: list[str | list[str] | None] = []
     for index, source in zip(indices, sources):
-        if allow_empty and (source == [] or (isinstance(source, str) and not source.strip())):
-            contexts.append(None)
-            continue
-        source = checked_source(source, index)
-        contexts.append(tokenize_context(tokenizer, source, index, allow_empty=allow_empty))
+        if tokens is not None and not isinstance(source, (list, tuple)):
+            raise ValueError(f"Input {index}: tokens= takes lists of words; {what_was_given(source)}.")
+        empty = source == [] or (isinstance(source, str) and not source.strip())
+        checked.append(None if allow_empty and empty else checked_source(source, index))
+    contexts: list[Context | None] = [
+        None if source is None else tokenize_context(tokenizer, source, index, allow_empty=allow_empty)
+        for index, source in zip(indices, checked)
+    ]
     windows = [
         window
         for position, context in enumerate(contexts)
@@ -383,6 +434,7 @@ __all__ = [
     "check_character_boundaries",
     "check_threshold",
     "checked_entity",
+    "check_no_surrogate",
     "checked_source",
     "count_stored_unrepresentable",
     "entity_dicts",
@@ -394,6 +446,8 @@ __all__ = [
     "report_unrepresentable",
     "sources_of",
     "tokenize_context",
+    "what_was_given",
+    "with_trailing_marks",
     "window_word_tokens",
     "word_of_token",
 ]

@@ -77,6 +77,27 @@ def test_gold_entities_become_token_spans_or_are_counted(tokenizer):
         entity_token_spans(context, [{"start": 40, "end": 50, "label": "PER"}], 0, ["PER"], 3, Counter())
 
 
+def test_decomposed_accents_stay_with_their_letter(tokenizer):
+    """NFD text (letters followed by combining marks): the uncased tokenizer strips the marks, yet token offsets, gold
+    offsets and the entities read back keep each mark with its letter."""
+    text = "Londo\u0301n\u0301 and Cafe\u0301 Zoe\u0308\u0301x."
+    context = tokenize_context(tokenizer, text, 0)
+    words = [context.fragment(*offset) for offset in context.offsets]
+    assert words[0] == "Londo\u0301n\u0301" and "Cafe\u0301" in words and "".join(words) == text.replace(" ", "")
+    entities = [
+        {"start": 0, "end": 8, "label": "LOC"},  # ends after the last accent: a word boundary
+        {"start": 13, "end": 18, "label": "LOC"},
+        {"start": 19, "end": 25, "label": "PER"},  # "Zoe\u0308\u0301x": marks inside the word
+    ]
+    skipped = Counter()
+    spans = entity_token_spans(context, entities, 0, ["PER", "LOC"], 4, skipped)
+    assert not skipped and len(spans) == 3
+    back = {(context.offsets[first][0], context.offsets[last][1]) for _, first, last in spans}
+    assert back == {(0, 8), (13, 18), (19, 25)}  # each entity read back with the offsets it was given
+    with pytest.raises(ValueError, match="offset 7 splits a character"):
+        entity_token_spans(context, [{"start": 0, "end": 7, "label": "LOC"}], 0, ["LOC"], 4, Counter())
+
+
 def test_counts_are_reported_once_and_added_up():
     totals = Counter(misaligned=1)
     with pytest.warns(UnrepresentableEntityWarning, match="3 gold entities .* 2 because it spans more tokens"):

@@ -1,0 +1,75 @@
+"""The input boundary every family's pipeline shares (`pipeline_core`, `text_core`): what a call takes is checked
+before any work, and each wrong input is an error that names the input, what was given and what to pass."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import pipeline
+
+TASKS = {"multi-ner": "packed_dir", "joint-er": "joint_er_dir", "seq2seq-ner": "seq2seq_dir"}
+
+
+@pytest.fixture(params=list(TASKS))
+def family_pipeline(request):
+    return pipeline(request.param, model=request.getfixturevalue(TASKS[request.param]))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (None, r"\w+Pipeline takes a string, a list of strings, a dataset column .*; got None\."),
+        ({"text": "Ada"}, r"got a dict; pass its text \(row\['text'\]\), or for a dataset KeyDataset"),
+        (np.array(["Ada Lovelace"]), r"got a numpy\.ndarray; pass a list of strings \(value\.tolist\(\)\)"),
+        (torch.tensor([1, 2]), r"got a torch\.Tensor; pass a list of strings"),
+        (b"Ada Lovelace", r"got bytes; decode them to a string first \(value\.decode\('utf-8'\)\)"),
+        (42, r"got int 42\."),
+    ],
+    ids=["none", "dict", "numpy", "tensor", "bytes", "int"],
+)
+def test_what_is_not_texts_is_a_type_error_saying_what_to_pass(family_pipeline, inputs, message):
+    with pytest.raises(TypeError, match=message):
+        family_pipeline(inputs)
+
+
+@pytest.mark.parametrize(
+    ("position", "item", "message"),
+    [
+        (5, None, r"Input 5: \w+Pipeline takes strings \(or lists of them\); got None"),
+        (3, b"Turing", r"Input 3: .* got bytes; decode them"),
+        (0, {"text": "Ada"}, r"Input 0: .* got a dict"),
+        (2, ["Ada", "Lovelace"], r"Input 2: .* got list \['Ada', 'Lovelace'\]"),
+        (1, "A longer text. " * 20 + "\udc80", r"Input 1 holds a lone surrogate '\\udc80' at offset 300"),
+    ],
+)
+def test_every_item_of_a_list_is_checked_before_any_work(family_pipeline, position, item, message):
+    texts = ["Ada Lovelace lived in London."] * 6
+    texts[position] = item
+    calls = []
+    family_pipeline.model.register_forward_pre_hook(lambda module, args: calls.append(1))
+    with pytest.raises(ValueError, match=message):
+        family_pipeline(texts, batch_size=2)
+    with pytest.raises(ValueError, match=message):
+        family_pipeline(tuple(texts), batch_size=2)
+    assert calls == []  # found before the model ran on the good ones (a list runs shortest first: this one last)
+
+
+def test_streams_are_checked_item_by_item_with_their_position(family_pipeline):
+    texts = (text for text in ["Ada Lovelace lived in London.", "Alan Turing.", 7])
+    with pytest.raises(ValueError, match=r"Input 2: .* got int 7"):
+        list(family_pipeline(texts, batch_size=1))
+
+
+def test_the_processor_refuses_what_is_not_text_or_words(family_pipeline):
+    processor = family_pipeline.processor
+    with pytest.raises(TypeError, match=r"text= takes a string or a list of strings; got int 123"):
+        processor(text=123)
+    with pytest.raises(ValueError, match=r"Give exactly one of text= \(strings\) or tokens="):
+        processor(text=None, tokens=None)
+    with pytest.raises(TypeError, match=r"tokens= takes a list of words or a list of word lists; got str .*use text="):
+        processor(tokens="Ada Lovelace")
+    with pytest.raises(ValueError, match=r"Input 1: tokens= takes lists of words; got str 'Alan Turing'"):
+        processor(tokens=[["Ada", "Lovelace"], "Alan Turing"])
+    with pytest.raises(ValueError, match=r"Input 0 holds a lone surrogate '\\udc80' at offset 3"):
+        processor(tokens=["Ada", "Lov\udc80"])
+    batch = processor(tokens=[["Ada", "Lovelace"], ("Alan", "Turing")])  # tuples of words are word lists too
+    assert len(batch["input_ids"]) >= 2
