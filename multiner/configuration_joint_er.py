@@ -9,7 +9,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import signature_digest
+from .modeling_core import check_extra_fields, checked_names, signature_digest
 
 RNN_TYPES = ("lstm", "gru")
 NER_HEADS = ("bio_crf", "span")
@@ -124,9 +124,10 @@ class JointErConfig(PreTrainedConfig):
     encoder_name: str | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
+        check_extra_fields(self, kwargs)
         super().__post_init__(**kwargs)
-        self.entity_types = list(self.entity_types or [])
-        self.relation_types = list(self.relation_types or [])
+        self.entity_types = checked_names(self, "entity_types")
+        self.relation_types = checked_names(self, "relation_types")
         self._check_fields()
 
     @property
@@ -144,12 +145,6 @@ class JointErConfig(PreTrainedConfig):
         return signature_digest(self)
 
     def _check_fields(self) -> None:
-        for field_name in ("entity_types", "relation_types"):
-            names = getattr(self, field_name)
-            if not all(isinstance(name, str) and name for name in names):
-                raise ValueError(f"JointErConfig.{field_name} must be a list of non-empty strings, got {names!r}.")
-            if len(set(names)) != len(names):
-                raise ValueError(f"JointErConfig.{field_name} has duplicates: {names!r}.")
         choices = {
             "word_pooling": WORD_POOLINGS,
             "rnn_type": RNN_TYPES,

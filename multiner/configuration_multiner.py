@@ -8,7 +8,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import signature_digest
+from .modeling_core import check_extra_fields, checked_names, signature_digest
 from .query_modes_multiner import QUERY_MODES
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
@@ -113,9 +113,9 @@ class MultiNerConfig(PreTrainedConfig):
     encoder_name: str | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
+        check_extra_fields(self, kwargs)
         super().__post_init__(**kwargs)
-        if self.entity_types is None or isinstance(self.entity_types, tuple):
-            self.entity_types = list(self.entity_types or [])
+        self.entity_types = checked_names(self, "entity_types")
         if self.span_hidden_size is None:
             self.span_hidden_size = self.encoder_config.hidden_size
         if self.span_features is None:
@@ -150,11 +150,6 @@ class MultiNerConfig(PreTrainedConfig):
         return signature_digest(self)
 
     def _check_fields(self) -> None:
-        names = self.entity_types
-        if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
-            raise ValueError(f"MultiNerConfig.entity_types must be a list of non-empty strings, got {names!r}.")
-        if len(set(self.entity_types)) != len(self.entity_types):
-            raise ValueError(f"MultiNerConfig.entity_types has duplicates: {self.entity_types!r}.")
         choices = {
             "type_attention": TYPE_ATTENTION_MODES,
             "span_candidates": SPAN_CANDIDATE_MODES,

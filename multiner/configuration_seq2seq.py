@@ -9,7 +9,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import signature_digest
+from .modeling_core import check_extra_fields, checked_names, signature_digest
 
 # How an entity's words are pointed at: every word of every fragment, or each fragment's first and last word.
 TARGET_MODES = ("all_words", "fragment_bounds")
@@ -106,8 +106,9 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     is_encoder_decoder: bool = True
 
     def __post_init__(self, **kwargs: Any) -> None:
+        check_extra_fields(self, kwargs)
         super().__post_init__(**kwargs)
-        self.entity_types = list(self.entity_types or [])
+        self.entity_types = checked_names(self, "entity_types")
         self.is_encoder_decoder = True
         if isinstance(self.decoder_config, dict):
             # not a declared sub-config: "no decoder config" (an encoder-decoder backbone) must stay None
@@ -156,11 +157,6 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         return signature_digest(self)
 
     def _check_fields(self) -> None:
-        names = self.entity_types
-        if not all(isinstance(name, str) and name for name in names):
-            raise ValueError(f"Seq2SeqNerConfig.entity_types must be a list of non-empty strings, got {names!r}.")
-        if len(set(names)) != len(names):
-            raise ValueError(f"Seq2SeqNerConfig.entity_types has duplicates: {names!r}.")
         if self.target_mode not in TARGET_MODES:
             raise ValueError(
                 f"Seq2SeqNerConfig.target_mode={self.target_mode!r} is not allowed; use one of {TARGET_MODES}."

@@ -1,14 +1,18 @@
 """What the three families' models share: the label padding value, the input signature (a digest of the settings a
-processor's inputs depend on, and the model's check of it), the weighted binary cross-entropy and window shifting."""
+processor's inputs depend on, and the model's check of it), the checks every config makes of its own fields, the
+weighted binary cross-entropy and window shifting."""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import json
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 
 # Label of a padding position (and of the placeholder row of an example without entities): ignored by every loss.
 LABEL_PAD = -100
@@ -44,6 +48,71 @@ def check_input_signature(config: Any, input_signature: torch.Tensor | None, pro
     )
 
 
+def check_extra_fields(config: Any, extra: dict[str, Any]) -> None:
+    """Refuse a config's extra keyword arguments (what it has no field for) that show a mistake: the `model_type` of
+    another model (a folder of another family), or a near-miss of one of its own fields (`max_span_lenght=4`), which
+    transformers would otherwise keep as a stray attribute while the real field silently keeps its default. Other
+    extras (`auto_map`, `custom_pipelines`, ... that transformers writes into config.json) pass, as in transformers.
+    """
+    found = extra.get("model_type", config.model_type)
+    if found != config.model_type:
+        raise ValueError(
+            f"This config is of a {found!r} model, not {config.model_type!r} ({type(config).__name__}): the folder "
+            f"holds another kind of model. Load it with AutoModel.from_pretrained(folder) (and AutoProcessor, or "
+            "pipeline(model=folder)), which pick the classes its config.json names."
+        )
+    fields = [field.name for field in dataclasses.fields(config)]
+    own = fields[fields.index("encoder_config") :]  # a family's fields follow transformers' generic ones
+    for name in extra:
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.8)
+        if close:
+            raise TypeError(
+                f"{type(config).__name__} got an unknown field {name!r}. Did you mean {close[0]!r}? Its own fields "
+                f"are {', '.join(own)}."
+            )
+
+
+class ChecksLoading:
+    """Mixed into a family's `PreTrainedModel` (before it): `from_pretrained` failures on a broken folder name the
+    file or the config field at fault instead of surfacing safetensors' or transformers' internals."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except SafetensorError as error:
+            raise OSError(
+                f"The weights of {pretrained_model_name_or_path} (its .safetensors file) cannot be read: {error}. The "
+                "file is truncated or corrupt; download or save the model again."
+            ) from error
+        except RuntimeError as error:
+            if "ignore_mismatched_sizes" not in str(error):
+                raise
+            config = cls.config_class.from_pretrained(pretrained_model_name_or_path)
+            described = ", ".join(f"{name}={getattr(config, name)!r}" for name in config.signature_fields)
+            raise ValueError(
+                f"The weights saved in {pretrained_model_name_or_path} do not fit its config.json ({described}): "
+                "the parameter shapes those settings give differ from the saved ones (the load report above lists "
+                "them). Restore config.json as it was saved; for other entity types, train a new model from the "
+                "encoder (from_encoder)."
+            ) from error
+
+
+def checked_names(config: Any, field: str) -> list[str]:
+    """`config.<field>` (entity or relation types) as a list of distinct non-empty strings; None is no names. A string
+    is refused rather than read as a list of its letters (`"ADR"` is not `["A", "D", "R"]`)."""
+    names = getattr(config, field)
+    owner = f"{type(config).__name__}.{field}"
+    if isinstance(names, str):
+        raise ValueError(f"{owner} must be a list of non-empty strings, got {names!r}: one name is [{names!r}].")
+    names = list(names or [])
+    if not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"{owner} must be a list of non-empty strings, got {names!r}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{owner} has duplicates: {names!r}.")
+    return names
+
+
 def weighted_bce(logits: torch.Tensor, targets: torch.Tensor, positive_weight: float) -> torch.Tensor:
     """Element-wise binary cross-entropy of `logits` against 0/1 `targets` (in float32), positives weighing
     `positive_weight`, negatives 1."""
@@ -63,4 +132,13 @@ def shifted_windows(values: torch.Tensor, size: int, dim: int = 1) -> torch.Tens
     return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
 
 
-__all__ = ["LABEL_PAD", "check_input_signature", "shifted_windows", "signature_digest", "weighted_bce"]
+__all__ = [
+    "LABEL_PAD",
+    "check_input_signature",
+    "ChecksLoading",
+    "check_extra_fields",
+    "checked_names",
+    "shifted_windows",
+    "signature_digest",
+    "weighted_bce",
+]

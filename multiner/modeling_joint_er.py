@@ -19,7 +19,7 @@ from transformers.utils import ModelOutput
 from .configuration_joint_er import REMOTE_JOINT_ER_TASK, JointErConfig
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
-from .modeling_core import LABEL_PAD, check_input_signature, shifted_windows, weighted_bce
+from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, shifted_windows, weighted_bce
 
 # Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
 FORBIDDEN = -1.0e4
@@ -358,7 +358,7 @@ class RelationScorer(nn.Module):
 # ------------------------------------------------------------------------------------------------------- the model
 
 
-class JointErPreTrainedModel(SavesPipelineCode, PreTrainedModel):
+class JointErPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel):
     config_class = JointErConfig
     base_model_prefix = "encoder"
     main_input_name = "input_ids"

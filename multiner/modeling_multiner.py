@@ -16,7 +16,7 @@ from transformers.utils import ModelOutput
 from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
-from .modeling_core import check_input_signature, shifted_windows, weighted_bce
+from .modeling_core import ChecksLoading, check_input_signature, shifted_windows, weighted_bce
 from .query_modes_multiner import QueryAttention, query_mode_of
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
@@ -218,7 +218,7 @@ class SpanHeads(nn.Module):
         return span.index_put((rows, first, width, type_pos), scores)
 
 
-class MultiNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
+class MultiNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel):
     config_class = MultiNerConfig
     base_model_prefix = "encoder"
     main_input_name = "input_ids"

@@ -37,7 +37,7 @@ from .configuration_seq2seq import (
 )
 from .encoders import default_encoder_path, encoder_kwargs
 from .hub_folders import SavesPipelineCode
-from .modeling_core import LABEL_PAD, check_input_signature
+from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .transformers_compat import CACHE_FIELD, call_with_cache, output_cache, pop_cache
 
@@ -221,7 +221,7 @@ class Seq2SeqNerOutput(Seq2SeqLMOutput):
     relation_loss: torch.FloatTensor | None = None
 
 
-class Seq2SeqNerPreTrainedModel(SavesPipelineCode, PreTrainedModel):
+class Seq2SeqNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel):
     config_class = Seq2SeqNerConfig
     base_model_prefix = "seq2seq"
     main_input_name = "input_ids"

@@ -108,6 +108,7 @@ class WindowedPipeline(Pipeline):
     its preprocess options go to `processor.tokenize`, its postprocess options to `postprocess`."""
 
     call_options: ClassVar[tuple[str, ...]] = ("batch_size", "num_workers")
+    processor_name: ClassVar[str]  # the family's processor class (by name: a Hub folder's copy is another class)
     _load_processor = True
     _load_tokenizer = False
     _load_image_processor = False
@@ -121,6 +122,12 @@ class WindowedPipeline(Pipeline):
             raise ValueError(
                 f"{type(self).__name__} needs the processor saved with the model: pass processor=... or a model "
                 "folder that holds processor_config.json."
+            )
+        if type(self.processor).__name__ != self.processor_name:
+            raise ValueError(
+                f"{type(self).__name__} runs the models that {self.processor_name} serves; this one is a "
+                f"{self.model.config.model_type!r} model (its processor: {type(self.processor).__name__}). Use "
+                "pipeline(model=folder), which picks the task its config.json names."
             )
         self.processor.check_model_config(self.model.config)
         self.tokenizer = self.processor.tokenizer

@@ -33,6 +33,7 @@ class JointErPipeline(WindowedPipeline):
     """
 
     call_options = CALL_OPTIONS
+    processor_name = "JointErProcessor"
 
     def _sanitize_parameters(
         self, relation_threshold: float | None = None, entity_threshold: float | None = None, **unknown

@@ -32,6 +32,7 @@ class MultiNerPipeline(WindowedPipeline):
     """
 
     call_options = CALL_OPTIONS
+    processor_name = "MultiNerProcessor"
 
     def _sanitize_parameters(
         self,

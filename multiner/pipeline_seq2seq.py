@@ -30,6 +30,7 @@ class Seq2SeqNerPipeline(WindowedPipeline):
     """
 
     call_options = CALL_OPTIONS
+    processor_name = "Seq2SeqNerProcessor"
 
     def _sanitize_parameters(
         self, num_beams: int | None = None, max_new_tokens: int | None = None, **unknown

@@ -1,11 +1,15 @@
 """What the three families' models share, tested once: the input signature and its check, the weighted binary
 cross-entropy, window shifting."""
 
+import json
 import math
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
 from conftest import tiny_bart_config
+from transformers import AutoModel, pipeline
 
 import multiner
 from multiner.modeling_core import check_input_signature, shifted_windows, signature_digest, weighted_bce
@@ -60,3 +64,92 @@ def test_shifted_windows_along_any_axis():
     windows = shifted_windows(states, 3)
     assert windows.shape == (2, 4, 3, 3) and torch.equal(windows[:, 1, 2], states[:, 3])
     assert torch.equal(windows[:, 2, 2], torch.zeros(2, 3))
+
+
+FAMILY_CONFIGS = {
+    "multi-ner": (multiner.MultiNerConfig, {"entity_types": ["PER"]}, "max_span_lenght", "max_span_length"),
+    "joint-er": (
+        multiner.JointErConfig,
+        {"entity_types": ["PER"], "relation_types": ["Work_For"]},
+        "relation_thresold",
+        "relation_threshold",
+    ),
+    "seq2seq": (
+        multiner.Seq2SeqNerConfig,
+        {"entity_types": ["PER"], "encoder_config": BART, "max_target_length": 32},
+        "target_mod",
+        "target_mode",
+    ),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILY_CONFIGS))
+def test_every_config_refuses_a_string_for_a_list_of_names(family):
+    config_class, fields, _, _ = FAMILY_CONFIGS[family]
+    with pytest.raises(ValueError, match=r"entity_types must be a list of non-empty strings, got 'ADR': one name is"):
+        config_class(**{**fields, "entity_types": "ADR"})
+    with pytest.raises(ValueError, match=r"entity_types has duplicates: \['A', 'A'\]"):
+        config_class(**{**fields, "entity_types": ("A", "A")})
+    assert config_class(**{**fields, "entity_types": ("B", "A")}).entity_types == ["B", "A"]
+    if family == "joint-er":
+        with pytest.raises(ValueError, match=r"JointErConfig.relation_types must be a list .*got 'Work_For'"):
+            config_class(**{**fields, "relation_types": "Work_For"})
+
+
+@pytest.mark.parametrize("family", list(FAMILY_CONFIGS))
+def test_every_config_refuses_a_misspelled_field_and_names_the_right_one(family):
+    config_class, fields, misspelled, meant = FAMILY_CONFIGS[family]
+    message = rf"{config_class.__name__} got an unknown field '{misspelled}'\. Did you mean '{meant}'\? Its own "
+    with pytest.raises(TypeError, match=message + "fields are encoder_config, "):
+        config_class(**fields, **{misspelled: 4})
+    config = config_class(**fields, auto_map={"AutoModel": "modeling.Model"}, custom_pipelines={})  # what folders hold
+    assert config.auto_map == {"AutoModel": "modeling.Model"}
+
+
+def test_from_encoder_passes_the_misspelling_check_on(bert_dir):
+    with pytest.raises(TypeError, match="unknown field 'max_span_lenght'. Did you mean 'max_span_length'"):
+        multiner.MultiNerModel.from_encoder(bert_dir, entity_types=["PER"], max_span_lenght=4)
+
+
+FAMILY_FOLDERS = {
+    "multi-ner": ("packed_dir", multiner.MultiNerModel, multiner.MultiNerProcessor, "multiner"),
+    "joint-er": ("joint_er_dir", multiner.JointErModel, multiner.JointErProcessor, "multiner-joint-er"),
+    "seq2seq-ner": ("seq2seq_dir", multiner.Seq2SeqNerModel, multiner.Seq2SeqNerProcessor, "multiner-seq2seq"),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILY_FOLDERS))
+def test_a_folder_of_another_family_is_named_as_such(request, family):
+    """Each family's model, processor and pipeline on each other family's folder: an error that says what the folder
+    holds and how to load it (no AttributeError from deep inside, no model loaded with random heads)."""
+    _, model_class, processor_class, model_type = FAMILY_FOLDERS[family]
+    for task, (fixture, *_, other_type) in FAMILY_FOLDERS.items():
+        if task == family:
+            continue
+        folder = request.getfixturevalue(fixture)
+        message = rf"This config is of a '{other_type}' model, not '{model_type}' .*AutoModel\.from_pretrained\("
+        for load in (model_class.from_pretrained, processor_class.from_pretrained):
+            with pytest.raises(ValueError, match=message):
+                load(folder)
+        with pytest.raises(ValueError, match=rf"Pipeline runs the models that {processor_class.__name__} serves"):
+            pipeline(family, model=folder)
+
+
+@pytest.mark.parametrize("family", list(FAMILY_FOLDERS))
+def test_broken_weights_and_a_config_that_disagrees_with_them_name_the_file_or_field(request, family, tmp_path):
+    fixture, model_class, _, _ = FAMILY_FOLDERS[family]
+    folder = Path(request.getfixturevalue(fixture))
+    truncated = tmp_path / "truncated"
+    shutil.copytree(folder, truncated)
+    weights = truncated / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    for load in (model_class.from_pretrained, AutoModel.from_pretrained):
+        with pytest.raises(OSError, match=r"truncated\b.*\.safetensors file\) cannot be read: .* download or save"):
+            load(str(truncated))
+    grown = tmp_path / "grown"
+    shutil.copytree(folder, grown)
+    config = json.loads((grown / "config.json").read_text())
+    config["entity_types"].append("EXTRA")
+    (grown / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"do not fit its config\.json \(entity_types=\[.*'EXTRA'\].*Restore config"):
+        model_class.from_pretrained(str(grown))
