@@ -1,11 +1,11 @@
 """Time of flat overlap resolution (`decoding.keep_non_overlapping`) on random entities.
 
 Two layouts: `random`, spans over a text of 10 × as many characters as there are entities (widths 1 to 10, random
-scores), the shape of a long document's candidates, about half of them kept; `disjoint`, entities side by side
+scores), the shape of a long document's candidates, about two thirds of them kept; `disjoint`, entities side by side
 (random scores), all kept, as in a long document's flat output (the quadratic rule's worst case). Each size is timed
-as the best of three calls. The quadratic rule
-it replaced (each candidate checked against every kept entity; `tests/test_decoding.py` keeps it as the
-specification) is timed beside it up to 5,000 entities, and both must keep the same entities.
+as the best of three calls. The quadratic rule it replaced (each candidate checked against every kept entity;
+`tests/test_decoding.py` keeps it as the specification) is timed beside it up to 5,000 entities, and both must keep
+the same entities.
 
     python benchmarks/overlaps.py [--sizes 5000 50000 500000]
 """
@@ -19,19 +19,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from common import command, machine, today, write_section  # noqa: E402
+from test_decoding import quadratic_keep_non_overlapping  # noqa: E402  (the specification the tests keep)
 
 QUADRATIC_UP_TO = 5000
-
-
-def quadratic_keep_non_overlapping(items, bounds, score):
-    kept, taken = [], []
-    for item in sorted(items, key=score, reverse=True):
-        start, end = bounds(item)
-        if all(end <= other_start or other_end <= start for other_start, other_end in taken):
-            kept.append(item)
-            taken.append((start, end))
-    return sorted(kept, key=bounds)
 
 
 def best_of_three(function, *arguments) -> tuple[float, list]:
