@@ -4,6 +4,7 @@ whose windows go through the model a bounded number at a time, and the base of t
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,7 +25,8 @@ def unknown_option(pipeline_name: str, name: str, options: Sequence[str]) -> Typ
 
 
 def check_counts(options: dict) -> None:
-    """`batch_size` (when given) must be a positive int, `num_workers` a non-negative one."""
+    """`batch_size` (when given) must be a positive int, `num_workers` a non-negative one; workers are not used (the
+    texts are tokenized and run in the calling process), which a positive `num_workers` is warned of."""
     for name, minimum in (("batch_size", 1), ("num_workers", 0)):
         value = options.get(name)
         if value is None:
@@ -33,6 +35,13 @@ def check_counts(options: dict) -> None:
             raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
         if value < minimum:
             raise ValueError(f"{name}={value!r} must be at least {minimum}.")
+    if options.get("num_workers"):
+        warnings.warn(
+            f"num_workers={options['num_workers']} is not used: multiner's pipelines tokenize and run the texts in "
+            "the calling process, batch_size texts (and windows) at a time. Leave num_workers out.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def check_pipeline_text(pipeline_name: str, text: Any, index: int) -> None:

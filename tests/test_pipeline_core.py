@@ -1,6 +1,8 @@
 """The input boundary every family's pipeline shares (`pipeline_core`, `text_core`): what a call takes is checked
 before any work, and each wrong input is an error that names the input, what was given and what to pass."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -73,3 +75,11 @@ def test_the_processor_refuses_what_is_not_text_or_words(family_pipeline):
         processor(tokens=["Ada", "Lov\udc80"])
     batch = processor(tokens=[["Ada", "Lovelace"], ("Alan", "Turing")])  # tuples of words are word lists too
     assert len(batch["input_ids"]) >= 2
+
+
+def test_workers_are_not_used_and_a_positive_count_says_so(family_pipeline):
+    with pytest.warns(UserWarning, match=r"num_workers=2 is not used: .* Leave num_workers out"):
+        assert family_pipeline([], num_workers=2) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert family_pipeline([], num_workers=0) == []
