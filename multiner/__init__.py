@@ -23,7 +23,7 @@ from .pipeline_multiner import MultiNerPipeline
 from .pipeline_seq2seq import Seq2SeqNerPipeline
 from .processing_joint_er import JointErBatch, JointErProcessor
 from .processing_multiner import MultiNerBatch, MultiNerProcessor, default_query
-from .processing_seq2seq import Seq2SeqNerBatch, Seq2SeqNerProcessor
+from .processing_seq2seq import LostOutputWarning, Seq2SeqNerBatch, Seq2SeqNerProcessor
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .text_core import UnrepresentableEntityWarning
 from .training_multiner import MultiNerCalibrationCallback, calibrate_threshold
@@ -96,6 +96,7 @@ __all__ = [
     "Seq2SeqNerPreTrainedModel",
     "Seq2SeqNerProcessor",
     "MultiNerProcessor",
+    "LostOutputWarning",
     "UnrepresentableEntityWarning",
     "calibrate_threshold",
     "default_encoder_path",

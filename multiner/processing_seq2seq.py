@@ -4,13 +4,14 @@ generated sequences -> entities with their character fragments."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-from .configuration_seq2seq import Seq2SeqNerConfig
+from .configuration_seq2seq import END_ID, Seq2SeqNerConfig
 from .data_collator_seq2seq import Seq2SeqNerDataCollator
 from .modeling_core import LABEL_PAD
 from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
@@ -31,7 +32,20 @@ REASONS = {
     "misaligned": "a fragment's start or end falls inside a word (no token boundary there)",
     "window": UNREPRESENTABLE_REASONS["window"],
     "target_length": "the window's target would be longer than max_target_length output tokens",
+    "discontinuous": "it has several fragments, and the model writes contiguous entities only (discontinuous=False)",
 }
+
+
+# Why generated output can hold fewer entities than the model wrote or meant to: counted per call, with a warning.
+LOST_OUTPUT = {
+    "cut": "window(s) whose output stopped at max_new_tokens before its end token: entities after the cut were never "
+    "written (raise max_new_tokens, or the model's max_target_length)",
+    "ill_formed": "ill-formed group(s) of output tokens left out (an entity begun and not finished)",
+}
+
+
+class LostOutputWarning(UserWarning):
+    """Generated output that could not be read back in full: counted per reason (`LOST_OUTPUT`), never silently."""
 
 
 class Seq2SeqNerTexts(WindowedTexts):
@@ -128,6 +142,9 @@ class Seq2SeqNerProcessor(WindowedProcessor):
                 skipped["misaligned"] += 1
                 continue
             words = merge_adjacent([(token_words[first], token_words[last]) for first, last in tokens])
+            if len(words) > 1 and not self.model_config.discontinuous:
+                skipped["discontinuous"] += 1
+                continue
             merged = tuple((first_of_word[a], last_of_word[b]) for a, b in words)
             gold[(merged, self.entity_types.index(label))] = None
         return list(gold)
@@ -142,10 +159,10 @@ class Seq2SeqNerProcessor(WindowedProcessor):
         texts = Seq2SeqNerTexts(batch.contexts, batch.windows)
         return self.results(texts, self.window_results(generated, batch))
 
-    def window_results(self, generated, batch: Seq2SeqNerBatch) -> list[tuple[list, int]]:
-        """Per window of `batch`: its entities `(label, fragments in window token pairs, score)` and the number of
-        ill-formed groups left out (none under the constrained `generate`); the part of `decode` that needs the
-        model's output."""
+    def window_results(self, generated, batch: Seq2SeqNerBatch) -> list[tuple[list, Counter]]:
+        """Per window of `batch`: its entities `(label, fragments in window token pairs, score)` and what its output
+        lost, counted per `LOST_OUTPUT` reason (cut before its end token, ill-formed groups); the part of `decode`
+        that needs the model's output."""
         sequences = getattr(generated, "sequences", generated)
         log_probabilities = _step_log_probabilities(generated)
         num_types = len(self.entity_types)
@@ -153,9 +170,9 @@ class Seq2SeqNerProcessor(WindowedProcessor):
         for row, window in enumerate(batch.windows):
             context = batch.contexts[window.example]
             firsts, lasts = window_word_tokens(context, window)
-            found, malformed = decode_targets(
-                sequences[row].tolist(), num_types, len(firsts), self.model_config.target_mode
-            )
+            ids = sequences[row].tolist()
+            found, malformed = decode_targets(ids, num_types, len(firsts), self.model_config.target_mode)
+            lost = Counter(ill_formed=malformed, cut=int(END_ID not in ids[1:]))  # ids[0]: the start token
             entities = []
             for (fragments, kind), positions in found:
                 score = 1.0
@@ -164,10 +181,10 @@ class Seq2SeqNerProcessor(WindowedProcessor):
                     score = math.exp(sum(steps[p - 1] for p in positions if 0 < p <= len(steps)))
                 token_fragments = tuple((firsts[a], lasts[b]) for a, b in fragments)
                 entities.append((self.entity_types[kind], token_fragments, score))
-            results.append((entities, malformed))
+            results.append((entities, lost))
         return results
 
-    def results(self, texts: Seq2SeqNerTexts, per_window: Sequence[tuple[list, int]]) -> list[list[dict]]:
+    def results(self, texts: Seq2SeqNerTexts, per_window: Sequence[tuple[list, Counter]]) -> list[list[dict]]:
         """Entities per input from the `window_results` of every window of `texts`, in order: windows merged (an
         entity on a window's cut edge is taken from a window that sees it whole), offsets mapped back.
 
@@ -175,9 +192,17 @@ class Seq2SeqNerProcessor(WindowedProcessor):
         "fragments": [{"start", "end", "word"}]}`, sorted by start. `start`/`end` span the first fragment's start
         to the last fragment's end; `word` is the fragments' words joined by a space (for a contiguous entity,
         exactly the text between `start` and `end`). Offsets are characters for texts, word indices for `tokens`;
-        scores are Python floats (the probability the model gave the entity's tokens)."""
+        scores are Python floats (the probability the model gave the entity's tokens). Output that was lost (see
+        `LOST_OUTPUT`) is counted and reported in one `LostOutputWarning`."""
         if len(per_window) != len(texts.windows):
             raise ValueError(f"Got results for {len(per_window)} windows; the inputs have {len(texts.windows)}.")
+        lost = Counter()
+        for _, counts in per_window:  # a Counter, or the plain dict the pipeline's forward hands back
+            lost.update(counts)
+        lost = +lost  # the reasons that did happen
+        if lost:
+            details = "; ".join(f"{count} {LOST_OUTPUT[reason]}" for reason, count in sorted(lost.items()))
+            warnings.warn(f"Seq2SeqNerProcessor: {details}.", LostOutputWarning, stacklevel=2)
         windows_of: dict[int, list[Window]] = {}
         for window in texts.windows:
             windows_of.setdefault(window.example, []).append(window)
@@ -321,4 +346,12 @@ def _step_log_probabilities(generated) -> list[list[float]] | None:
     return steps[rows, step, chosen].tolist()
 
 
-__all__ = ["REASONS", "Seq2SeqNerBatch", "Seq2SeqNerProcessor", "Seq2SeqNerTexts", "checked_fragmented_entity"]
+__all__ = [
+    "LOST_OUTPUT",
+    "REASONS",
+    "LostOutputWarning",
+    "Seq2SeqNerBatch",
+    "Seq2SeqNerProcessor",
+    "Seq2SeqNerTexts",
+    "checked_fragmented_entity",
+]

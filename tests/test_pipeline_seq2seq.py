@@ -3,6 +3,7 @@ search, strict options, long texts, and a saved folder that holds exactly the fa
 without multiner."""
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,18 @@ def test_output_is_json_serialisable_with_python_floats(extract):
             assert TEXTS[0][fragment["start"] : fragment["end"]] == fragment["word"]
         if len(entity["fragments"]) == 1:
             assert TEXTS[0][entity["start"] : entity["end"]] == entity["word"]
+
+
+def test_output_cut_by_max_new_tokens_is_counted_and_warned(extract):
+    """The memorised texts need more than two output tokens each: with max_new_tokens=2 their outputs stop short, and
+    the call says so (it returned fewer entities, silently)."""
+    with pytest.warns(multiner.LostOutputWarning, match=r"\d window\(s\) whose output stopped at max_new_tokens"):
+        cut = extract(TEXTS, max_new_tokens=2)
+    full = extract(TEXTS)
+    assert sum(map(len, cut)) < sum(map(len, full))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", multiner.LostOutputWarning)  # nothing lost: no warning
+        assert extract(TEXTS) == full
 
 
 def test_beam_search_finds_the_same_entities(extract):

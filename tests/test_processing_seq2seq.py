@@ -1,6 +1,8 @@
 """Seq2SeqNerProcessor: pointer targets from character and word offsets (discontinuous entities included), counted
 losses, bad input, and decoding back to character fragments."""
 
+from collections import Counter
+
 import pytest
 import torch
 from conftest import DISCONTINUOUS, SEQ2SEQ_TYPES
@@ -66,6 +68,19 @@ def test_touching_fragments_are_one_fragment_in_words(processor):
     assert processor.preprocess(example)["labels"] == [4, 5, 2, END_ID]
 
 
+def test_a_contiguous_only_model_counts_the_discontinuous_gold_it_cannot_write(bert_dir):
+    model = multiner.Seq2SeqNerModel.from_encoder(bert_dir, entity_types=SEQ2SEQ_TYPES, discontinuous=False)
+    contiguous_only = multiner.Seq2SeqNerProcessor.from_model(model, max_length=32, stride=8)
+    example = DISCONTINUOUS[0]
+    with pytest.warns(UnrepresentableEntityWarning, match="several fragments, and the model writes contiguous"):
+        rows = contiguous_only.preprocess({"text": [example["text"]], "entities": [example["entities"]]})
+    several = sum(len(entity.get("fragments", [])) > 1 for entity in example["entities"])
+    assert several >= 1
+    assert multiner.Seq2SeqNerProcessor.count_unrepresentable(rows) == {"discontinuous": several}
+    touching = {"label": "ADR", "fragments": [{"start": 0, "end": 6}, {"start": 7, "end": 11}]}  # one in words
+    assert contiguous_only.preprocess({"text": "muscle pain", "entities": [touching]})["labels"] == [4, 5, 2, END_ID]
+
+
 @pytest.mark.parametrize(
     ("entity", "message"),
     [
@@ -114,7 +129,8 @@ def test_decoding_maps_fragments_back_to_characters(processor):
             [START_ID, pointer + 3, pointer + 1, 2, END_ID, END_ID, END_ID, END_ID],
         ]
     )
-    entities = processor.decode(sequences, batch)
+    with pytest.warns(multiner.LostOutputWarning, match=r"Seq2SeqNerProcessor: 1 ill-formed group\(s\)"):
+        entities = processor.decode(sequences, batch)
     assert entities[1] == []
     assert [(e["entity_group"], e["word"], e["start"], e["end"]) for e in entities[0]] == [
         ("ADR", "aching in shoulders", 6, 38),
@@ -125,7 +141,7 @@ def test_decoding_maps_fragments_back_to_characters(processor):
         {"start": 29, "end": 38, "word": "shoulders"},
     ]
     assert all(e["score"] == 1.0 for e in entities[0])
-    assert processor.window_results(sequences, batch)[1] == ([], 1)
+    assert processor.window_results(sequences, batch)[1] == ([], Counter(ill_formed=1))  # not cut: it ended
 
 
 def test_a_processor_for_another_layout_is_refused(processor):
@@ -146,14 +162,14 @@ def test_windows_merge_an_entity_once_and_take_a_cut_one_from_the_window_that_se
     assert second.start < first.stop  # they overlap
     shared = second.start + 1  # a word both windows see whole
     edge = first.stop - 1  # the first window's cut edge
-    per_window = [([], 0) for _ in texts.windows]
-    per_window[0] = ([("ADR", ((shared, shared),), 0.6), ("ADR", ((edge - 1, edge),), 0.9)], 0)
+    per_window = [([], Counter()) for _ in texts.windows]
+    per_window[0] = ([("ADR", ((shared, shared),), 0.6), ("ADR", ((edge - 1, edge),), 0.9)], Counter())
     per_window[1] = (
         [
             ("ADR", ((shared - second.start, shared - second.start),), 0.8),
             ("ADR", ((edge - 1 - second.start, edge + 1 - second.start),), 0.7),
         ],
-        0,
+        Counter(),
     )
     found = processor.results(texts, per_window)[0]
     assert [(e["word"], e["score"]) for e in found] == [(f"{shared}", 0.8), (f"{edge - 1} {edge} {edge + 1}", 0.7)]
