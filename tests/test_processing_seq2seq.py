@@ -36,7 +36,7 @@ def test_targets_of_a_discontinuous_nested_and_flat_sentence(processor):
     assert [tokens[i] for i in row["word_index"]][:10] == words
     aching, inside, the, legs, shoulders, aspirin = (4 + w for w in (2, 3, 4, 5, 7, 9))
     assert row["labels"] == [aching, inside, the, legs, 2, aching, inside, shoulders, 2, aspirin, 3, END_ID]
-    assert row["unrepresentable"] == [0, 0, 0]
+    assert row["unrepresentable"] == [0, 0, 0, 0]  # one count per reason (REASONS)
 
 
 def test_word_offsets_give_the_same_targets(processor):
