@@ -34,6 +34,8 @@ REASONS = {
     "overlap": "it overlaps a longer entity, and BIO tags hold no overlapping entities (ner_head='bio_crf')",
     "relation_argument": "(a relation) one of its arguments was left out for one of the reasons above",
     "relation_window": "(a relation) no window of max_length tokens holds both of its arguments",
+    "relation_self": "(a relation) its two arguments are one span and type (two copies of one entity), a pair the "
+    "model never scores",
 }
 
 
@@ -143,10 +145,12 @@ class JointErProcessor(WindowedProcessor):
         for relation in relations:
             head, tail, kind = self._checked_relation(relation, len(entities), index)
             head_span, tail_span = span_of[head], span_of[tail]
-            if head_span in kept and tail_span in kept:
-                triples.add((head_span, tail_span, kind))
-            else:
+            if head_span not in kept or tail_span not in kept:
                 skipped["relation_argument"] += 1
+            elif head_span == tail_span:
+                skipped["relation_self"] += 1
+            else:
+                triples.add((head_span, tail_span, kind))
         return sorted(kept), sorted(triples)
 
     def _checked_relation(self, relation: Any, count: int, index: int) -> tuple[int, int, int]:

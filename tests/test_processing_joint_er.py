@@ -56,6 +56,21 @@ def test_bio_head_drops_overlaps_counting_them_and_their_relations():
     assert bio.unrepresentable == {"overlap": 1, "relation_argument": 1}
 
 
+def test_a_relation_between_two_copies_of_one_entity_is_counted():
+    text = "Alan Turing worked for Manchester."
+    entities = [
+        {"start": 0, "end": 11, "label": "Peop"},
+        {"start": 0, "end": 11, "label": "Peop"},  # the same span and type again
+        {"start": 23, "end": 33, "label": "Org"},
+    ]
+    relations = [{"head": 0, "tail": 1, "type": "Live_In"}, {"head": 1, "tail": 2, "type": "Work_For"}]
+    with pytest.warns(multiner.UnrepresentableEntityWarning, match="two copies of one entity"):
+        rows = processor().preprocess(columns([{"text": text, "entities": entities, "relations": relations}]))
+    assert rows["labels"][0] == [[0, 1, 2], [4, 4, 1]]
+    assert rows["relation_labels"][0] == [[0, 1, 1]]  # the self-pair is not a label: it is counted instead
+    assert JointErProcessor.count_unrepresentable(rows) == {"relation_self": 1}
+
+
 def test_span_head_keeps_nested_entities_and_counts_too_long_ones():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
