@@ -45,10 +45,10 @@ def check_counts(options: dict) -> None:
 
 
 def check_pipeline_text(pipeline_name: str, text: Any, index: int) -> None:
-    """One text of a pipeline call: a string without lone surrogates; else a `ValueError` naming its `index`."""
+    """One text of a pipeline call must be a string; else a `ValueError` naming its `index` (the processor checks
+    its characters when it reads it)."""
     if not isinstance(text, str):
         raise ValueError(f"Input {index}: {pipeline_name} takes strings (or lists of them); {what_was_given(text)}.")
-    check_no_surrogate(text, index)
 
 
 def check_pipeline_inputs(pipeline_name: str, inputs: Any) -> None:
@@ -58,6 +58,7 @@ def check_pipeline_inputs(pipeline_name: str, inputs: Any) -> None:
     if isinstance(inputs, (str, list, tuple)):
         for index, text in enumerate([inputs] if isinstance(inputs, str) else inputs):
             check_pipeline_text(pipeline_name, text, index)
+            check_no_surrogate(text, index)  # here too, so that a bad last text is found before any work
         return
     wrong = TypeError(
         f"{pipeline_name} takes a string, a list of strings, a dataset column (KeyDataset(dataset, 'text')) or a "
