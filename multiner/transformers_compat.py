@@ -20,6 +20,7 @@ A release that renames these again fails here, in `tests/test_transformers_compa
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -78,7 +79,13 @@ CACHE_FIELD = _required(_cache_field(Seq2SeqLMOutput), "transformers.modeling_ou
 def cache_keyword(module: nn.Module) -> str | None:
     """The keyword `module`'s forward takes its key/value cache by (`past_key_values` or `cache`, depending on the
     transformers release), or None when it takes no cache (DistilBERT, DeBERTa)."""
-    return cache_parameter(module.forward)
+    return _class_cache_keyword(type(module))
+
+
+@functools.cache
+def _class_cache_keyword(module_class: type) -> str | None:
+    # read once per class: call_with_cache runs at every packed forward and every generation step
+    return cache_parameter(module_class.forward)
 
 
 def call_with_cache(module: nn.Module, cache: Cache | None, **inputs: Any):
