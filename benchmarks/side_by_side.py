@@ -8,8 +8,8 @@ One run = one system on one dataset, in its own process (so its peak memory is i
 Systems: multi-ner-full, multi-ner-token (type attention "full" / "token"), multi-ner-packed (type attention
 "full", all queries and the context in one sequence), bert-mrc (shared heads, no type attention),
 token-classification (transformers' AutoModelForTokenClassification, IOB2 tags, flat only).
-Datasets: conll2003 (eng.train -> eng.testa, flat), conll04 (its entities, train -> dev, flat) and genia (train ->
-dev, nested), from ../shared/data.
+Datasets: conll2003 (eng.train -> eng.testa, flat), conll04 (its entities, train -> dev, flat), genia (train ->
+dev, nested) and wnut16 (tweets, ten types, train -> dev, flat), from ../shared/data.
 Each run records dev strict-span micro and per-type F1 (and seqeval on CoNLL), training wall time and
 sentences/s, inference sentences/s and peak resident memory in benchmarks/results/side_by_side/.
 """
@@ -57,7 +57,7 @@ SYSTEMS = {
     "bert-mrc": dict(BERT_MRC),
     "token-classification": None,
 }
-FLAT = {"conll2003": True, "conll04": True, "genia": False}
+FLAT = {"conll2003": True, "conll04": True, "genia": False, "wnut16": True}
 
 
 def load(dataset: str) -> tuple[list[dict], list[dict]]:
@@ -67,6 +67,9 @@ def load(dataset: str) -> tuple[list[dict], list[dict]]:
     if dataset == "conll04":  # its entities only: the joint family's data, for the entity-side comparison
         folder = DATA / "conll04"
         return read_spert_json(folder / "train_triples.json"), read_spert_json(folder / "dev_triples.json")
+    if dataset == "wnut16":  # tweets, ten types new to the project, IOB2
+        folder = DATA / "wnut16"
+        return read_conll(folder / "train.conll"), read_conll(folder / "dev.conll")
     folder = DATA / "genia"
     return read_word_span_jsonl(folder / "train.jsonlines"), read_word_span_jsonl(folder / "dev.jsonlines")
 

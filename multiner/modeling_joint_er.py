@@ -17,6 +17,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_joint_er import REMOTE_JOINT_ER_TASK, JointErConfig
+from .decoding import keep_non_overlapping
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
 from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, shifted_windows, weighted_bce
@@ -592,31 +593,22 @@ def tags_to_spans(tags: torch.Tensor, scores: torch.Tensor, word_mask: torch.Ten
 
 
 def greedy_non_overlapping(spans: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-    """Which entities `[batch, entities, 3]` (first, last, type; -1 padding) to keep so that none overlap: the most
-    probable first, then each next one that overlaps none kept (greedy by `scores` `[batch, entities]`; ties go to
-    the earlier entity). Returns `[batch, entities]` bool.
-
-    A span is kept when no kept span overlaps it with a higher rank; iterating that rule from "all kept" settles the
-    k best-ranked spans of every row after k rounds, so the rounds are at most the entities of the fullest row.
+    """Which entities `[batch, entities, 3]` (first, last, type; -1 padding) to keep so that none overlap, by the
+    package's one rule (`decoding.keep_non_overlapping`: the most probable first, ties to the earlier entity, then
+    each next one that overlaps none kept). Returns `[batch, entities]` bool.
 
     Example:
         >>> spans = torch.tensor([[[0, 2, 0], [1, 1, 1], [2, 3, 0], [5, 5, 0]]])
         >>> greedy_non_overlapping(spans, torch.tensor([[0.9, 0.95, 0.8, 0.6]])).tolist()
         [[False, True, True, True]]
     """
-    valid = spans[:, :, 0] >= 0
-    first, last = spans[:, :, 0], spans[:, :, 1]
-    overlap = (first[:, :, None] <= last[:, None, :]) & (first[:, None, :] <= last[:, :, None])
-    index = torch.arange(spans.shape[1], device=spans.device)
-    earlier = index[None, :, None] > index[None, None, :]  # [., i, j]: j comes before i
-    ranks_higher = (scores[:, None, :] > scores[:, :, None]) | ((scores[:, None, :] == scores[:, :, None]) & earlier)
-    blockers = overlap & ranks_higher & valid[:, None, :]  # [b, i, j]: j would block i if kept
-    kept = valid
-    for _ in range(spans.shape[1]):
-        settled = valid & ~(blockers & kept[:, None, :]).any(dim=-1)
-        if torch.equal(settled, kept):
-            break
-        kept = settled
+    kept = torch.zeros(spans.shape[:2], dtype=torch.bool, device=spans.device)
+    for row, (row_spans, row_scores) in enumerate(zip(spans.tolist(), scores.tolist())):
+        valid = [position for position, span in enumerate(row_spans) if span[0] >= 0]
+        chosen = keep_non_overlapping(
+            valid, lambda position: (row_spans[position][0], row_spans[position][1] + 1), row_scores.__getitem__
+        )
+        kept[row, chosen] = True
     return kept
 
 
