@@ -7,8 +7,10 @@ import difflib
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import GeneratorType
 from typing import Any, ClassVar
 
+from torch.utils.data import Dataset as TorchDataset
 from transformers import Pipeline
 
 from .text_core import check_no_surrogate, what_was_given
@@ -51,14 +53,20 @@ def check_pipeline_text(pipeline_name: str, text: Any, index: int) -> None:
         raise ValueError(f"Input {index}: {pipeline_name} takes strings (or lists of them); {what_was_given(text)}.")
 
 
+def check_pipeline_item(pipeline_name: str, text: Any, index: int) -> None:
+    """One text of a pipeline call, checked before any work on it: a string (else a `ValueError` naming `index`)
+    without lone surrogates."""
+    check_pipeline_text(pipeline_name, text, index)
+    check_no_surrogate(text, index)
+
+
 def check_pipeline_inputs(pipeline_name: str, inputs: Any) -> None:
     """What a pipeline call takes, checked before any work: a string; a list or tuple of strings, every item checked
     before the first is run (a bad last item costs nothing); or a dataset column or generator of strings, whose items
     `preprocess` checks as they come. Anything else is a `TypeError` that says what was given and what to pass."""
     if isinstance(inputs, (str, list, tuple)):
         for index, text in enumerate([inputs] if isinstance(inputs, str) else inputs):
-            check_pipeline_text(pipeline_name, text, index)
-            check_no_surrogate(text, index)  # here too, so that a bad last text is found before any work
+            check_pipeline_item(pipeline_name, text, index)  # so that a bad last text is found before any work
         return
     wrong = TypeError(
         f"{pipeline_name} takes a string, a list of strings, a dataset column (KeyDataset(dataset, 'text')) or a "
@@ -84,16 +92,32 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def run_grouped(inputs: Any, size: int, run: Callable[[list, list[int]], list]) -> Iterator:
+def run_grouped(
+    inputs: Any, size: int, run: Callable[[list, list[int]], list], check: Callable[[Any, int], None] | None = None
+) -> Iterator:
     """Results of `run(texts, indices)` over groups of `size` inputs, one result per input, in the inputs' order.
 
     A list is run shortest text first, so that a group holds texts of similar length and little padding; datasets
-    and generators stream in their own order. `indices` are the texts' positions in the caller's inputs."""
+    and generators stream in their own order, each item passed to `check(item, index)` as it comes: when it raises,
+    the items before it are run and their results given first, then the error (nothing before a bad item is lost).
+    `indices` are the texts' positions in the caller's inputs."""
     if not isinstance(inputs, (list, tuple)):
+        group: list = []
         start = 0
-        for texts in chunks(inputs, size):
-            yield from run(texts, list(range(start, start + len(texts))))
-            start += len(texts)
+        for index, text in enumerate(inputs):
+            try:
+                if check is not None:
+                    check(text, index)
+            except (TypeError, ValueError):
+                if group:
+                    yield from run(group, list(range(start, index)))
+                raise
+            group.append(text)
+            if len(group) == size:
+                yield from run(group, list(range(start, start + size)))
+                group, start = [], start + size
+        if group:
+            yield from run(group, list(range(start, start + len(group))))
         return
     order = sorted(range(len(inputs)), key=lambda index: len(inputs[index]) if isinstance(inputs[index], str) else 0)
     results: list = [None] * len(inputs)
@@ -160,6 +184,8 @@ class WindowedPipeline(Pipeline):
             return []
         if isinstance(inputs, str):
             return super().__call__([inputs], **kwargs)[0]
+        if not isinstance(inputs, (list, TorchDataset, GeneratorType)):
+            inputs = (text for text in inputs)  # any other iterable (an iterator, a column) streams as a generator
         return super().__call__(inputs, **kwargs)
 
     def preprocess(self, texts: list[str], indices: list[int] | None = None, **tokenize_options):
@@ -179,7 +205,13 @@ class WindowedPipeline(Pipeline):
         the model `batch_size` at a time."""
         size = batch_size or DEFAULT_BATCH_SIZE
         params = (preprocess_params, forward_params, postprocess_params)
-        yield from run_grouped(inputs, size, lambda texts, indices: self._run(texts, indices, size, *params))
+        name = type(self).__name__
+        yield from run_grouped(
+            inputs,
+            size,
+            lambda texts, indices: self._run(texts, indices, size, *params),
+            check=lambda text, index: check_pipeline_item(name, text, index),
+        )
 
     def _run(
         self, texts: list, indices: list[int], size: int, preprocess_params, forward_params, postprocess_params
@@ -198,6 +230,7 @@ __all__ = [
     "WindowedPipeline",
     "check_counts",
     "check_pipeline_inputs",
+    "check_pipeline_item",
     "check_pipeline_text",
     "chunks",
     "run_grouped",

@@ -55,10 +55,20 @@ def test_every_item_of_a_list_is_checked_before_any_work(family_pipeline, positi
     assert calls == []  # found before the model ran on the good ones (a list runs shortest first: this one last)
 
 
-def test_streams_are_checked_item_by_item_with_their_position(family_pipeline):
-    texts = (text for text in ["Ada Lovelace lived in London.", "Alan Turing.", 7])
-    with pytest.raises(ValueError, match=r"Input 2: .* got int 7"):
-        list(family_pipeline(texts, batch_size=1))
+@pytest.mark.parametrize("batch_size", [1, 2, 8])
+def test_a_stream_gives_every_result_before_its_bad_item_then_the_error(family_pipeline, batch_size):
+    good = ["Ada Lovelace lived in London.", "Alan Turing.", "Grace Hopper met Ada in Paris."]
+    expected = family_pipeline(good)
+    results = []
+    with pytest.raises(ValueError, match=r"Input 3: .* got int 7"):
+        for result in family_pipeline((text for text in [*good, 7, "never read"]), batch_size=batch_size):
+            results.append(result)
+    # the items before the bad one, in the same group or not, are not lost (scores move with the batch's padding)
+    assert without_scores(results) == without_scores(expected)
+    assert scores_of(results) == pytest.approx(scores_of(expected), abs=1e-4)
+    with pytest.raises(ValueError, match=r"Input 1 holds a lone surrogate"):
+        for result in family_pipeline(iter([good[0], "Tur\udc80ing"]), batch_size=batch_size):
+            assert without_scores(result) == without_scores(expected[0])
 
 
 def test_the_processor_refuses_what_is_not_text_or_words(family_pipeline):
@@ -83,3 +93,16 @@ def test_workers_are_not_used_and_a_positive_count_says_so(family_pipeline):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert family_pipeline([], num_workers=0) == []
+
+
+def without_scores(value):
+    if isinstance(value, dict):
+        return {key: without_scores(item) for key, item in value.items() if key != "score"}
+    return [without_scores(item) for item in value] if isinstance(value, list) else value
+
+
+def scores_of(value) -> list[float]:
+    if isinstance(value, dict):
+        own = [value["score"]] if "score" in value else []
+        return own + [score for item in value.values() for score in scores_of(item)]
+    return [score for item in value for score in scores_of(item)] if isinstance(value, list) else []
