@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 
 import torch
 import torch.nn.functional as F
@@ -604,11 +605,10 @@ def greedy_non_overlapping(spans: torch.Tensor, scores: torch.Tensor) -> torch.T
     """
     kept = torch.zeros(spans.shape[:2], dtype=torch.bool, device=spans.device)
     for row, (row_spans, row_scores) in enumerate(zip(spans.tolist(), scores.tolist())):
-        valid = [position for position, span in enumerate(row_spans) if span[0] >= 0]
-        chosen = keep_non_overlapping(
-            valid, lambda position: (row_spans[position][0], row_spans[position][1] + 1), row_scores.__getitem__
-        )
-        kept[row, chosen] = True
+        # (first, end exclusive, score, position) of the row's entities, in order of position (ties to the earlier)
+        items = [(span[0], span[1] + 1, score, n) for n, (span, score) in enumerate(zip(row_spans, row_scores))]
+        chosen = keep_non_overlapping([item for item in items if item[0] >= 0], itemgetter(0, 1), itemgetter(2))
+        kept[row, [item[3] for item in chosen]] = True
     return kept
 
 

@@ -8,7 +8,7 @@ inputs travel in; it adds its own labels (`preprocess`), features (`_features`) 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,7 +19,9 @@ from .text_core import (
     Context,
     Window,
     count_stored_unrepresentable,
+    example_numbers,
     is_single_example,
+    naming_dataset_rows,
     read_inputs,
     report_unrepresentable,
     sources_of,
@@ -164,28 +166,34 @@ class WindowedProcessor(ModelConfigProcessor):
             )
         self._input_signature = model_config.input_signature()
 
-    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
+    def preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None = None) -> dict[str, list]:
         """Model features with labels, one row per window, for `datasets.Dataset.map(..., batched=True)`.
 
         Gold items the model cannot hold are counted per reason (see `reasons`), with a warning, and stored in each
-        example's first row (`count_unrepresentable`).
+        example's first row (`count_unrepresentable`). Errors name an example by its position in the call, or by
+        `indices` (`dataset.map(..., with_indices=True)` passes the dataset's row numbers).
 
         Example:
             >>> columns = data.column_names  # doctest: +SKIP
             >>> train = data.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
         """
+        with naming_dataset_rows(indices):
+            return self._preprocess(examples, indices)
+
+    def _preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None) -> dict[str, list]:
         single = is_single_example(examples)
         batch = {name: [value] for name, value in examples.items()} if single else examples
-        sources = sources_of(batch)
         if "entities" not in batch:
             raise ValueError(self.missing_entities)
+        numbers = example_numbers(len(batch["entities"]), indices)
+        sources = sources_of(batch, numbers)
         rows: dict[str, list] = {}
         skipped: Counter = Counter()
-        for index, source in enumerate(sources):
-            example = {name: values[index] for name, values in batch.items()}
+        for position, (number, source) in enumerate(zip(numbers, sources)):
+            example = {name: values[position] for name, values in batch.items()}
             example_skipped: Counter = Counter()
-            context = tokenize_context(self.tokenizer, source, index)
-            example_rows = self._example_rows(context, example, index, example_skipped)
+            context = tokenize_context(self.tokenizer, source, number)
+            example_rows = self._example_rows(context, example, number, example_skipped)
             # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
             for number, row in enumerate(example_rows):
                 counts = [example_skipped[reason] if number == 0 else 0 for reason in self.reasons]

@@ -22,9 +22,11 @@ from .text_core import (
     count_stored_unrepresentable,
     entity_dicts,
     entity_token_spans,
+    example_numbers,
     is_single_example,
     make_windows,
     merge_window_spans,
+    naming_dataset_rows,
     read_inputs,
     report_unrepresentable,
     sources_of,
@@ -161,26 +163,33 @@ class MultiNerProcessor(ModelConfigProcessor):
     def max_span_length(self) -> int:
         return self._model_config.max_span_length
 
-    def preprocess(self, examples: Mapping[str, Any]) -> dict[str, list]:
+    def preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None = None) -> dict[str, list]:
         """Model features with labels, for `datasets.Dataset.map`.
 
         Takes one example or a batch (`batched=True`, needed when a context is longer than one window) with `text`
         or `tokens`, and `entities` as `{"start", "end", "label"}` dicts. Returns one row per window. Gold entities
-        the model cannot represent are counted in `self.unrepresentable` and reported with a warning.
+        the model cannot represent are counted in `self.unrepresentable` and reported with a warning. Errors name an
+        example by its position in the call, or by `indices` (`dataset.map(..., with_indices=True)` passes the
+        dataset's row numbers).
 
         Example:
             >>> columns = dataset.column_names  # doctest: +SKIP
             >>> train = dataset.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
         """
+        with naming_dataset_rows(indices):
+            return self._preprocess(examples, indices)
+
+    def _preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None) -> dict[str, list]:
         single = is_single_example(examples)
         batch = {name: [value] for name, value in examples.items()} if single else examples
-        sources = sources_of(batch)
         if "entities" not in batch:
             raise ValueError("preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example.")
-        contexts = [tokenize_context(self.tokenizer, source, index) for index, source in enumerate(sources)]
+        numbers = example_numbers(len(batch["entities"]), indices)
+        sources = sources_of(batch, numbers)
+        contexts = [tokenize_context(self.tokenizer, source, number) for number, source in zip(numbers, sources)]
         rows: dict[str, list] = {}
         skipped: Counter = Counter()
-        for index, (context, entities) in enumerate(zip(contexts, batch["entities"])):
+        for index, context, entities in zip(numbers, contexts, batch["entities"]):
             example_skipped: Counter = Counter()
             spans = entity_token_spans(
                 context, entities, index, self.entity_types, self.max_span_length, example_skipped

@@ -14,6 +14,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +43,41 @@ def is_single_example(examples: Mapping[str, Any]) -> bool:
     return not isinstance(words, (list, tuple)) or not words or not isinstance(words[0], (list, tuple))
 
 
-def sources_of(batch: Mapping[str, Any]) -> list[str | list[str]]:
-    """The checked `text` or `tokens` column of a batch of examples."""
+def sources_of(batch: Mapping[str, Any], numbers: Sequence[int] | None = None) -> list[str | list[str]]:
+    """The checked `text` or `tokens` column of a batch of examples (errors name them by `numbers`, default
+    0, 1, ...)."""
     if ("text" in batch) == ("tokens" in batch):
         raise ValueError("Each example needs exactly one of 'text' (a string) or 'tokens' (a list of words).")
     sources = batch["text"] if "text" in batch else batch["tokens"]
-    return [checked_source(source, index) for index, source in enumerate(sources)]
+    numbers = range(len(sources)) if numbers is None else numbers
+    return [checked_source(source, number) for number, source in zip(numbers, sources)]
+
+
+def example_numbers(count: int, indices: int | Sequence[int] | None) -> list[int]:
+    """The numbers that name the `count` examples of a `preprocess` call in its errors: `indices` as
+    `dataset.map(..., with_indices=True)` passes them (the dataset's row numbers), else their positions in the call."""
+    if indices is None:
+        return list(range(count))
+    numbers = [indices] if isinstance(indices, int) else list(indices)
+    if len(numbers) != count:
+        raise ValueError(f"preprocess got {len(numbers)} indices for {count} examples; give one index per example.")
+    return numbers
+
+
+@contextmanager
+def naming_dataset_rows(indices: int | Sequence[int] | None):
+    """Inside `preprocess`: an input's error, when the call had no `indices`, says that its number counts within the
+    call (a `dataset.map` batch), and how to get the dataset's row numbers instead."""
+    try:
+        yield
+    except ValueError as error:
+        if indices is None and str(error).startswith("Input "):
+            raise ValueError(
+                f"{error} (Inputs are numbered within this call, i.e. within a dataset.map batch; for the dataset's "
+                "row numbers, map with with_indices=True: dataset.map(processor.preprocess, batched=True, "
+                "with_indices=True).)"
+            ) from None
+        raise
 
 
 def what_was_given(value: Any) -> str:

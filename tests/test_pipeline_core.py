@@ -106,3 +106,27 @@ def scores_of(value) -> list[float]:
         own = [value["score"]] if "score" in value else []
         return own + [score for item in value.values() for score in scores_of(item)]
     return [score for item in value for score in scores_of(item)] if isinstance(value, list) else []
+
+
+def test_preprocess_names_a_bad_row_by_the_dataset_row_number_when_given_indices(family_pipeline):
+    import datasets
+
+    processor = family_pipeline.processor
+    label = processor.entity_types[0]
+    rows = [{"text": "Ada Lovelace lived in London.", "entities": [{"start": 0, "end": 3, "label": label}]}] * 5
+    rows[3] = {"text": "Alan Turing.", "entities": [{"start": 0, "end": 4, "label": "NOT_A_TYPE"}]}
+    data = datasets.Dataset.from_list(rows)
+    with pytest.raises(
+        ValueError,
+        match=r"^Input 1: unknown entity type 'NOT_A_TYPE'.*numbered within this call.*"
+        r"with_indices=True",
+    ):
+        data.map(processor.preprocess, batched=True, batch_size=2, remove_columns=data.column_names)
+    with pytest.raises(ValueError, match=r"^Input 3: unknown entity type 'NOT_A_TYPE'[^(]*$"):
+        data.map(processor.preprocess, batched=True, batch_size=2, with_indices=True, remove_columns=data.column_names)
+    with pytest.raises(ValueError, match=r"^Input 3: unknown entity type"):
+        data.map(processor.preprocess, with_indices=True, remove_columns=data.column_names)  # one example per call
+    good = data.select([0, 1, 2, 4])
+    numbered = good.map(processor.preprocess, batched=True, with_indices=True, remove_columns=data.column_names)
+    plain = good.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    assert numbered.to_list() == plain.to_list()  # the numbers name inputs in errors, nothing else
