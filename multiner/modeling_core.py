@@ -5,6 +5,7 @@ weighted binary cross-entropy and window shifting."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 import difflib
 import hashlib
 import json
@@ -78,6 +79,13 @@ class ChecksLoading:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        folder = Path(str(pretrained_model_name_or_path), kwargs.get("subfolder") or "")
+        if kwargs.get("config") is None and folder.is_dir() and not (folder / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{folder} has no config.json, which holds the model's settings (entity types, encoder, heads): "
+                "the folder is incomplete. Restore config.json from where the folder came from, or save the model "
+                "again (model.save_pretrained, Trainer.save_model or pipeline.save_pretrained)."
+            )
         try:
             return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         except SafetensorError as error:

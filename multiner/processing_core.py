@@ -83,6 +83,13 @@ class ModelConfigProcessor(ProcessorMixin):
                 f"or {name}.from_pretrained(model folder), or pass model_config=model.config (got "
                 f"{type(model_config).__name__})."
             )
+        rows = getattr(getattr(model_config, "encoder_config", None), "vocab_size", None)
+        if isinstance(rows, int) and len(tokenizer) > rows:
+            raise ValueError(
+                f"{name}: the tokenizer (tokenizer.json) has {len(tokenizer)} tokens but the model's encoder embeds "
+                f"{rows} (config.json: encoder_config.vocab_size); its ids past {rows - 1} would index no embedding. "
+                "Use the tokenizer saved with the model (or its encoder's), not another model's."
+            )
         if not isinstance(max_length, int) or max_length < 1:
             raise ValueError(f"{name} max_length={max_length!r} must be a positive integer.")
         if not isinstance(stride, int) or stride < 0:

@@ -153,3 +153,34 @@ def test_broken_weights_and_a_config_that_disagrees_with_them_name_the_file_or_f
     (grown / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"do not fit its config\.json \(entity_types=\[.*'EXTRA'\].*Restore config"):
         model_class.from_pretrained(str(grown))
+
+
+@pytest.mark.parametrize("family", list(FAMILY_FOLDERS))
+def test_a_folder_without_config_json_is_named_as_incomplete(request, family, tmp_path):
+    fixture, model_class, processor_class, _ = FAMILY_FOLDERS[family]
+    folder = tmp_path / "no-config"
+    shutil.copytree(request.getfixturevalue(fixture), folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no-config has no config\.json, which holds the model's settings"):
+        model_class.from_pretrained(str(folder))
+    with pytest.raises(FileNotFoundError, match=r"not a complete model folder for \w+Processor: missing config\.json"):
+        processor_class.from_pretrained(str(folder))
+
+
+@pytest.mark.parametrize("family", list(FAMILY_FOLDERS))
+def test_a_tokenizer_larger_than_the_encoder_vocabulary_is_refused_naming_both_files(request, family, tmp_path):
+    fixture, model_class, processor_class, _ = FAMILY_FOLDERS[family]
+    model = model_class.from_pretrained(request.getfixturevalue(fixture))
+    processor = processor_class.from_pretrained(request.getfixturevalue(fixture))
+    tokenizer = processor.tokenizer
+    rows = model.config.encoder_config.vocab_size
+    assert len(tokenizer) <= rows  # the saved pair fits
+    tokenizer.add_tokens([f"newword{number}" for number in range(rows - len(tokenizer) + 3)])
+    message = rf"the tokenizer \(tokenizer\.json\) has {rows + 3} tokens but the model's encoder embeds {rows} "
+    with pytest.raises(ValueError, match=message + r"\(config\.json: encoder_config\.vocab_size\).*saved with"):
+        processor_class.from_model(model, tokenizer=tokenizer)
+    folder = tmp_path / "other-tokenizer"
+    shutil.copytree(request.getfixturevalue(fixture), folder)
+    tokenizer.save_pretrained(folder)  # another model's tokenizer in the folder
+    with pytest.raises(ValueError, match=message):
+        pipeline(family, model=str(folder))
