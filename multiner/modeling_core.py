@@ -5,10 +5,10 @@ weighted binary cross-entropy and window shifting."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 import difflib
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import torch
