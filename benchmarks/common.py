@@ -142,3 +142,40 @@ def small_conll_model(query_mode: str = "per_type") -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def small_conll04_joint_model() -> Path:
+    """A small trained joint ER model (span entity head) for speed measurements: 2 epochs on the first 400 CoNLL04
+    training sentences, lr 3e-4. Trained once, kept in benchmarks/results/ (not committed)."""
+    import datasets
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    from multiner import JointErDataCollator, JointErModel, JointErProcessor
+    from multiner.readers import read_spert_json, words_to_text
+
+    folder = ROOT / "benchmarks" / "results" / "joint-er-conll04-small"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    set_seed(0)
+    examples = [words_to_text(e) for e in read_spert_json(DATA / "conll04" / "train_triples.json")[:400]]
+    entity_types = sorted({e["label"] for example in examples for e in example["entities"]})
+    relation_types = sorted({r["type"] for example in examples for r in example["relations"]})
+    model = JointErModel.from_encoder(entity_types=entity_types, relation_types=relation_types, ner_head="span")
+    processor = JointErProcessor.from_model(model)
+    data = datasets.Dataset.from_list(examples)
+    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    args = TrainingArguments(
+        output_dir=str(folder / "run"),
+        num_train_epochs=2,
+        per_device_train_batch_size=8,
+        learning_rate=3e-4,
+        warmup_steps=10,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    collator = JointErDataCollator.from_processor(processor)
+    Trainer(model=model, args=args, train_dataset=train, data_collator=collator).train()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

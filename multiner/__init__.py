@@ -16,7 +16,7 @@ from .data_collator_seq2seq import Seq2SeqNerDataCollator
 from .encoders import default_encoder_path
 from .hub_cards import MultiNerCardCallback, MultiNerCardData, generate_model_card, write_model_card
 from .modeling_joint_er import JointErModel, JointErOutput, JointErPreTrainedModel
-from .modeling_multiner import MultiNerModel, MultiNerOutput, MultiNerPreTrainedModel
+from .modeling_multiner import MultiNerModel, MultiNerOutput, MultiNerPreTrainedModel, SpanCandidatesCappedWarning
 from .modeling_seq2seq import PointerEncoderOutput, Seq2SeqNerModel, Seq2SeqNerOutput, Seq2SeqNerPreTrainedModel
 from .pipeline_joint_er import JointErPipeline
 from .pipeline_multiner import MultiNerPipeline
@@ -97,6 +97,7 @@ __all__ = [
     "Seq2SeqNerProcessor",
     "MultiNerProcessor",
     "LostOutputWarning",
+    "SpanCandidatesCappedWarning",
     "UnrepresentableEntityWarning",
     "calibrate_threshold",
     "default_encoder_path",

@@ -54,6 +54,12 @@ class MultiNerConfig(PreTrainedConfig):
             Dropout on the representations fed to the heads and inside the span-match MLP.
         max_span_length (`int`, defaults to 32):
             Longest span, in sub-word tokens, the span-match head scores. Memory grows linearly with it.
+        max_span_candidates (`int`, defaults to 512):
+            Prediction only: the most spans the span-match head scores per type and window, those whose start and
+            end are the most probable (`log σ(start) + log σ(end)`) among the spans whose start and end clear the
+            threshold. Bounds prediction time and memory however unsure the model is (an unsure model on new data
+            can have thousands of such spans per window); below the cap every such span is scored, as without it.
+            Spans left out when it is reached are counted in a `SpanCandidatesCappedWarning`.
         span_candidates (`str`, defaults to `"pred_and_gold"`):
             Spans that enter the span-match loss: `"all"` (every valid span) or `"pred_and_gold"` (spans whose start
             and end are both predicted, or both gold).
@@ -102,6 +108,7 @@ class MultiNerConfig(PreTrainedConfig):
     span_hidden_size: int | None = None
     head_dropout: float = 0.1
     max_span_length: int = 32
+    max_span_candidates: int = 512
     span_candidates: str = "pred_and_gold"
     span_features: str | None = None
     start_loss_weight: float = 1.0
@@ -164,6 +171,7 @@ class MultiNerConfig(PreTrainedConfig):
             "type_attention_heads": self.type_attention_heads,
             "span_hidden_size": self.span_hidden_size,
             "max_span_length": self.max_span_length,
+            "max_span_candidates": self.max_span_candidates,
         }
         for field_name, value in positive.items():
             if not isinstance(value, int) or value < 1:

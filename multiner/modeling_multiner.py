@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -218,6 +219,10 @@ class SpanHeads(nn.Module):
         return span.index_put((rows, first, width, type_pos), scores)
 
 
+class SpanCandidatesCappedWarning(UserWarning):
+    """Prediction scored `MultiNerConfig.max_span_candidates` spans of a window and type and left others out."""
+
+
 class MultiNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel):
     config_class = MultiNerConfig
     base_model_prefix = "encoder"
@@ -389,6 +394,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
                 raise ValueError(f"span_threshold={span_threshold!r} must be a probability in [0, 1).")
             floor = math.log(span_threshold / (1.0 - span_threshold)) if span_threshold > 0 else -math.inf
             candidates = self._span_candidates(start_logits > floor, end_logits > floor, span_mask)
+            candidates = self._capped(candidates, start_logits, end_logits)
             span_logits = self.heads.spans(hidden, head_index, candidates)
         else:
             span_logits = self.heads.spans(hidden, head_index)
@@ -435,6 +441,31 @@ class MultiNerModel(MultiNerPreTrainedModel):
             start_gold, end_gold, _ = targets
             chosen = chosen | (start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), span_size, dim=1))
         return candidates & chosen
+
+    def _capped(self, candidates: torch.Tensor, start_logits: torch.Tensor, end_logits: torch.Tensor) -> torch.Tensor:
+        """At most `config.max_span_candidates` of `candidates` [batch, context, max_span, types] per window and
+        type: those of the most probable start and end. Unchanged below the cap; what the cap leaves out is counted
+        in a `SpanCandidatesCappedWarning`."""
+        cap = self.config.max_span_candidates
+        batch, context, span_size, types = candidates.shape
+        flat = candidates.permute(0, 3, 1, 2).reshape(batch, types, context * span_size)
+        counts = flat.sum(-1)
+        if cap >= context * span_size or int(counts.max()) <= cap:
+            return candidates
+        rank = F.logsigmoid(start_logits.float())[:, :, None] + shifted_windows(
+            F.logsigmoid(end_logits.float()), span_size, dim=1
+        )
+        rank = rank.masked_fill(~candidates, -math.inf).permute(0, 3, 1, 2).reshape(batch, types, -1)
+        kept = torch.zeros_like(flat).scatter_(-1, rank.topk(cap, dim=-1).indices, True) & flat
+        left_out = int((counts - cap).clamp(min=0).sum())
+        warnings.warn(
+            f"{left_out} span candidates over max_span_candidates={cap} per type and window were not scored (the "
+            f"most probable {cap} were): the model is unsure here, and a span among those left out could have "
+            "been an entity. Raise MultiNerConfig.max_span_candidates to score more, at more time and memory.",
+            SpanCandidatesCappedWarning,
+            stacklevel=3,
+        )
+        return kept.reshape(batch, types, context, span_size).permute(0, 2, 3, 1)
 
     def _loss(
         self,
@@ -499,4 +530,10 @@ def masked_bce(
     return (losses * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-__all__ = ["MASKED_LOGIT", "MultiNerModel", "MultiNerOutput", "MultiNerPreTrainedModel"]
+__all__ = [
+    "MASKED_LOGIT",
+    "MultiNerModel",
+    "MultiNerOutput",
+    "MultiNerPreTrainedModel",
+    "SpanCandidatesCappedWarning",
+]

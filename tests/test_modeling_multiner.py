@@ -1,11 +1,13 @@
 import json
 import os
+import warnings
 
 import pytest
 import torch
 from conftest import processor_for, tiny_config
 from transformers import AutoModel
 
+import multiner
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
 from multiner.modeling_multiner import MASKED_LOGIT
 
@@ -260,3 +262,32 @@ def test_span_threshold_scores_fewer_spans_and_decodes_the_same_entities(bert_di
     assert processor.decode(sparse, batch, threshold=threshold) == expected
     with pytest.raises(ValueError, match="span_threshold=1.5 must be a probability"):
         model(**batch, span_threshold=1.5)
+
+
+def test_the_span_candidate_cap_bounds_the_scored_spans_and_changes_nothing_below_it(bert_dir):
+    model, processor = build(bert_dir)
+    with torch.no_grad():
+        model.heads.boundary_bias.fill_(0.2)  # an unsure model: about half the boundaries clear 0.5
+        model.heads.boundary_weight.normal_(std=0.5)
+    batch = processor(TEXTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning below the cap
+        uncapped = model(**batch, span_threshold=0.5)
+    scored = (uncapped.span_logits != MASKED_LOGIT).sum(dim=(1, 2))  # [windows, types]
+    most = int(scored.max())
+    model.config.max_span_candidates = most  # reached nowhere: the very same logits
+    torch.testing.assert_close(model(**batch, span_threshold=0.5).span_logits, uncapped.span_logits)
+    cap = max(most // 3, 1)
+    model.config.max_span_candidates = cap
+    with pytest.warns(multiner.SpanCandidatesCappedWarning, match=rf"^{int((scored - cap).clamp(min=0).sum())} span "):
+        capped = model(**batch, span_threshold=0.5)
+    kept = capped.span_logits != MASKED_LOGIT
+    assert (kept.sum(dim=(1, 2)) == scored.clamp(max=cap)).all()
+    torch.testing.assert_close(capped.span_logits[kept], uncapped.span_logits[kept])  # a subset, scored alike
+    # the ones kept are those of the most probable start and end
+    start, end = torch.sigmoid(uncapped.start_logits), torch.sigmoid(uncapped.end_logits)
+    for row, type_pos in zip(*torch.nonzero(scored > cap, as_tuple=True)):
+        firsts, widths = torch.nonzero(uncapped.span_logits[row, :, :, type_pos] != MASKED_LOGIT, as_tuple=True)
+        rank = (start[row, firsts, type_pos] * end[row, firsts + widths, type_pos]).log()
+        chosen = kept[row, firsts, widths, type_pos]
+        assert rank[chosen].min() >= rank[~chosen].max() - 1e-5
