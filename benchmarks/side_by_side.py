@@ -234,6 +234,10 @@ def run(args) -> None:
         "dev_precision": scores["precision"],
         "dev_recall": scores["recall"],
         "dev_per_type_f1": {name: value["f1"] for name, value in scores["per_type"].items()},
+        "dev_per_type": {
+            name: {key: value[key] for key in ("precision", "recall", "f1") if key in value}
+            for name, value in scores["per_type"].items()
+        },
         "train_seconds": round(train_seconds, 1),
         "train_sentences_per_second": round(len(train) * args.epochs / train_seconds, 2),
         "predict_sentences_per_second": round(len(dev) / predict_seconds, 2),
