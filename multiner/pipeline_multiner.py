@@ -60,13 +60,13 @@ class MultiNerPipeline(WindowedPipeline):
         # outputs are reduced to those spans here, so they are freed before the next pass.
         threshold = self.model.config.threshold if threshold is None else threshold
         outputs = self.model(**windows.batch.to(self.device), span_threshold=threshold)
-        return self.processor.window_spans(outputs, windows.batch, threshold)
+        return self.processor.window_results(outputs, windows.batch, threshold)
 
     def postprocess(
         self, found: tuple[MultiNerTexts, list], threshold: float | None = None, flat: bool = False
     ) -> list[list[dict]]:
         texts, spans = found
-        return self.processor.entities(texts, spans, flat=flat)
+        return self.processor.results(texts, spans, flat=flat)
 
     def save_pretrained(self, save_directory, card_data: MultiNerCardData | None = None, **kwargs) -> None:
         """One self-contained folder: model (safetensors), processor and tokenizer, the custom code (so it loads with

@@ -1,8 +1,9 @@
-"""Family-neutral processor machinery for the word-level families (joint entity-relation, seq2seq pointer): a fast
-tokenizer and the model's config, windows of `max_length` tokens, loading beside a model, and batches of windows.
+"""Family-neutral processor machinery of the three families: a fast tokenizer and the model's config, windows of
+`max_length` tokens, labelled rows for `dataset.map`, loading beside a model, and batches of windows.
 
 A family's processor subclasses `WindowedProcessor` and names its config class, collator and the dataclasses its
-inputs travel in; it adds its own labels (`preprocess`), features (`_features`) and decoding.
+inputs travel in; it adds its own labels (`_example_rows`), features (`_features`) and decoding (`window_results`,
+then `results`). Multi-NER also puts its queries into every window (`_set_up`, `_context_capacity`).
 """
 
 from __future__ import annotations
@@ -161,17 +162,26 @@ class WindowedProcessor(ModelConfigProcessor):
         self.max_length = max_length
         self.stride = stride
         self.unrepresentable: Counter = Counter()
+        self._set_up()
         encoding = tokenizer("x")
         content = [position for position, sequence in enumerate(encoding.sequence_ids()) if sequence == 0]
         self._head_ids = encoding["input_ids"][: content[0]]
         self._tail_ids = encoding["input_ids"][content[-1] + 1 :]
-        self._window_size = max_length - len(self._head_ids) - len(self._tail_ids)
-        if self._window_size <= stride:
-            raise ValueError(
-                f"max_length={max_length} leaves {self._window_size} tokens per window after the special tokens, "
-                f"not more than stride={stride}; raise max_length or lower stride."
-            )
+        self._window_size = self._context_capacity()
         self._input_signature = model_config.input_signature()
+
+    def _set_up(self) -> None:
+        """A family's own checks and settings, after the common ones and before the window is sized."""
+
+    def _context_capacity(self) -> int:
+        """Tokens of the input per window: `max_length` less what else each window holds (the special tokens)."""
+        capacity = self.max_length - len(self._head_ids) - len(self._tail_ids)
+        if capacity <= self.stride:
+            raise ValueError(
+                f"max_length={self.max_length} leaves {capacity} tokens per window after the special tokens, "
+                f"not more than stride={self.stride}; raise max_length or lower stride."
+            )
+        return capacity
 
     def preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None = None) -> dict[str, list]:
         """Model features with labels, one row per window, for `datasets.Dataset.map(..., batched=True)`.
@@ -241,17 +251,34 @@ class WindowedProcessor(ModelConfigProcessor):
         return self.texts_class(contexts, windows)
 
     def batches(self, texts, windows_per_batch: int | None = None, return_tensors: str = "pt") -> Iterator:
-        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default)."""
+        """Model inputs for the windows of `texts`, at most `windows_per_batch` per batch (all at once by default).
+        Features are built batch by batch, so a long text never holds more than one batch of them.
+
+        Example:
+            >>> texts = processor.tokenize(text=[long_article])  # doctest: +SKIP
+            >>> found = [processor.window_results(model(**b), b) for b in processor.batches(texts)]  # doctest: +SKIP
+            >>> processor.results(texts, [item for part in found for item in part])  # doctest: +SKIP
+        """
         if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
             raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
         if not texts.windows:
             raise ValueError("There is nothing to run: every input is empty.")
         size = windows_per_batch or len(texts.windows)
-        collator = self.collator_class(self.tokenizer.pad_token_id, return_tensors=return_tensors)
+        collator = self._collator(return_tensors)
         for begin in range(0, len(texts.windows), size):
             windows = texts.windows[begin : begin + size]
-            inputs = collator([self._features(texts.contexts[window.example], window) for window in windows])
-            yield self.batch_class(inputs, windows, texts.contexts)
+            inputs = collator([self._window_features(texts, window) for window in windows])
+            yield self._batch(texts, inputs, windows)
+
+    def _collator(self, return_tensors: str):
+        return self.collator_class(self.tokenizer.pad_token_id, return_tensors=return_tensors)
+
+    def _window_features(self, texts, window: Window) -> dict[str, Any]:
+        """A window's inference features (no labels)."""
+        return self._features(texts.contexts[window.example], window)
+
+    def _batch(self, texts, inputs: Mapping[str, Any], windows: list[Window]):
+        return self.batch_class(inputs, windows, texts.contexts)
 
     def _features(self, context: Context, window: Window) -> dict[str, Any]:
         raise NotImplementedError

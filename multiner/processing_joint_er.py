@@ -17,6 +17,7 @@ from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
     Window,
+    WindowMerge,
     check_character_boundaries,
     check_threshold,
     checked_entity,
@@ -216,28 +217,20 @@ class JointErProcessor(WindowedProcessor):
         merged (an entity on a window's cut edge is taken from a window that sees it whole), offsets mapped back."""
         if len(per_window) != len(texts.windows):
             raise ValueError(f"Got results for {len(per_window)} windows; the inputs have {len(texts.windows)}.")
-        windows_of: dict[int, list[Window]] = {}
-        for window in texts.windows:
-            windows_of.setdefault(window.example, []).append(window)
-        found: list[dict] = [{} for _ in texts.contexts]
+        merge = WindowMerge(texts.windows, len(texts.contexts))
         linked: list[dict] = [{} for _ in texts.contexts]
         for window, (entities, relations) in zip(texts.windows, per_window):
             context = texts.contexts[window.example]
             keys = []
             for label, first, last, score in entities:
                 first, last = window.start + first, window.start + last
-                if not window.sees_whole(first, last) and any(
-                    other.sees_whole(first, last) for other in windows_of[window.example]
-                ):
-                    keys.append(None)
-                    continue
                 key = (label, context.offsets[first][0], context.offsets[last][1])
-                keys.append(key)
-                found[window.example][key] = max(score, found[window.example].get(key, 0.0))
+                keys.append(key if merge.add(window, first, last, key, score) else None)
             for head, tail, kind, score in relations:
                 if keys[head] is not None and keys[tail] is not None:
                     relation_key = (keys[head], keys[tail], kind)
                     linked[window.example][relation_key] = max(score, linked[window.example].get(relation_key, 0.0))
+        found = merge.best
         config = self._model_config
         if config.ner_head == "bio_crf" or not config.overlapping_entities:
             # a flat model: two windows that read a stretch differently may each find one of two overlapping entities;

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .configuration_multiner import MultiNerConfig
 from .data_collator_multiner import MultiNerDataCollator
 from .decoding import decode_spans, keep_non_overlapping
 from .modeling_core import LABEL_PAD
-from .processing_core import UNREPRESENTABLE_COLUMN, ModelConfigProcessor
+from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .query_modes_multiner import query_layout, query_mode_of
 from .text_core import (
     UNREPRESENTABLE_REASONS,
@@ -19,18 +19,10 @@ from .text_core import (
     UnrepresentableEntityWarning,
     Window,
     check_threshold,
-    count_stored_unrepresentable,
     entity_dicts,
     entity_token_spans,
-    example_numbers,
-    is_single_example,
     make_windows,
     merge_window_spans,
-    naming_dataset_rows,
-    read_inputs,
-    report_unrepresentable,
-    sources_of,
-    tokenize_context,
 )
 
 # Annotation-guideline queries (BERT-MRC, Li et al. 2020) for the CoNLL-2003 and GENIA label sets.
@@ -64,26 +56,22 @@ def default_query(entity_type: str) -> str:
 
 
 @dataclass
-class MultiNerTexts:
+class MultiNerTexts(WindowedTexts):
     """Inputs tokenized once and cut into windows (what `processor.tokenize` returns): one `Context` per input (None
     for an input with nothing to read, when empty inputs were allowed), the windows of all of them in order, and the
     entity types to query."""
 
-    contexts: list[Context | None]
-    windows: list[Window]
-    entity_types: list[str]
+    entity_types: list[str] = field(default_factory=list)
 
 
-class MultiNerBatch(dict):
+class MultiNerBatch(WindowedBatch):
     """Model inputs (the dict itself, so `model(**batch)` works) plus what `decode` needs to map predictions back to
     the inputs (attributes: `windows`, the windows of these rows; `contexts`, all inputs; `entity_types`)."""
 
     def __init__(
         self, inputs: Mapping[str, Any], windows: list[Window], contexts: list[Context], entity_types: list[str]
     ):
-        super().__init__(inputs)
-        self.windows = windows
-        self.contexts = contexts
+        super().__init__(inputs, windows, contexts)
         self.entity_types = entity_types
 
     def to(self, device) -> MultiNerBatch:
@@ -91,7 +79,7 @@ class MultiNerBatch(dict):
         return MultiNerBatch(moved, self.windows, self.contexts, self.entity_types)
 
 
-class MultiNerProcessor(ModelConfigProcessor):
+class MultiNerProcessor(WindowedProcessor):
     """Builds the query + context sequences of a Multi-NER model around a fast tokenizer and maps predictions back to
     character (or word) offsets.
 
@@ -117,7 +105,12 @@ class MultiNerProcessor(ModelConfigProcessor):
     """
 
     config_class = MultiNerConfig
+    collator_class = MultiNerDataCollator
+    texts_class = MultiNerTexts
+    batch_class = MultiNerBatch
     owned_settings = "the entity types, query mode and span length"
+    reasons = UNREPRESENTABLE_REASONS
+    missing_entities = "preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example."
 
     def __init__(
         self,
@@ -127,27 +120,23 @@ class MultiNerProcessor(ModelConfigProcessor):
         max_length: int = 256,
         stride: int = 64,
     ):
-        super().__init__(tokenizer)
-        self._check_arguments(tokenizer, model_config, max_length, stride)
-        if not model_config.entity_types:
+        self.queries = dict(queries or {})  # completed by `_set_up` from the model's entity types
+        super().__init__(tokenizer, model_config, max_length, stride)
+
+    def _set_up(self) -> None:
+        config = self._model_config
+        if not config.entity_types:
             raise ValueError("The model config has no entity_types; give MultiNerConfig(entity_types=[...]).")
-        unknown = sorted(set(queries or {}) - set(model_config.entity_types))
+        unknown = sorted(set(self.queries) - set(config.entity_types))
         if unknown:
             raise ValueError(
                 f"queries given for unknown entity types {unknown}; the model's entity_types are "
-                f"{model_config.entity_types}."
+                f"{config.entity_types}."
             )
-        self._model_config = model_config
-        self.queries = {name: (queries or {}).get(name) or default_query(name) for name in self.entity_types}
-        self.max_length = max_length
-        self.stride = stride
-        self.unrepresentable: Counter = Counter()
-        self._uses_token_type_ids = "token_type_ids" in tokenizer.model_input_names
-        layouts = {name: query_layout(tokenizer, self.queries[name]) for name in self.entity_types}
+        self.queries = {name: self.queries.get(name) or default_query(name) for name in self.entity_types}
+        self._uses_token_type_ids = "token_type_ids" in self.tokenizer.model_input_names
+        layouts = {name: query_layout(self.tokenizer, self.queries[name]) for name in self.entity_types}
         self._layout = query_mode_of(self.query_mode).layout(layouts, self._uses_token_type_ids)
-        # fixed with the layout: computed once, written into every window's features
-        self._input_signature = model_config.input_signature()
-        self._window_size = self._context_capacity()
 
     # The settings the model owns, read from its config (and `model_config`, `entity_types`).
     @property
@@ -163,68 +152,21 @@ class MultiNerProcessor(ModelConfigProcessor):
     def max_span_length(self) -> int:
         return self._model_config.max_span_length
 
-    def preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None = None) -> dict[str, list]:
-        """Model features with labels, for `datasets.Dataset.map`.
-
-        Takes one example or a batch (`batched=True`, needed when a context is longer than one window) with `text`
-        or `tokens`, and `entities` as `{"start", "end", "label"}` dicts. Returns one row per window. Gold entities
-        the model cannot represent are counted in `self.unrepresentable` and reported with a warning. Errors name an
-        example by its position in the call, or by `indices` (`dataset.map(..., with_indices=True)` passes the
-        dataset's row numbers).
-
-        Example:
-            >>> columns = dataset.column_names  # doctest: +SKIP
-            >>> train = dataset.map(processor.preprocess, batched=True, remove_columns=columns)  # doctest: +SKIP
-        """
-        with naming_dataset_rows(indices):
-            return self._preprocess(examples, indices)
-
-    def _preprocess(self, examples: Mapping[str, Any], indices: int | Sequence[int] | None) -> dict[str, list]:
-        single = is_single_example(examples)
-        batch = {name: [value] for name, value in examples.items()} if single else examples
-        if "entities" not in batch:
-            raise ValueError("preprocess needs an 'entities' column of {'start', 'end', 'label'} dicts per example.")
-        numbers = example_numbers(len(batch["entities"]), indices)
-        sources = sources_of(batch, numbers)
-        contexts = [tokenize_context(self.tokenizer, source, number) for number, source in zip(numbers, sources)]
-        rows: dict[str, list] = {}
-        skipped: Counter = Counter()
-        for index, context, entities in zip(numbers, contexts, batch["entities"]):
-            example_skipped: Counter = Counter()
-            spans = entity_token_spans(
-                context, entities, index, self.entity_types, self.max_span_length, example_skipped
-            )
-            windows = make_windows(context, index, self._window_size, self.stride)
-            held_per_window = [[span for span in spans if window.holds(span[1], span[2])] for window in windows]
-            example_skipped["window"] += len(set(spans).difference(*held_per_window))
-            for position, (window, held) in enumerate(zip(windows, held_per_window)):
-                features = self._features(context, window, self.entity_types)
-                labels = [[type_pos, first - window.start, last - window.start] for type_pos, first, last in held]
-                _unmask_cut_entities(features, window, spans, labels)
-                # the example's counts ride on its first row, so they survive dataset.map(num_proc=N) and caching
-                counts = [example_skipped[reason] if position == 0 else 0 for reason in UNREPRESENTABLE_REASONS]
-                _append_row(rows, {**features, UNREPRESENTABLE_COLUMN: counts}, labels)
-            skipped.update(example_skipped)
-        if single and len(rows["input_ids"]) != 1:
-            raise ValueError(
-                f"The example needs {len(rows['input_ids'])} windows of max_length={self.max_length} tokens; "
-                "call dataset.map(processor.preprocess, batched=True) so one example can give several rows."
-            )
-        report_unrepresentable(skipped, self.unrepresentable)
-        return {name: values[0] for name, values in rows.items()} if single else rows
-
-    @staticmethod
-    def count_unrepresentable(rows) -> Counter:
-        """Gold entities left out of the labels of preprocessed `rows` (a `Dataset` or a dict of columns), per reason
-        (see `UNREPRESENTABLE_REASONS`). Unlike `self.unrepresentable`, which counts what this process preprocessed,
-        it reads the counts stored in the rows: exact under `dataset.map(..., num_proc=N)` and from the map cache.
-
-        Example:
-            >>> train = data.map(processor.preprocess, batched=True, num_proc=4)  # doctest: +SKIP
-            >>> MultiNerProcessor.count_unrepresentable(train)  # doctest: +SKIP
-            Counter({'too_long': 3})
-        """
-        return count_stored_unrepresentable(rows, UNREPRESENTABLE_COLUMN, UNREPRESENTABLE_REASONS)
+    def _example_rows(self, context: Context, example: dict, index: int, skipped: Counter) -> list[dict]:
+        spans = entity_token_spans(
+            context, example["entities"], index, self.entity_types, self.max_span_length, skipped
+        )
+        windows = make_windows(context, index, self._window_size, self.stride)
+        held_per_window = [[span for span in spans if window.holds(span[1], span[2])] for window in windows]
+        skipped["window"] += len(set(spans).difference(*held_per_window))
+        rows = []
+        for window, held in zip(windows, held_per_window):
+            features = self._features(context, window, self.entity_types)
+            labels = [[type_pos, first - window.start, last - window.start] for type_pos, first, last in held]
+            _unmask_cut_entities(features, window, spans, labels)
+            # a window without entities holds one padding triple, so Arrow infers the column type from any batch
+            rows.append({**features, "labels": labels or [[LABEL_PAD] * 3]})
+        return rows
 
     def __call__(
         self,
@@ -265,37 +207,22 @@ class MultiNerProcessor(ModelConfigProcessor):
                 instead of raising; it decodes to `[]`.
         """
         selected = self.selected_types(entity_types)
-        contexts, windows = read_inputs(
-            self.tokenizer, text, tokens, indices, allow_empty, self._window_size, self.stride
-        )
-        return MultiNerTexts(contexts, windows, selected)
+        texts = super().tokenize(text=text, tokens=tokens, indices=indices, allow_empty=allow_empty)
+        texts.entity_types = selected
+        return texts
 
-    def batches(
-        self, texts: MultiNerTexts, windows_per_batch: int | None = None, return_tensors: str = "pt"
-    ) -> Iterator[MultiNerBatch]:
-        """Model inputs for the windows of `texts`, at most `windows_per_batch` windows per batch (all at once by
-        default). Features are built batch by batch, so a long text never holds more than one batch of them.
+    def _collator(self, return_tensors: str) -> MultiNerDataCollator:
+        return MultiNerDataCollator(self.tokenizer.pad_token_id, self.query_mode, return_tensors=return_tensors)
 
-        Example:
-            >>> texts = processor.tokenize(text=[long_article])  # doctest: +SKIP
-            >>> spans = [processor.window_spans(model(**b), b) for b in processor.batches(texts, 16)]  # doctest: +SKIP
-            >>> processor.entities(texts, [s for part in spans for s in part])  # doctest: +SKIP
-        """
-        if windows_per_batch is not None and (not isinstance(windows_per_batch, int) or windows_per_batch < 1):
-            raise ValueError(f"windows_per_batch={windows_per_batch!r} must be a positive integer.")
-        size = windows_per_batch or max(len(texts.windows), 1)
-        collator = MultiNerDataCollator(self.tokenizer.pad_token_id, self.query_mode, return_tensors=return_tensors)
-        for begin in range(0, max(len(texts.windows), 1), size):
-            windows = texts.windows[begin : begin + size]
-            if not windows:
-                raise ValueError("There is nothing to run: every input is empty.")
-            features = [self._features(texts.contexts[w.example], w, texts.entity_types) for w in windows]
-            inputs = collator(features)
-            if texts.entity_types != self.entity_types:
-                import torch
+    def _window_features(self, texts: MultiNerTexts, window: Window) -> dict[str, list]:
+        return self._features(texts.contexts[window.example], window, texts.entity_types)
 
-                inputs["entity_type_ids"] = torch.tensor([self.entity_types.index(n) for n in texts.entity_types])
-            yield MultiNerBatch(inputs, windows, texts.contexts, texts.entity_types)
+    def _batch(self, texts: MultiNerTexts, inputs, windows: list[Window]) -> MultiNerBatch:
+        if texts.entity_types != self.entity_types:
+            import torch
+
+            inputs["entity_type_ids"] = torch.tensor([self.entity_types.index(n) for n in texts.entity_types])
+        return MultiNerBatch(inputs, windows, texts.contexts, texts.entity_types)
 
     # ----------------------------------------------------------------------------------------------- decoding
 
@@ -318,9 +245,9 @@ class MultiNerProcessor(ModelConfigProcessor):
             windows are merged, keeping the highest score.
         """
         texts = MultiNerTexts(batch.contexts, batch.windows, batch.entity_types)
-        return self.entities(texts, self.window_spans(outputs, batch, threshold), flat=flat)
+        return self.results(texts, self.window_results(outputs, batch, threshold), flat=flat)
 
-    def window_spans(
+    def window_results(
         self, outputs, batch: MultiNerBatch, threshold: float | None = None
     ) -> list[list[tuple[str, int, int, float]]]:
         """Per window of `batch`, the spans that clear `threshold` (default: `self.threshold`) as `(label, first,
@@ -339,10 +266,10 @@ class MultiNerProcessor(ModelConfigProcessor):
             for spans in decoded
         ]
 
-    def entities(
+    def results(
         self, texts: MultiNerTexts, spans_per_window: Sequence[Sequence[tuple]], flat: bool = False
     ) -> list[list[dict]]:
-        """Entities per input from the `window_spans` of every window of `texts`, in window order: windows merged,
+        """Entities per input from the `window_results` of every window of `texts`, in window order: windows merged,
         offsets mapped back, nested unless `flat`."""
         if len(spans_per_window) != len(texts.windows):
             raise ValueError(f"Got spans for {len(spans_per_window)} windows; the inputs have {len(texts.windows)}.")
@@ -405,9 +332,9 @@ class MultiNerProcessor(ModelConfigProcessor):
             raise ValueError(f"entity_types: unknown entity types {unknown}; choose from {self.entity_types}.")
         return [name for name in self.entity_types if name in set(entity_types)]
 
-    def _features(self, context: Context, window: Window, entity_types: list[str]) -> dict[str, list]:
+    def _features(self, context: Context, window: Window, entity_types: list[str] | None = None) -> dict[str, list]:
         return {
-            **self._layout.features(context.ids[window.start : window.stop], entity_types),
+            **self._layout.features(context.ids[window.start : window.stop], entity_types or self.entity_types),
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
             "input_signature": self._input_signature,
@@ -427,13 +354,6 @@ def _unmask_cut_entities(
             features["start_mask"][first - window.start] = 0
         if first < window.start <= last < window.stop and last - window.start not in labelled_ends:
             features["end_mask"][last - window.start] = 0
-
-
-def _append_row(rows: dict[str, list], features: dict[str, list], labels: list[list[int]]) -> None:
-    # A window without entities holds one padding triple, so Arrow infers the column type from any batch.
-    labels = labels or [[LABEL_PAD] * 3]
-    for name, value in {**features, "labels": labels}.items():
-        rows.setdefault(name, []).append(value)
 
 
 __all__ = [

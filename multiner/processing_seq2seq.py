@@ -20,6 +20,7 @@ from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
     Window,
+    WindowMerge,
     check_character_boundaries,
     make_windows,
     window_word_tokens,
@@ -203,23 +204,15 @@ class Seq2SeqNerProcessor(WindowedProcessor):
         if lost:
             details = "; ".join(f"{count} {LOST_OUTPUT[reason]}" for reason, count in sorted(lost.items()))
             warnings.warn(f"Seq2SeqNerProcessor: {details}.", LostOutputWarning, stacklevel=2)
-        windows_of: dict[int, list[Window]] = {}
-        for window in texts.windows:
-            windows_of.setdefault(window.example, []).append(window)
-        found: list[dict] = [{} for _ in texts.contexts]
+        merge = WindowMerge(texts.windows, len(texts.contexts))
         for window, (entities, _) in zip(texts.windows, per_window):
             context = texts.contexts[window.example]
             for label, fragments, score in entities:
                 fragments = tuple((window.start + a, window.start + b) for a, b in fragments)
-                first, last = fragments[0][0], fragments[-1][1]
-                if not window.sees_whole(first, last) and any(
-                    other.sees_whole(first, last) for other in windows_of[window.example]
-                ):
-                    continue
                 key = (label, tuple((context.offsets[a][0], context.offsets[b][1]) for a, b in fragments))
-                found[window.example][key] = max(score, found[window.example].get(key, 0.0))
+                merge.add(window, fragments[0][0], fragments[-1][1], key, score)
         results = []
-        for context, entities in zip(texts.contexts, found):
+        for context, entities in zip(texts.contexts, merge.best):
             if context is None:
                 results.append([])
                 continue

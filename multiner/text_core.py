@@ -412,32 +412,43 @@ def read_inputs(
     return contexts, windows
 
 
+class WindowMerge:
+    """What the windows of several inputs found, merged per input (every family's one rule): an item on a window edge
+    where the window was cut may be part of one cut in two, so it counts only when no other window of its input sees
+    it whole; an item found in several windows keeps its highest score. `best[i]` maps input i's keys to scores."""
+
+    def __init__(self, windows: Sequence[Window], inputs: int):
+        self.best: list[dict] = [{} for _ in range(inputs)]
+        self._windows_of: dict[int, list[Window]] = {}
+        for window in windows:
+            self._windows_of.setdefault(window.example, []).append(window)
+
+    def add(self, window: Window, first: int, last: int, key: Any, score: float) -> bool:
+        """Count an item that `window` found on its input's tokens `first..last` (inclusive, in the input's
+        coordinates) under `key`; False when a window that sees it whole decides instead."""
+        if not window.sees_whole(first, last) and any(
+            other.sees_whole(first, last) for other in self._windows_of[window.example]
+        ):
+            return False
+        best = self.best[window.example]
+        best[key] = max(score, best.get(key, 0.0))
+        return True
+
+
 def merge_window_spans(
     windows: Sequence[Window],
     spans_per_window: Sequence[Sequence[tuple[str, int, int, float]]],
     contexts: Sequence[Context],
 ) -> list[dict[tuple[str, int, int], float]]:
-    """Per context, `(label, start offset, end offset) -> best score` from spans found in its windows.
-
-    Spans come as `(label, first, last, score)` in window token coordinates (last inclusive). A span on a window
-    edge where the window was cut may be part of an entity cut in two: it is kept only when no other window of the
-    context sees it whole. The same entity found in several windows keeps its highest score.
-    """
-    windows_of: dict[int, list[Window]] = {}
-    for window in windows:
-        windows_of.setdefault(window.example, []).append(window)
-    best: list[dict[tuple[str, int, int], float]] = [{} for _ in contexts]
+    """Per context, `(label, start offset, end offset) -> best score` from spans `(label, first, last, score)` found
+    in its windows (window token coordinates, last inclusive), merged by `WindowMerge`."""
+    merge = WindowMerge(windows, len(contexts))
     for window, spans in zip(windows, spans_per_window):
         context = contexts[window.example]
         for label, first, last, score in spans:
             first, last = window.start + first, window.start + last
-            if not window.sees_whole(first, last) and any(
-                other.sees_whole(first, last) for other in windows_of[window.example]
-            ):
-                continue
-            key = (label, context.offsets[first][0], context.offsets[last][1])
-            best[window.example][key] = max(score, best[window.example].get(key, 0.0))
-    return best
+            merge.add(window, first, last, (label, context.offsets[first][0], context.offsets[last][1]), score)
+    return merge.best
 
 
 def entity_dicts(context: Context, found: Mapping[tuple[str, int, int], float]) -> list[dict]:
@@ -461,6 +472,7 @@ __all__ = [
     "Context",
     "UnrepresentableEntityWarning",
     "Window",
+    "WindowMerge",
     "check_character_boundaries",
     "check_threshold",
     "checked_entity",

@@ -124,7 +124,7 @@ def test_roberta_offsets_map_back_to_characters(roberta_dir):
 
 
 def test_decoding_window_batch_by_window_batch_gives_what_decode_gives(bert_dir):
-    """tokenize + batches(windows_per_batch) + window_spans + entities (the pipeline's bounded-memory path) decode a
+    """tokenize + batches(windows_per_batch) + window_results + results (the pipeline's bounded-memory path) decode a
     long text exactly as one batch of all its windows does; a bad threshold is an error naming it."""
     processor = processor_for(
         bert_dir, entity_types=TYPES, queries=SHORT_QUERIES, max_length=24, stride=6, max_span_length=8
@@ -156,9 +156,9 @@ def test_decoding_window_batch_by_window_batch_gives_what_decode_gives(bert_dir)
             end_logits=part.end_logits[:, :width],
             span_logits=part.span_logits[:, :width],
         )
-        spans += processor.window_spans(part, batch)
+        spans += processor.window_results(part, batch)
         begin += size
-    assert processor.entities(texts, spans) == [whole[0], []]
+    assert processor.results(texts, spans) == [whole[0], []]
     assert {(e["start"], e["end"], e["entity_group"]) for e in whole[0]} == {
         (e["start"], e["end"], e["label"]) for e in gold
     }
