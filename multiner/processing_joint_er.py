@@ -16,9 +16,9 @@ from .processing_core import WindowedBatch, WindowedProcessor, WindowedTexts
 from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
+    TokenAlignment,
     Window,
     WindowMerge,
-    check_character_boundaries,
     check_threshold,
     checked_entity,
     entity_dicts,
@@ -120,17 +120,14 @@ class JointErProcessor(WindowedProcessor):
     ) -> tuple[list[tuple[int, int, int]], list[tuple]]:
         """Representable gold entities as sorted `(first token, last token, type)` and relations as `(head span, tail
         span, relation type)`; the rest counted in `skipped`. Bad relations are a ValueError."""
-        first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
-        last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+        alignment = TokenAlignment(context, index)
         token_words = word_of_token(context)
         span_of: list[tuple[int, int, int] | None] = []
         for entity in entities:
             start, end, label = checked_entity(entity, index, len(context.source), self.entity_types)
-            if isinstance(context.source, str):
-                check_character_boundaries(context.source, start, end, index)
-            first, last = first_token.get(start), last_token.get(end)
+            first, last = alignment.tokens(start, end) or (None, None)
             span = None
-            if first is None or last is None or last < first:
+            if first is None:
                 skipped["misaligned"] += 1
             elif self.model_config.ner_head == "span" and (
                 token_words[last] - token_words[first] >= self.model_config.max_span_length

@@ -19,9 +19,9 @@ from .targets_seq2seq import decode_targets, encode_targets, entity_pointers, me
 from .text_core import (
     UNREPRESENTABLE_REASONS,
     Context,
+    TokenAlignment,
     Window,
     WindowMerge,
-    check_character_boundaries,
     make_windows,
     window_word_tokens,
     word_of_token,
@@ -126,20 +126,15 @@ class Seq2SeqNerProcessor(WindowedProcessor):
     def _gold(self, context: Context, entities: Sequence, index: int, skipped: Counter) -> list[tuple]:
         """Representable gold entities as `(fragments in (first token, last token) pairs, type)`, deduplicated; the
         rest counted in `skipped`. Ill-formed entities are a ValueError."""
-        first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
-        last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+        alignment = TokenAlignment(context, index)
         token_words = word_of_token(context)
         first_of_word = {token_words[t]: t for t in range(len(token_words)) if context.word_first[t]}
         last_of_word = {token_words[t]: t for t in range(len(token_words)) if context.word_last[t]}
         gold = {}
         for entity in entities:
             fragments, label = checked_fragmented_entity(entity, index, len(context.source), self.entity_types)
-            tokens = []
-            for start, end in fragments:
-                if isinstance(context.source, str):
-                    check_character_boundaries(context.source, start, end, index)
-                tokens.append((first_token.get(start), last_token.get(end)))
-            if any(first is None or last is None or last < first for first, last in tokens):
+            tokens = [alignment.tokens(start, end) for start, end in fragments]
+            if None in tokens:
                 skipped["misaligned"] += 1
                 continue
             words = merge_adjacent([(token_words[first], token_words[last]) for first, last in tokens])

@@ -234,6 +234,23 @@ def window_word_tokens(context: Context, window: Window) -> tuple[list[int], lis
     return firsts, lasts
 
 
+class TokenAlignment:
+    """Gold offsets of one context mapped to its tokens (every family's one gold alignment): `tokens(start, end)` is
+    the (first, last) token of the offsets, or None when either end is not a word boundary; offsets that split a
+    character of a text are a `ValueError` naming input `index`."""
+
+    def __init__(self, context: Context, index: int):
+        self.context, self.index = context, index
+        self._first = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
+        self._last = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+
+    def tokens(self, start: int, end: int) -> tuple[int, int] | None:
+        if isinstance(self.context.source, str):
+            check_character_boundaries(self.context.source, start, end, self.index)
+        first, last = self._first.get(start), self._last.get(end)
+        return None if first is None or last is None or last < first else (first, last)
+
+
 def entity_token_spans(
     context: Context,
     entities: Sequence[Mapping[str, Any]] | None,
@@ -247,20 +264,17 @@ def entity_token_spans(
     An entity whose start or end is not a word boundary, or that is longer than `max_span_length` tokens, is counted
     in `skipped` under its reason (see `UNREPRESENTABLE_REASONS`) instead.
     """
-    first_token = {context.offsets[i][0]: i for i, first in enumerate(context.word_first) if first}
-    last_token = {context.offsets[i][1]: i for i, last in enumerate(context.word_last) if last}
+    alignment = TokenAlignment(context, index)
     spans = set()
     for entity in entities or []:
         start, end, label = checked_entity(entity, index, len(context.source), entity_types)
-        if isinstance(context.source, str):
-            check_character_boundaries(context.source, start, end, index)
-        first, last = first_token.get(start), last_token.get(end)
-        if first is None or last is None or last < first:
+        tokens = alignment.tokens(start, end)
+        if tokens is None:
             skipped["misaligned"] += 1
-        elif last - first >= max_span_length:
+        elif tokens[1] - tokens[0] >= max_span_length:
             skipped["too_long"] += 1
         else:
-            spans.add((list(entity_types).index(label), first, last))
+            spans.add((list(entity_types).index(label), *tokens))
     return sorted(spans)
 
 
@@ -471,6 +485,7 @@ __all__ = [
     "UNREPRESENTABLE_REASONS",
     "Context",
     "UnrepresentableEntityWarning",
+    "TokenAlignment",
     "Window",
     "WindowMerge",
     "check_character_boundaries",
