@@ -109,8 +109,7 @@ def small_conll_model(query_mode: str = "per_type") -> Path:
     """A small trained Multi-NER model for speed measurements (decoding costs what it costs with a trained model):
     2 epochs on the first 400 CoNLL-2003 training sentences of 4+ words, lr 3e-4, default queries, type attention
     "full". Trained once, kept in benchmarks/results/ (not committed)."""
-    import datasets
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import set_seed
 
     from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor
     from multiner.readers import read_conll
@@ -124,31 +123,13 @@ def small_conll_model(query_mode: str = "per_type") -> Path:
     examples = [e for e in read_conll(DATA / "conll2003" / "eng.train") if len(e["tokens"]) >= 4][:400]
     model = MultiNerModel.from_encoder(entity_types=types, query_mode=query_mode)
     processor = MultiNerProcessor.from_model(model)
-    data = datasets.Dataset.from_list(examples)
-    train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-    args = TrainingArguments(
-        output_dir=str(folder / "run"),
-        num_train_epochs=2,
-        per_device_train_batch_size=8,
-        learning_rate=3e-4,
-        warmup_steps=10,
-        report_to=[],
-        save_strategy="no",
-        disable_tqdm=True,
-    )
-    Trainer(
-        model=model, args=args, train_dataset=train, data_collator=MultiNerDataCollator.from_processor(processor)
-    ).train()
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return train_small(model, processor, MultiNerDataCollator, examples, folder)
 
 
 def small_conll04_joint_model() -> Path:
     """A small trained joint ER model (span entity head) for speed measurements: 2 epochs on the first 400 CoNLL04
     training sentences, lr 3e-4. Trained once, kept in benchmarks/results/ (not committed)."""
-    import datasets
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import set_seed
 
     from multiner import JointErDataCollator, JointErModel, JointErProcessor
     from multiner.readers import read_spert_json, words_to_text
@@ -162,6 +143,14 @@ def small_conll04_joint_model() -> Path:
     relation_types = sorted({r["type"] for example in examples for r in example["relations"]})
     model = JointErModel.from_encoder(entity_types=entity_types, relation_types=relation_types, ner_head="span")
     processor = JointErProcessor.from_model(model)
+    return train_small(model, processor, JointErDataCollator, examples, folder)
+
+
+def train_small(model, processor, collator_class, examples: list[dict], folder: Path) -> Path:
+    """The small speed-benchmark models' training: 2 epochs, batch 8, lr 3e-4, 10 warmup steps; saved to `folder`."""
+    import datasets
+    from transformers import Trainer, TrainingArguments
+
     data = datasets.Dataset.from_list(examples)
     train = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
     args = TrainingArguments(
@@ -174,7 +163,7 @@ def small_conll04_joint_model() -> Path:
         save_strategy="no",
         disable_tqdm=True,
     )
-    collator = JointErDataCollator.from_processor(processor)
+    collator = collator_class.from_processor(processor)
     Trainer(model=model, args=args, train_dataset=train, data_collator=collator).train()
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
