@@ -7,18 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
-from .modeling_core import LABEL_PAD
+from .processing_core import PaddingCollator, pad_sequences, pad_triples
 from .query_modes_multiner import query_mode_of
 
-# Fields of every query mode besides the context masks and labels: padded sequences, per-row scalars.
+# Fields of every query mode besides the context masks and labels: padded sequences.
 SEQUENCE_FIELDS = ("input_ids", "token_type_ids")
-ROW_FIELDS = ("input_signature",)
 
 
 @dataclass
-class MultiNerDataCollator:
+class MultiNerDataCollator(PaddingCollator):
     """Dynamic padding of the rows `MultiNerProcessor.preprocess` writes; pure: it knows a pad id and the fields of
     a query mode (from the query-mode registry), nothing of the processor.
 
@@ -39,31 +37,18 @@ class MultiNerDataCollator:
         >>> Trainer(model=model, train_dataset=train, data_collator=collator, args=args).train()  # doctest: +SKIP
     """
 
-    pad_token_id: int
     query_mode: str = "per_type"
-    pad_to_multiple_of: int | None = None
-    return_tensors: str = "pt"
 
     def __post_init__(self) -> None:
-        if self.return_tensors != "pt":
-            raise ValueError(
-                f"MultiNerDataCollator returns PyTorch tensors only, got return_tensors={self.return_tensors!r}."
-            )
-        if not isinstance(self.pad_token_id, int) or isinstance(self.pad_token_id, bool):
-            raise ValueError(
-                f"MultiNerDataCollator pad_token_id={self.pad_token_id!r} must be an integer: the tokenizer needs a "
-                "padding token (tokenizer.pad_token_id)."
-            )
+        super().__post_init__()
         self.fields = query_mode_of(self.query_mode).fields
 
     @classmethod
     def from_processor(cls, processor: Any, **kwargs: Any) -> MultiNerDataCollator:
         """The collator for a processor's features: its tokenizer's pad id and its (the model's) query mode."""
-        return cls(processor.tokenizer.pad_token_id, processor.query_mode, **kwargs)
+        return cls(processor.tokenizer.pad_token_id, query_mode=processor.query_mode, **kwargs)
 
-    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
-        if not features:
-            raise ValueError("MultiNerDataCollator got an empty list of features.")
+    def _padded(self, features: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         shape: tuple[int, ...] = (len(features),)
         if self.fields.type_axis:
             types = len(features[0]["input_ids"])
@@ -77,8 +62,7 @@ class MultiNerDataCollator:
             rows = [feature[name] for feature in features]
             sequences = [sequence for row in rows for sequence in row] if self.fields.type_axis else rows
             pad_value = self.pad_token_id if name == "input_ids" else 0
-            length = _round_up(max(len(sequence) for sequence in sequences), self.pad_to_multiple_of)
-            values, mask = _pad(sequences, pad_value, length)
+            values, mask = pad_sequences(sequences, pad_value, self._length(sequences))
             padded[name] = values.reshape(*shape, -1)
             if name == "input_ids":
                 padded["attention_mask"] = mask.reshape(*shape, -1)
@@ -89,40 +73,14 @@ class MultiNerDataCollator:
                 if any(len(block) != len(blocks[0]) for block in blocks):
                     raise ValueError(f"All rows of a batch must share one {name}; build them with one processor.")
                 padded[name] = np.array(blocks, dtype=np.int64)
-        for name in (*self.fields.arrays, *ROW_FIELDS):
+        for name in self.fields.arrays:
             if name in features[0]:
                 padded[name] = np.array([feature[name] for feature in features], dtype=np.int64)
-        padded["start_mask"], padded["context_mask"] = _pad([feature["start_mask"] for feature in features])
-        padded["end_mask"] = _pad([feature["end_mask"] for feature in features])[0]
+        padded["start_mask"], padded["context_mask"] = pad_sequences([feature["start_mask"] for feature in features])
+        padded["end_mask"] = pad_sequences([feature["end_mask"] for feature in features])[0]
         if "labels" in features[0]:
-            padded["labels"] = _pad_labels([feature["labels"] for feature in features])
-        return {name: torch.from_numpy(values) for name, values in padded.items()}
-
-
-def _pad(
-    sequences: Sequence[Sequence[int]], value: int = 0, length: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sequences padded to `length` (default: the longest), and the 0/1 mask of real positions."""
-    length = length if length is not None else max(len(sequence) for sequence in sequences)
-    values = np.full((len(sequences), length), value, dtype=np.int64)
-    mask = np.zeros((len(sequences), length), dtype=np.int64)
-    for row, sequence in enumerate(sequences):
-        values[row, : len(sequence)] = sequence
-        mask[row, : len(sequence)] = 1
-    return values, mask
-
-
-def _pad_labels(labels: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
-    width = max(1, max(len(entities) for entities in labels))
-    padded = np.full((len(labels), width, 3), LABEL_PAD, dtype=np.int64)
-    for row, entities in enumerate(labels):
-        if len(entities):
-            padded[row, : len(entities)] = entities
-    return padded
-
-
-def _round_up(length: int, multiple: int | None) -> int:
-    return length if not multiple else -(-length // multiple) * multiple
+            padded["labels"] = pad_triples([feature["labels"] for feature in features])
+        return padded
 
 
 __all__ = ["MultiNerDataCollator"]

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from .modeling_core import LABEL_PAD
+from .processing_core import PaddingCollator, pad_sequences
 
 
 @dataclass
-class Seq2SeqNerDataCollator:
+class Seq2SeqNerDataCollator(PaddingCollator):
     """Dynamic padding of the rows `Seq2SeqNerProcessor.preprocess` writes; pure: it knows a pad id, nothing else.
 
     Every row has `input_ids` [seq] and `word_index` [words] (the position of each source word's first token), and
@@ -31,45 +31,19 @@ class Seq2SeqNerDataCollator:
         ([[1, 2], [1, -1]], [[4, 2, 0], [0, -100, -100]])
     """
 
-    pad_token_id: int
-    pad_to_multiple_of: int | None = None
-    return_tensors: str = "pt"
-
-    def __post_init__(self) -> None:
-        if self.return_tensors != "pt":
-            raise ValueError(
-                f"Seq2SeqNerDataCollator returns PyTorch tensors only, got return_tensors={self.return_tensors!r}."
-            )
-        if not isinstance(self.pad_token_id, int) or isinstance(self.pad_token_id, bool):
-            raise ValueError(
-                f"Seq2SeqNerDataCollator pad_token_id={self.pad_token_id!r} must be an integer: the tokenizer needs a "
-                "padding token (tokenizer.pad_token_id)."
-            )
-
-    @classmethod
-    def from_processor(cls, processor: Any, **kwargs: Any) -> Seq2SeqNerDataCollator:
-        """The collator for a processor's features (its tokenizer's pad id)."""
-        return cls(processor.tokenizer.pad_token_id, **kwargs)
-
-    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
-        if not features:
-            raise ValueError("Seq2SeqNerDataCollator got an empty list of features.")
-        length = max(len(feature["input_ids"]) for feature in features)
-        if self.pad_to_multiple_of:
-            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        input_ids = _pad([feature["input_ids"] for feature in features], self.pad_token_id, length)
+    def _padded(self, features: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        length = self._length([feature["input_ids"] for feature in features])
+        input_ids, attention_mask = pad_sequences([f["input_ids"] for f in features], self.pad_token_id, length)
         batch = {
             "input_ids": input_ids,
-            "attention_mask": _pad([[1] * len(feature["input_ids"]) for feature in features], 0, length),
-            "word_index": _pad([feature["word_index"] for feature in features], -1),
+            "attention_mask": attention_mask,
+            "word_index": pad_sequences([feature["word_index"] for feature in features], -1)[0],
         }
         if "labels" in features[0]:
-            batch["labels"] = _pad([feature["labels"] for feature in features], LABEL_PAD)
+            batch["labels"] = pad_sequences([feature["labels"] for feature in features], LABEL_PAD)[0]
         if "relation_labels" in features[0]:
             batch["relation_labels"] = _pair_grid(features, batch["word_index"].shape[1])
-        if "input_signature" in features[0]:
-            batch["input_signature"] = np.array([feature["input_signature"] for feature in features], dtype=np.int64)
-        return {name: torch.from_numpy(values) for name, values in batch.items()}
+        return batch
 
 
 def _pair_grid(features: Sequence[Mapping[str, Any]], words: int) -> np.ndarray:
@@ -84,14 +58,6 @@ def _pair_grid(features: Sequence[Mapping[str, Any]], words: int) -> np.ndarray:
                 raise ValueError(f"Row {row}: relation_labels pair ({i}, {j}) is outside its {size} words.")
             grid[row, i, j] = kind
     return grid
-
-
-def _pad(rows: Sequence[Sequence[int]], value: int, length: int | None = None) -> np.ndarray:
-    width = max(1, length or max(len(row) for row in rows))
-    padded = np.full((len(rows), width), value, dtype=np.int64)
-    for position, row in enumerate(rows):
-        padded[position, : len(row)] = row
-    return padded
 
 
 __all__ = ["Seq2SeqNerDataCollator"]

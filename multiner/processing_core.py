@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+import torch
 from transformers import AutoTokenizer, ProcessorMixin
 
+from .modeling_core import LABEL_PAD
 from .text_core import (
     Context,
     Window,
@@ -56,6 +59,71 @@ class WindowedBatch(dict):
     def to(self, device) -> WindowedBatch:
         moved = {name: value.to(device) if hasattr(value, "to") else value for name, value in self.items()}
         return type(self)(moved, self.windows, self.contexts)
+
+
+@dataclass
+class PaddingCollator:
+    """Base of the three families' collators (the `data_collator` of a stock `Trainer`): pure, it knows a pad id
+    (and what its family adds), nothing of the processor. A family implements `_padded` (numpy arrays by name)."""
+
+    pad_token_id: int
+    pad_to_multiple_of: int | None = None
+    return_tensors: str = "pt"
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if self.return_tensors != "pt":
+            raise ValueError(f"{name} returns PyTorch tensors only, got return_tensors={self.return_tensors!r}.")
+        if not isinstance(self.pad_token_id, int) or isinstance(self.pad_token_id, bool):
+            raise ValueError(
+                f"{name} pad_token_id={self.pad_token_id!r} must be an integer: the tokenizer needs a padding token "
+                "(tokenizer.pad_token_id)."
+            )
+
+    @classmethod
+    def from_processor(cls, processor: Any, **kwargs: Any):
+        """The collator for a processor's features (its tokenizer's pad id)."""
+        return cls(processor.tokenizer.pad_token_id, **kwargs)
+
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        if not features:
+            raise ValueError(f"{type(self).__name__} got an empty list of features.")
+        padded = self._padded(features)
+        if "input_signature" in features[0]:
+            padded["input_signature"] = np.array([feature["input_signature"] for feature in features], dtype=np.int64)
+        return {name: torch.from_numpy(values) for name, values in padded.items()}
+
+    def _padded(self, features: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _length(self, sequences: Sequence[Sequence[int]]) -> int:
+        """The longest of `sequences`, rounded up to `pad_to_multiple_of`."""
+        length = max(len(sequence) for sequence in sequences)
+        return -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of if self.pad_to_multiple_of else length
+
+
+def pad_sequences(
+    sequences: Sequence[Sequence[int]], value: int = 0, length: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences padded with `value` to `length` (default: the longest, at least 1), and the 0/1 mask of real
+    positions."""
+    length = length if length is not None else max(1, max(len(sequence) for sequence in sequences))
+    values = np.full((len(sequences), length), value, dtype=np.int64)
+    mask = np.zeros((len(sequences), length), dtype=np.int64)
+    for row, sequence in enumerate(sequences):
+        values[row, : len(sequence)] = sequence
+        mask[row, : len(sequence)] = 1
+    return values, mask
+
+
+def pad_triples(rows: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
+    """Per row, a list of integer triples (gold entities, relations), padded with `LABEL_PAD` to `[rows, most, 3]`."""
+    width = max(1, max(len(triples) for triples in rows))
+    padded = np.full((len(rows), width, 3), LABEL_PAD, dtype=np.int64)
+    for row, triples in enumerate(rows):
+        if len(triples):
+            padded[row, : len(triples)] = triples
+    return padded
 
 
 class ModelConfigProcessor(ProcessorMixin):
@@ -286,10 +354,13 @@ class WindowedProcessor(ModelConfigProcessor):
 
 __all__ = [
     "ModelConfigProcessor",
+    "PaddingCollator",
     "HUB_KWARGS",
     "PROCESSOR_CONFIG_NAME",
     "UNREPRESENTABLE_COLUMN",
     "WindowedBatch",
     "WindowedProcessor",
     "WindowedTexts",
+    "pad_sequences",
+    "pad_triples",
 ]

@@ -212,7 +212,9 @@ class MultiNerProcessor(WindowedProcessor):
         return texts
 
     def _collator(self, return_tensors: str) -> MultiNerDataCollator:
-        return MultiNerDataCollator(self.tokenizer.pad_token_id, self.query_mode, return_tensors=return_tensors)
+        return MultiNerDataCollator(
+            self.tokenizer.pad_token_id, query_mode=self.query_mode, return_tensors=return_tensors
+        )
 
     def _window_features(self, texts: MultiNerTexts, window: Window) -> dict[str, list]:
         return self._features(texts.contexts[window.example], window, texts.entity_types)

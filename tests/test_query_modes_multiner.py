@@ -47,4 +47,4 @@ def test_unknown_modes_are_refused_everywhere_with_the_choices(bert_dir):
     with pytest.raises(ValueError, match=r"query_mode='stacked' is not allowed; use one of \('per_type', 'packed'\)"):
         processor_for(bert_dir, query_mode="stacked")
     with pytest.raises(ValueError, match="query_mode='stacked' is not allowed"):
-        MultiNerDataCollator(0, "stacked")
+        MultiNerDataCollator(0, query_mode="stacked")
