@@ -29,7 +29,8 @@ from side_by_side import FLAT, load  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor  # noqa: E402
 from multiner.readers import entity_types_of  # noqa: E402
-from multiner.training_multiner import calibrate_threshold, head_optimizer, hold_out_last, threshold_sweep  # noqa: E402
+from multiner.training_core import head_optimizer, hold_out_last  # noqa: E402
+from multiner.training_multiner import calibrate_threshold, threshold_sweep  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "rare_types"
 # the loss and query mode of the model before this study (positive weight 1, the paper's per-type queries, packed)

@@ -47,7 +47,8 @@ from multiner.readers import (  # noqa: E402
     read_spert_json,
     read_word_span_jsonl,
 )
-from multiner.training_multiner import calibrate_threshold, head_optimizer, hold_out_last  # noqa: E402
+from multiner.training_core import head_optimizer, hold_out_last  # noqa: E402
+from multiner.training_multiner import calibrate_threshold  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
 SYSTEMS = {

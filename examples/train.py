@@ -42,8 +42,8 @@ from multiner.readers import (
     read_word_span_jsonl,
     training_texts,
 )
-from multiner.training_multiner import head_optimizer
-from multiner.training_multiner import hold_out_last as hold_out_last_examples
+from multiner.training_core import head_optimizer
+from multiner.training_core import hold_out_last as hold_out_last_examples
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}

@@ -28,7 +28,7 @@ from transformers import Trainer, TrainingArguments, get_linear_schedule_with_wa
 
 import multiner
 from multiner import ABLATIONS, JointErCardData, JointErDataCollator, JointErModel, JointErProcessor
-from multiner.evaluation import format_relation_scores, hold_out_last, relation_scores
+from multiner.evaluation import format_relation_scores, relation_scores
 from multiner.readers import (
     ade_fold,
     read_relation_jsonl,
@@ -36,6 +36,7 @@ from multiner.readers import (
     remove_overlapping_entities,
     words_to_text,
 )
+from multiner.training_core import hold_out_last
 from multiner.training_joint_er import calibrate_joint_thresholds
 
 READERS = {"spert": read_spert_json, "jsonl": read_relation_jsonl}

@@ -6,15 +6,15 @@ from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM, AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .card_joint_er import JointErCardData, generate_joint_er_card, write_joint_er_card
+from .card_multiner import MultiNerCardData, generate_multiner_card, write_multiner_card
 from .card_seq2seq import Seq2SeqNerCardData, generate_seq2seq_card, write_seq2seq_card
 from .configuration_joint_er import ABLATIONS, JOINT_ER_TASK, JointErConfig
-from .configuration_multiner import BERT_MRC, PIPELINE_TASK, MultiNerConfig
+from .configuration_multiner import BERT_MRC, MULTINER_TASK, MultiNerConfig
 from .configuration_seq2seq import SEQ2SEQ_TASK, Seq2SeqNerConfig
 from .data_collator_joint_er import JointErDataCollator
 from .data_collator_multiner import MultiNerDataCollator
 from .data_collator_seq2seq import Seq2SeqNerDataCollator
 from .encoders import default_encoder_path
-from .hub_cards import MultiNerCardCallback, MultiNerCardData, generate_model_card, write_model_card
 from .modeling_joint_er import JointErModel, JointErOutput, JointErPreTrainedModel
 from .modeling_multiner import MultiNerModel, MultiNerOutput, MultiNerPreTrainedModel, SpanCandidatesCappedWarning
 from .modeling_seq2seq import PointerEncoderOutput, Seq2SeqNerModel, Seq2SeqNerOutput, Seq2SeqNerPreTrainedModel
@@ -26,7 +26,7 @@ from .processing_multiner import MultiNerBatch, MultiNerProcessor, default_query
 from .processing_seq2seq import LostOutputWarning, Seq2SeqNerBatch, Seq2SeqNerProcessor
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .text_core import UnrepresentableEntityWarning
-from .training_multiner import MultiNerCalibrationCallback, calibrate_threshold
+from .training_multiner import MultiNerCalibrationCallback, MultiNerCardCallback, calibrate_threshold
 
 __version__ = "0.1.1"
 
@@ -40,7 +40,7 @@ AutoModel.register(MultiNerConfig, MultiNerModel, exist_ok=True)
 AutoProcessor.register(MultiNerConfig, MultiNerProcessor, exist_ok=True)
 # Also a token-classification model, so that pipeline("ner", model=folder, pipeline_class=MultiNerPipeline) loads it.
 AutoModelForTokenClassification.register(MultiNerConfig, MultiNerModel, exist_ok=True)
-PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=MultiNerPipeline, pt_model=AutoModel, type="text")
+PIPELINE_REGISTRY.register_pipeline(MULTINER_TASK, pipeline_class=MultiNerPipeline, pt_model=AutoModel, type="text")
 
 JointErConfig.register_for_auto_class()
 JointErModel.register_for_auto_class("AutoModel")
@@ -82,7 +82,7 @@ __all__ = [
     "MultiNerOutput",
     "MultiNerPipeline",
     "MultiNerPreTrainedModel",
-    "PIPELINE_TASK",
+    "MULTINER_TASK",
     "PointerConstraintLogitsProcessor",
     "PointerEncoderOutput",
     "SEQ2SEQ_TASK",
@@ -103,9 +103,9 @@ __all__ = [
     "default_encoder_path",
     "default_query",
     "generate_joint_er_card",
-    "generate_model_card",
+    "generate_multiner_card",
     "generate_seq2seq_card",
     "write_joint_er_card",
-    "write_model_card",
+    "write_multiner_card",
     "write_seq2seq_card",
 ]

@@ -13,6 +13,19 @@ from .encoders import hub_id_of_encoder
 
 CARD_NAME = "README.md"
 
+# The training settings table every family's card ends its description with (a Jinja fragment of the templates).
+HYPERPARAMETERS_SECTION = """{% if hyperparameters %}
+
+## Training hyperparameters
+
+| hyperparameter | value |
+|---|---|
+{% for name, value in hyperparameters.items() %}
+| {{ name }} | {{ value }} |
+{% endfor %}
+{% endif %}
+"""
+
 
 @dataclass
 class CardData:
@@ -98,4 +111,4 @@ def write_card(folder: str | Path, text: str) -> Path:
     return path
 
 
-__all__ = ["CARD_NAME", "CardData", "render_card", "write_card"]
+__all__ = ["CARD_NAME", "HYPERPARAMETERS_SECTION", "CardData", "render_card", "write_card"]

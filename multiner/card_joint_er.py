@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .card_core import CardData, render_card, write_card
+from .card_core import HYPERPARAMETERS_SECTION, CardData, render_card, write_card
 
-JOINT_ER_CARD_TEMPLATE = """---
+JOINT_ER_CARD_TEMPLATE = (
+    """---
 {{ card_data }}
 ---
 
@@ -49,17 +50,9 @@ found["relations"]  # [{'type', 'score', 'head', 'tail'}, ...]: head and tail in
 With `multiner` installed, `import multiner` and `pipeline("joint-er", model="{{ model_id }}")` run the installed
 code instead. Texts longer than {{ max_length }} tokens are read in overlapping windows ({{ stride }} tokens shared);
 a relation whose arguments share no window is not predicted.
-{% if hyperparameters %}
-
-## Training
-
-| hyperparameter | value |
-|---|---|
-{% for name, value in hyperparameters.items() %}
-| {{ name }} | {{ value }} |
-{% endfor %}
-{% endif %}
-{% if eval_results %}
+"""
+    + HYPERPARAMETERS_SECTION
+    + """{% if eval_results %}
 
 ## Evaluation ({{ eval_split }} split)
 
@@ -74,6 +67,7 @@ Micro pools every decision; macro averages the per-type scores.
 {% endfor %}
 {% endif %}
 """
+)
 
 
 @dataclass

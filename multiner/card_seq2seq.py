@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .card_core import CardData, render_card, write_card
+from .card_core import HYPERPARAMETERS_SECTION, CardData, render_card, write_card
 
-SEQ2SEQ_CARD_TEMPLATE = """---
+SEQ2SEQ_CARD_TEMPLATE = (
+    """---
 {{ card_data }}
 ---
 
@@ -58,17 +59,9 @@ joins the fragments' words with a space. With `multiner` installed, `import mult
 `pipeline("seq2seq-ner", model="{{ model_id }}")` run the installed code instead. Texts longer than
 {{ max_length }} tokens are read in overlapping windows ({{ stride }} tokens shared). Option `num_beams` (default 1,
 greedy).
-{% if hyperparameters %}
-
-## Training
-
-| hyperparameter | value |
-|---|---|
-{% for name, value in hyperparameters.items() %}
-| {{ name }} | {{ value }} |
-{% endfor %}
-{% endif %}
-{% if eval_results %}
+"""
+    + HYPERPARAMETERS_SECTION
+    + """{% if eval_results %}
 
 ## Evaluation ({{ eval_split }} split)
 
@@ -83,6 +76,7 @@ An entity is correct when its type and every fragment match. Micro precision, re
 {% endfor %}
 {% endif %}
 """
+)
 
 
 @dataclass

@@ -18,8 +18,8 @@ SPAN_FEATURE_MODES = ("boundaries", "interior")
 # The pipeline task of an installed multiner, and the one recorded in saved folders for trust_remote_code loading:
 # transformers refuses a task recorded in a folder's config unless trust_remote_code=True, so the recorded task must
 # not shadow the installed one.
-PIPELINE_TASK = "multi-ner"
-REMOTE_PIPELINE_TASK = "multi-ner-remote"
+MULTINER_TASK = "multi-ner"
+REMOTE_MULTINER_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
 BERT_MRC = {"share_heads": True, "type_attention": "none"}
@@ -202,8 +202,8 @@ class MultiNerConfig(PreTrainedConfig):
 __all__ = [
     "BERT_MRC",
     "DEFAULT_THRESHOLD",
-    "PIPELINE_TASK",
-    "REMOTE_PIPELINE_TASK",
+    "MULTINER_TASK",
+    "REMOTE_MULTINER_TASK",
     "MultiNerConfig",
     "default_encoder_path",
 ]

@@ -10,12 +10,8 @@ from .decoding import decode_spans, keep_non_overlapping
 
 Span = tuple[str, int, int]  # (label, start, end)
 
+
 # Thresholds the calibrations choose from: 0.05, 0.10, ..., 0.90.
-THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 19))
-# Below this many gold entities in the held-out slice the F1 curve is too noisy to move a threshold from its default.
-MIN_CALIBRATION_ENTITIES = 10
-
-
 def span_scores(
     gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]], entity_types: Sequence[str] | None = None
 ) -> dict:
@@ -126,35 +122,6 @@ def seqeval_scores(
         "recall": float(recall_score(gold_tags, predicted_tags)),
         "f1": float(f1_score(gold_tags, predicted_tags)),
     }
-
-
-def hold_out_last(examples: Sequence, fraction: float) -> tuple[list, list]:
-    """(the examples to train on, the held-out slice): the last `fraction` of `examples`, at least one, kept apart to
-    calibrate thresholds on (`training_multiner.calibrate_threshold`, `training_joint_er.calibrate_joint_thresholds`).
-
-    Example:
-        >>> hold_out_last(list(range(10)), 0.2)
-        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
-    """
-    if not 0 < fraction < 1:
-        raise ValueError(f"calibration_fraction={fraction!r} must be in (0, 1); 0 turns calibration off.")
-    count = max(1, round(fraction * len(examples)))
-    return list(examples[: len(examples) - count]), list(examples[len(examples) - count :])
-
-
-def choose_threshold(f1_by_threshold: dict[float, float]) -> float:
-    """The grid threshold with the best F1 averaged with its two neighbours (a small held-out slice gives a jagged
-    curve); ties go to the threshold nearest 0.5.
-
-    Example:
-        >>> choose_threshold({0.1: 0.2, 0.2: 0.8, 0.3: 0.7, 0.4: 0.6, 0.5: 0.5})  # the lone peak at 0.2 smoothed away
-        0.3
-    """
-    grid = sorted(f1_by_threshold)
-    values = [f1_by_threshold[threshold] for threshold in grid]
-    smoothed = [sum(values[max(0, i - 1) : i + 2]) / len(values[max(0, i - 1) : i + 2]) for i in range(len(values))]
-    best = max(smoothed)
-    return min((t for t, s in zip(grid, smoothed) if s >= best - 1e-9), key=lambda t: abs(t - 0.5))
 
 
 def _prf(true_positives: int, predicted: int, gold: int) -> dict[str, float]:
@@ -350,14 +317,10 @@ def _micro_macro(gold: list, predicted: list, types: Sequence[str] | None) -> di
 
 
 __all__ = [
-    "MIN_CALIBRATION_ENTITIES",
-    "THRESHOLD_GRID",
     "MultiNerMetrics",
-    "choose_threshold",
     "flatten_scores",
     "format_relation_scores",
     "fragment_scores",
-    "hold_out_last",
     "relation_scores",
     "seqeval_scores",
     "span_scores",

@@ -14,7 +14,7 @@ from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.utils import ModelOutput
 
-from .configuration_multiner import REMOTE_PIPELINE_TASK, MultiNerConfig
+from .configuration_multiner import REMOTE_MULTINER_TASK, MultiNerConfig
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
 from .modeling_core import ChecksLoading, check_input_signature, shifted_windows, weighted_bce
@@ -230,7 +230,7 @@ class MultiNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel)
     supports_gradient_checkpointing = True
     _supports_sdpa = True
     # the pipeline module is imported by neither the model nor the processor: a saved folder gets it by name
-    pipeline_module, pipeline_class, remote_task = "pipeline_multiner.py", "MultiNerPipeline", REMOTE_PIPELINE_TASK
+    pipeline_module, pipeline_class, remote_task = "pipeline_multiner.py", "MultiNerPipeline", REMOTE_MULTINER_TASK
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

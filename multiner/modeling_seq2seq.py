@@ -228,6 +228,19 @@ class Seq2SeqNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedMode
     _supports_sdpa = True
     # the pipeline module is imported by neither the model nor the processor: a saved folder gets it by name
     pipeline_module, pipeline_class, remote_task = "pipeline_seq2seq.py", "Seq2SeqNerPipeline", REMOTE_SEQ2SEQ_TASK
+    # what starts untrained: the pointer's parts, relation prediction (RP, TRA), type attention (ETA) and a
+    # warm-started decoder's cross-attention; the rest is the pretrained backbone (`training_core.head_optimizer`)
+    new_parameters = (
+        "pointer_mlp.",
+        "type_embeddings.",
+        "special_embeddings.",
+        "crossattention.",
+        "relation_grid.",
+        "type_attention.",
+    )
+
+    def is_pretrained_parameter(self, name: str) -> bool:
+        return not any(part in name for part in self.new_parameters)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

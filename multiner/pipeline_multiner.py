@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .hub_cards import MultiNerCardData, write_model_card
+from .card_multiner import MultiNerCardData, write_multiner_card
 from .pipeline_core import WindowedPipeline, Windows, unknown_option
 from .processing_multiner import MultiNerTexts
 from .text_core import check_threshold
@@ -73,7 +73,7 @@ class MultiNerPipeline(WindowedPipeline):
         `trust_remote_code=True` where multiner is not installed) and the model card (`README.md`)."""
         super().save_pretrained(save_directory, **kwargs)
         self.processor.save_pretrained(save_directory)
-        write_model_card(save_directory, self.model.config, self.processor, card_data)
+        write_multiner_card(save_directory, self.model.config, self.processor, card_data)
 
     def push_to_hub(self, repo_id: str, card_data: MultiNerCardData | None = None, **kwargs) -> str:
         """Upload exactly what `save_pretrained` writes to a Hub model repository (needs network and a token)."""

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .evaluation import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold, relation_scores
+from .evaluation import relation_scores
+from .training_core import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
 
 logger = logging.getLogger(__name__)
 

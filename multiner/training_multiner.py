@@ -1,7 +1,7 @@
-"""Training helpers for Multi-NER, not needed at inference (a saved model folder does not hold this module).
+"""Training helpers for Multi-NER, not needed at inference (a saved model folder does not hold this module); the
+two learning rates and the held-out slice are the family-neutral `training_core`'s.
 
-- A learning rate of its own for the newly initialised parts (`head_optimizer`): the heads, query and type attention
-  start from random weights and learn from few positives per type, the encoder from a pretrained start.
+- The model card kept up to date while a stock Trainer trains (`MultiNerCardCallback`).
 - Calibrated decoding: the decision threshold chosen on held-out training data after training. An entity needs its
   start, end and span-match probabilities each above one threshold; binary cross-entropy over mostly negative
   positions leaves a young model's probabilities low, so 0.5 is rarely the best cut-off. The sweep decodes held-out
@@ -14,52 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
 
-from .evaluation import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold, hold_out_last, span_scores
+from .card_multiner import MultiNerCardData, write_multiner_card
+from .evaluation import span_scores
+from .training_core import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
 
 logger = logging.getLogger(__name__)
-
-# (THRESHOLD_GRID, MIN_CALIBRATION_ENTITIES, hold_out_last and choose_threshold live in the family-neutral
-# evaluation module, which the joint family's calibration shares; they are imported here under their old names.)
-
-
-def head_optimizer(
-    model, learning_rate: float, head_learning_rate: float, weight_decay: float = 0.0, **adamw_kwargs
-) -> torch.optim.AdamW:
-    """AdamW with `learning_rate` for the encoder and `head_learning_rate` for everything else (heads, type and query
-    attention); weight decay as the Trainer applies it (not on biases and norms). Give it to the stock Trainer as
-    `optimizers=(optimizer, None)`: the Trainer's warmup and decay schedule scales both rates alike.
-
-    Example:
-        >>> optimizer = head_optimizer(model, learning_rate=1e-4, head_learning_rate=1e-3)  # doctest: +SKIP
-        >>> trainer = Trainer(model=model, args=args, optimizers=(optimizer, None), ...)  # doctest: +SKIP
-    """
-    for name, value in (("learning_rate", learning_rate), ("head_learning_rate", head_learning_rate)):
-        if not value > 0:
-            raise ValueError(f"{name}={value!r} must be > 0.")
-    encoder = {id(parameter) for parameter in model.encoder.parameters()}
-    no_decay = ("bias", "norm")
-    groups: dict[tuple[bool, bool], list] = {(a, b): [] for a in (True, False) for b in (True, False)}
-    for name, parameter in model.named_parameters():
-        if parameter.requires_grad:
-            decays = parameter.dim() > 1 and not any(part in name.lower() for part in no_decay)
-            groups[(id(parameter) in encoder, decays)].append(parameter)
-    return torch.optim.AdamW(
-        [
-            {
-                "params": parameters,
-                "lr": learning_rate if in_encoder else head_learning_rate,
-                "weight_decay": weight_decay if decays else 0.0,
-            }
-            for (in_encoder, decays), parameters in groups.items()
-            if parameters
-        ],
-        lr=learning_rate,
-        **adamw_kwargs,
-    )
 
 
 @dataclass
@@ -187,13 +151,79 @@ class MultiNerCalibrationCallback(TrainerCallback):
         )
 
 
+HYPERPARAMETERS = (
+    "learning_rate",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "weight_decay",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "seed",
+)
+
+
+def scores_from_trainer_metrics(metrics: dict[str, float], entity_types: list[str], prefix: str = "eval_") -> dict:
+    """`MultiNerMetrics` results as logged by the Trainer (`eval_f1`, `eval_PER_f1`, ...) back in `span_scores`
+    form."""
+    names = ("precision", "recall", "f1")
+    return {
+        **{name: metrics[f"{prefix}{name}"] for name in names},
+        "per_type": {
+            label: {name: metrics[f"{prefix}{label}_{name}"] for name in names}
+            for label in entity_types
+            if f"{prefix}{label}_f1" in metrics
+        },
+    }
+
+
+class MultiNerCardCallback(TrainerCallback):
+    """Keeps a model card up to date while a stock `Trainer` trains.
+
+    It records the training hyperparameters when training begins and the strict-span scores of every evaluation
+    (from `MultiNerMetrics`), and writes `README.md` into each checkpoint and into `output_dir` when training ends
+    and after each evaluation.
+
+    Args:
+        processor: the model's `MultiNerProcessor` (queries and window settings go on the card).
+        card_data: anything else the card should say (datasets, license, Hub id, ...).
+        eval_dataset_name: the name the evaluation results are reported under.
+
+    Example:
+        >>> callback = MultiNerCardCallback(processor, MultiNerCardData(datasets=["conll2003"]))  # doctest: +SKIP
+        >>> Trainer(..., callbacks=[callback]).train()  # doctest: +SKIP
+    """
+
+    def __init__(self, processor, card_data: MultiNerCardData | None = None, eval_dataset_name: str | None = None):
+        self.processor = processor
+        self.card_data = card_data or MultiNerCardData()
+        self.eval_dataset_name = eval_dataset_name or (self.card_data.datasets or ["evaluation data"])[0]
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.card_data.hyperparameters = {name: getattr(args, name) for name in HYPERPARAMETERS}
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        if metrics and "eval_f1" in metrics:
+            scores = scores_from_trainer_metrics(metrics, self.processor.entity_types)
+            self.card_data.eval_results[self.eval_dataset_name] = scores
+            if model is not None and state.is_world_process_zero:
+                write_multiner_card(args.output_dir, model.config, self.processor, self.card_data)
+
+    def on_save(self, args, state, control, model=None, **kwargs):
+        if model is not None and state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            write_multiner_card(folder, model.config, self.processor, self.card_data)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if model is not None and state.is_world_process_zero:
+            write_multiner_card(args.output_dir, model.config, self.processor, self.card_data)
+
+
 __all__ = [
-    "THRESHOLD_GRID",
-    "head_optimizer",
-    "hold_out_last",
     "Calibration",
     "MultiNerCalibrationCallback",
+    "MultiNerCardCallback",
     "calibrate_threshold",
-    "choose_threshold",
+    "scores_from_trainer_metrics",
     "threshold_sweep",
 ]

@@ -8,7 +8,8 @@ from conftest import JOINT_ENTITY_TYPES, RELATION_TYPES, RELATIONS, joint_model
 from transformers import pipeline
 
 from multiner import JointErProcessor
-from multiner.evaluation import choose_threshold, relation_scores
+from multiner.evaluation import relation_scores
+from multiner.training_core import choose_threshold
 from multiner.training_joint_er import calibrate_joint_thresholds
 
 GRID = (0.1, 0.3, 0.5, 0.7, 0.9)

@@ -12,10 +12,11 @@ from multiner import (
     MultiNerModel,
     MultiNerProcessor,
     calibrate_threshold,
-    generate_model_card,
+    generate_multiner_card,
 )
 from multiner.modeling_multiner import masked_bce
-from multiner.training_multiner import THRESHOLD_GRID, choose_threshold, head_optimizer, threshold_sweep
+from multiner.training_core import THRESHOLD_GRID, choose_threshold, head_optimizer
+from multiner.training_multiner import threshold_sweep
 
 EXAMPLES = [
     {"text": text, "entities": [{"start": s, "end": e, "label": label} for s, e, label in entities]}
@@ -107,14 +108,14 @@ def test_calibration_writes_the_chosen_threshold_to_the_config(packed_dir, tmp_p
     assert calibration.f1[calibration.threshold] == max(calibration.f1.values())
     model.save_pretrained(tmp_path)
     assert MultiNerConfig.from_pretrained(tmp_path).decision_threshold == calibration.threshold
-    card = generate_model_card(model.config, processor)
+    card = generate_multiner_card(model.config, processor)
     assert f"| decision threshold | {calibration.threshold:g} (calibrated on held-out training data) |" in card
 
     # too few held-out entities: the threshold is left alone and the reason given
     model.config.decision_threshold = None
     few = calibrate_threshold(model, processor, EXAMPLES[:2])
     assert few.threshold is None and "5 gold entities" in few.reason and model.config.decision_threshold is None
-    assert "0.5 (the default; not calibrated)" in generate_model_card(model.config, processor)
+    assert "0.5 (the default; not calibrated)" in generate_multiner_card(model.config, processor)
 
 
 def test_callback_calibrates_when_the_stock_trainer_finishes(bert_dir, tmp_path):

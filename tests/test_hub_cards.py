@@ -11,10 +11,11 @@ from multiner import (
     MultiNerDataCollator,
     MultiNerModel,
     default_encoder_path,
-    generate_model_card,
+    generate_multiner_card,
 )
+from multiner.encoders import hub_id_of_encoder
 from multiner.evaluation import MultiNerMetrics
-from multiner.hub_cards import hub_id_of_encoder, scores_from_trainer_metrics
+from multiner.training_multiner import scores_from_trainer_metrics
 
 TYPES = ["PER", "LOC"]
 ENCODER = {"model_type": "bert", "hidden_size": 32, "num_attention_heads": 2, "num_hidden_layers": 2}
@@ -39,7 +40,7 @@ def test_card_metadata_parses_and_body_has_every_section(bert_dir):
         hyperparameters={"learning_rate": 3e-4, "num_train_epochs": 3},
         eval_results={"conll2003": SCORES},
     )
-    text = generate_model_card(config, processor, card_data)
+    text = generate_multiner_card(config, processor, card_data)
     card = ModelCard(text)
     assert card.data.library_name == "multiner"
     assert card.data.pipeline_tag == "token-classification"
@@ -65,7 +66,7 @@ def test_card_metadata_parses_and_body_has_every_section(bert_dir):
 def test_bert_mrc_card_and_card_without_evaluation(bert_dir):
     config = MultiNerConfig(encoder_config=ENCODER, entity_types=TYPES, **BERT_MRC)
     processor = processor_for(bert_dir, entity_types=TYPES)
-    text = generate_model_card(config, processor)
+    text = generate_multiner_card(config, processor)
     assert ModelCard(text).data.eval_results is None
     assert "# BERT-MRC on custom data" in text and "shared (BERT-MRC)" in text and "## Evaluation" not in text
 

@@ -73,7 +73,7 @@ def test_each_folder_holds_exactly_the_files_the_family_imports(saved_folders):
 def test_code_files_follow_relative_imports():
     names = [path.name for path in code_files(["pipeline_multiner.py"])]
     assert names[0] == "pipeline_multiner.py"
-    assert {"processing_multiner.py", "text_core.py", "hub_cards.py", "card_template_multiner.py"} <= set(names)
+    assert {"processing_multiner.py", "text_core.py", "card_multiner.py"} <= set(names)
 
 
 def test_copy_code_files_into_the_package_folder_itself_is_a_no_op(tmp_path):

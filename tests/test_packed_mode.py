@@ -6,7 +6,7 @@ from conftest import NESTED, processor_for
 from transformers import AutoModel, AutoProcessor, DistilBertConfig, DistilBertModel, pipeline
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
-from multiner.hub_cards import generate_model_card
+from multiner.card_multiner import generate_multiner_card
 from multiner.modeling_multiner import MASKED_LOGIT
 
 TYPES = ["PER", "LOC", "ORG"]
@@ -178,7 +178,7 @@ def test_pipeline_runs_packed_models_and_type_subsets(packed_dir):
 
 def test_model_card_describes_the_packed_mode(packed_dir):
     model, processor = AutoModel.from_pretrained(packed_dir), AutoProcessor.from_pretrained(packed_dir)
-    text = generate_model_card(model.config, processor)
+    text = generate_multiner_card(model.config, processor)
     assert "| query mode | packed |" in text and "packed query mode" in text
     assert "once per type" not in text
 

@@ -1,10 +1,22 @@
-"""The Jinja template of Multi-NER model cards (rendered by `hub_cards.generate_model_card`).
+"""Multi-NER model cards for the Hub: metadata (YAML) and a body rendered from the Jinja template below.
 
-A Python module rather than a Markdown file: transformers copies a remote-code model's Python imports into its module
-cache, never data files, so only a module goes wherever the card code goes (a Hub folder re-saved without multiner).
+The template is a Python string, not a Markdown file: transformers copies a remote-code model's Python imports into
+its module cache, never data files, so only a module goes wherever the card code goes (a Hub folder re-saved without
+multiner). Written by `MultiNerPipeline.save_pretrained`, by the training callback (`training_multiner`) and by
+`write_multiner_card` for any model.
 """
 
-MODEL_CARD_TEMPLATE = """---
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import EvalResult
+
+from .card_core import HYPERPARAMETERS_SECTION, CardData, render_card, write_card
+
+MULTINER_CARD_TEMPLATE = (
+    """---
 {{ card_data }}
 ---
 
@@ -77,17 +89,9 @@ with torch.no_grad():
 | longest entity | {{ max_span_length }} sub-word tokens |
 | window | {{ max_length }} tokens, stride {{ stride }} |
 | decision threshold | {{ threshold_text }} |
-{% if hyperparameters %}
-
-## Training hyperparameters
-
-| hyperparameter | value |
-|---|---|
-{% for name, value in hyperparameters.items() %}
-| {{ name }} | {{ value }} |
-{% endfor %}
-{% endif %}
-{% if eval_results %}
+"""
+    + HYPERPARAMETERS_SECTION
+    + """{% if eval_results %}
 
 ## Evaluation
 
@@ -135,3 +139,81 @@ Strict span matching (label, start and end must all agree), micro-averaged.
 }
 ```
 """
+)
+
+
+@dataclass
+class MultiNerCardData(CardData):
+    """What a card says beyond the model's own config and processor.
+
+    Args:
+        model_id: the Hub id (or folder) used in the usage snippets.
+        model_name: the card's title; defaults to a name made from the architecture and datasets.
+        base_model: Hub id of the encoder; found from the model config when it was built with `from_encoder`.
+        language, license: Hub metadata.
+        datasets: Hub ids or names of the training data.
+        hyperparameters: training settings shown in a table.
+        eval_results: per evaluation dataset, `span_scores`-style results (micro P/R/F1 and `per_type`).
+        eval_split: the split those results are on.
+    """
+
+    tags: list[str] = field(default_factory=lambda: ["multiner", "named-entity-recognition", "nested-ner", "mrc"])
+    example: str = "Ada Lovelace was born in London and worked with Charles Babbage."
+
+
+def generate_multiner_card(config, processor, card_data: MultiNerCardData | None = None) -> str:
+    """The card of a model (its `MultiNerConfig`) with its processor, as Markdown with YAML metadata.
+
+    Example:
+        >>> card = generate_multiner_card(model.config, processor, MultiNerCardData(model_id="me/ner"))  # doctest: +SKIP
+    """
+    card_data = card_data or MultiNerCardData()
+    architecture = "BERT-MRC" if config.share_heads and config.type_attention == "none" else "Multi-NER"
+    return render_card(
+        MULTINER_CARD_TEMPLATE,
+        config,
+        processor,
+        card_data,
+        architecture,
+        "token-classification",
+        model_index=_eval_results(card_data) or None,
+        architecture=architecture,
+        queries=processor.queries,
+        type_attention=config.type_attention,
+        query_mode=config.query_mode,
+        share_heads=config.share_heads,
+        max_span_length=config.max_span_length,
+        threshold_text=threshold_text(config),
+    )
+
+
+def threshold_text(config) -> str:
+    """How the card states the decision threshold: calibrated, or the uncalibrated default."""
+    if config.decision_threshold is None:
+        return "0.5 (the default; not calibrated)"
+    return f"{config.decision_threshold:g} (calibrated on held-out training data)"
+
+
+def write_multiner_card(folder: str | Path, config, processor, card_data: MultiNerCardData | None = None) -> Path:
+    """Write `README.md` (the model card) into a model folder and return its path."""
+    return write_card(folder, generate_multiner_card(config, processor, card_data))
+
+
+def _eval_results(card_data: MultiNerCardData) -> list[EvalResult]:
+    return [
+        EvalResult(
+            task_type="token-classification",
+            task_name="Named Entity Recognition",
+            dataset_type=dataset,
+            dataset_name=dataset,
+            dataset_split=card_data.eval_split,
+            metric_type=name,
+            metric_name=f"strict span {name} (micro)",
+            metric_value=float(scores[name]),
+        )
+        for dataset, scores in card_data.eval_results.items()
+        for name in ("precision", "recall", "f1")
+    ]
+
+
+__all__ = ["MULTINER_CARD_TEMPLATE", "MultiNerCardData", "generate_multiner_card", "write_multiner_card"]

@@ -1,0 +1,87 @@
+"""Training helpers every family shares, not needed at inference (a saved model folder does not hold this module):
+the two learning rates (pretrained weights, new parts), the held-out slice kept for calibration, and the choice of a
+decision threshold from held-out F1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 19))
+# Below this many gold entities in the held-out slice the F1 curve is too noisy to move a threshold from its default.
+MIN_CALIBRATION_ENTITIES = 10
+
+
+def head_optimizer(
+    model, learning_rate: float, head_learning_rate: float, weight_decay: float = 0.0, **adamw_kwargs
+) -> torch.optim.AdamW:
+    """AdamW with `learning_rate` for the pretrained weights (the encoder; a seq2seq model's backbone) and
+    `head_learning_rate` for what starts untrained (heads, attention added to the encoder, BiRNN layers); weight decay
+    as the Trainer applies it (not on biases and norms). A model names its pretrained parameters with
+    `is_pretrained_parameter(name)`, else they are those under `base_model_prefix`; frozen ones are left out. Give it
+    to the stock Trainer as `optimizers=(optimizer, None)`: the Trainer's warmup and decay schedule scales both rates
+    alike.
+
+    Example:
+        >>> optimizer = head_optimizer(model, learning_rate=1e-4, head_learning_rate=1e-3)  # doctest: +SKIP
+        >>> trainer = Trainer(model=model, args=args, optimizers=(optimizer, None), ...)  # doctest: +SKIP
+    """
+    for name, value in (("learning_rate", learning_rate), ("head_learning_rate", head_learning_rate)):
+        if not value > 0:
+            raise ValueError(f"{name}={value!r} must be > 0.")
+    pretrained = getattr(model, "is_pretrained_parameter", None) or (
+        lambda name: name.startswith(f"{model.base_model_prefix}.")
+    )
+    no_decay = ("bias", "norm")
+    groups: dict[tuple[bool, bool], list] = {(a, b): [] for a in (True, False) for b in (True, False)}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            decays = parameter.dim() > 1 and not any(part in name.lower() for part in no_decay)
+            groups[(pretrained(name), decays)].append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": parameters,
+                "lr": learning_rate if is_pretrained else head_learning_rate,
+                "weight_decay": weight_decay if decays else 0.0,
+            }
+            for (is_pretrained, decays), parameters in groups.items()
+            if parameters
+        ],
+        lr=learning_rate,
+        **adamw_kwargs,
+    )
+
+
+def hold_out_last(examples: Sequence, fraction: float) -> tuple[list, list]:
+    """(the examples to train on, the held-out slice): the last `fraction` of `examples`, at least one, kept apart to
+    calibrate thresholds on (`training_multiner.calibrate_threshold`, `training_joint_er.calibrate_joint_thresholds`).
+
+    Example:
+        >>> hold_out_last(list(range(10)), 0.2)
+        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"calibration_fraction={fraction!r} must be in (0, 1); 0 turns calibration off.")
+    count = max(1, round(fraction * len(examples)))
+    return list(examples[: len(examples) - count]), list(examples[len(examples) - count :])
+
+
+def choose_threshold(f1_by_threshold: dict[float, float]) -> float:
+    """The grid threshold with the best F1 averaged with its two neighbours (a small held-out slice gives a jagged
+    curve); ties go to the threshold nearest 0.5.
+
+    Example:
+        >>> choose_threshold({0.1: 0.2, 0.2: 0.8, 0.3: 0.7, 0.4: 0.6, 0.5: 0.5})  # the lone peak at 0.2 smoothed away
+        0.3
+    """
+    grid = sorted(f1_by_threshold)
+    values = [f1_by_threshold[threshold] for threshold in grid]
+    smoothed = [sum(values[max(0, i - 1) : i + 2]) / len(values[max(0, i - 1) : i + 2]) for i in range(len(values))]
+    best = max(smoothed)
+    return min((t for t, s in zip(grid, smoothed) if s >= best - 1e-9), key=lambda t: abs(t - 0.5))
+
+
+__all__ = ["MIN_CALIBRATION_ENTITIES", "THRESHOLD_GRID", "choose_threshold", "head_optimizer", "hold_out_last"]
