@@ -24,7 +24,7 @@ CONLL04 = [
     "--validation_file",
     str(DATA / "conll04" / "dev_triples.json"),
 ]
-EPOCHS = ["--epochs", "10"]
+EPOCHS = ["--num_train_epochs", "10"]
 # Rows measured while the script calibrated by default (0.1) say so: all rows but the `calibrated` ones pass 0, the
 # `calibrated` ones 0.1; rows measured before positive_weight's default became 5 pass 1.
 UNCALIBRATED = ["--calibration_fraction", "0"]
@@ -34,7 +34,7 @@ RUNS = {
     "conll04-finetuned": CONLL04 + EPOCHS + PLAIN,
     "conll04-frozen": CONLL04 + EPOCHS + PLAIN + ["--freeze_encoder"],
     # the encoder at Multi-NER's rate (side_by_side.py trains every parameter at 1e-4)
-    "conll04-encoder_lr_1e-4": CONLL04 + EPOCHS + PLAIN + ["--encoder_learning_rate", "1e-4"],
+    "conll04-encoder_lr_1e-4": CONLL04 + EPOCHS + PLAIN + ["--learning_rate", "1e-4"],
     "conll04-no_ner_layers": CONLL04 + EPOCHS + PLAIN + ["--ablation", "no_ner_layers"],
     "conll04-no_re_layers": CONLL04 + EPOCHS + PLAIN + ["--ablation", "no_re_layers"],
     "conll04-no_task_layers": CONLL04 + EPOCHS + PLAIN + ["--ablation", "no_task_layers"],
@@ -53,7 +53,7 @@ RUNS = {
         f"conll04-{ablation}-positive_weight_5": CONLL04 + EPOCHS + UNCALIBRATED + ["--ablation", ablation]
         for ablation in ("no_ner_layers", "no_re_layers", "no_task_layers")
     },
-    "conll04-20_epochs": CONLL04 + ["--epochs", "20"] + UNCALIBRATED,
+    "conll04-20_epochs": CONLL04 + ["--num_train_epochs", "20"] + UNCALIBRATED,
     "conll04-symmetric": CONLL04 + EPOCHS + ["--symmetric_relations"],
     # does the relation loss at the paper's weight 5 pull the encoder away from NER? (the entity gap)
     "conll04-lambda1": CONLL04 + EPOCHS + PLAIN + ["--relation_loss_weight", "1"],
@@ -65,7 +65,7 @@ RUNS = {
             str(fold),
             "--ner_head",
             head,
-            "--epochs",
+            "--num_train_epochs",
             "3",
         ]
         + (["--remove_overlaps"] if head == "bio_crf" else [])

@@ -20,33 +20,33 @@ from common import DATA, ROOT, named_runs_main, runs_footer, write_section  # no
 RESULTS = ROOT / "benchmarks" / "results" / "seq2seq"
 CADEC = ["--train_file", str(DATA / "cadec" / "train.txt"), "--validation_file", str(DATA / "cadec" / "dev.txt")]
 RUNS = {
-    "cadec": CADEC + ["--epochs", "8"],
-    "cadec-fragment_bounds": CADEC + ["--epochs", "8", "--target_mode", "fragment_bounds"],
+    "cadec": CADEC + ["--num_train_epochs", "8"],
+    "cadec-fragment_bounds": CADEC + ["--num_train_epochs", "8", "--target_mode", "fragment_bounds"],
     # the budget of the side-by-side Multi-NER rows (benchmarks/side_by_side.py): same data, epochs, batch size
     "conll2003-1epoch": [
-        "--format",
+        "--data_format",
         "conll",
         "--train_file",
         str(DATA / "conll2003" / "eng.train"),
         "--validation_file",
         str(DATA / "conll2003" / "eng.testa"),
-        "--epochs",
+        "--num_train_epochs",
         "1",
-        "--batch_size",
+        "--per_device_train_batch_size",
         "8",
     ],
     "genia-4000-1epoch": [
-        "--format",
+        "--data_format",
         "jsonlines",
         "--train_file",
         str(DATA / "genia" / "train.jsonlines"),
         "--validation_file",
         str(DATA / "genia" / "dev.jsonlines"),
-        "--max_train_examples",
+        "--max_train_samples",
         "4000",
-        "--epochs",
+        "--num_train_epochs",
         "1",
-        "--batch_size",
+        "--per_device_train_batch_size",
         "8",
     ],
 }

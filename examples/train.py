@@ -1,9 +1,10 @@
 """Fine-tune Multi-NER (or BERT-MRC) with the stock Trainer, in the style of transformers' run_ner.py.
 
 Data: local CoNLL column files (IOB1/IOB2), word-span jsonlines (GENIA, nested), SpERT-style json (CoNLL04, ADE), or
-a `datasets` Hub name with `tokens` and IOB `ner_tags` columns (needs Hub access). Every TrainingArguments option
-works on the command line. Evaluates strict span P/R/F1 (per type and micro; seqeval too with --flat), writes
-`eval_results.json`, and saves the model, processor and model card to --output_dir.
+a `datasets` Hub name with `tokens` and IOB `ner_tags` columns (needs Hub access). The command line is the other two
+scripts': every TrainingArguments option, `--encoder`, `--learning_rate` for the pretrained encoder and
+`--head_learning_rate` for the heads, query and type attention. Evaluates strict span P/R/F1 (per type and micro;
+seqeval too with --flat), writes `results.json`, and saves the model, processor and model card to --output_dir.
 
     python examples/train.py --train_file ../shared/data/conll2003/eng.train \\
         --validation_file ../shared/data/conll2003/eng.testa --flat --output_dir runs/conll \\
@@ -16,13 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
 import torch
-from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import Trainer, set_seed
 
 from multiner import (
     BERT_MRC,
@@ -42,8 +42,8 @@ from multiner.readers import (
     read_word_span_jsonl,
     training_texts,
 )
-from multiner.training_core import head_optimizer
 from multiner.training_core import hold_out_last as hold_out_last_examples
+from multiner.training_core import parse_script_arguments, trainer_optimizer, write_results
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
@@ -171,12 +171,12 @@ def load_hub_examples(name: str) -> tuple[list[dict], list[dict]]:
     return convert("train"), convert("validation") if "validation" in hub else []
 
 
+def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, object]:
+    return parse_script_arguments((ModelArguments, DataArguments), argv)
+
+
 def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
-    if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        model_args, data_args, training_args = parser.parse_json_file(sys.argv[1])
-    else:
-        model_args, data_args, training_args = parser.parse_args_into_dataclasses(argv)
+    model_args, data_args, training_args = parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(training_args.seed)
 
@@ -238,21 +238,10 @@ def main(argv: list[str] | None = None) -> dict:
     callbacks = [MultiNerCalibrationCallback(processor, held_out, flat=data_args.flat)] if held_out else []
     # evaluations during training: before calibration the model's threshold is 0.5
     metrics_threshold = model.config.threshold if data_args.threshold is None else data_args.threshold
-    optimizer = None
-    if model_args.head_learning_rate:
-        optimizer = head_optimizer(
-            model,
-            training_args.learning_rate,
-            model_args.head_learning_rate,
-            weight_decay=training_args.weight_decay,
-            betas=(training_args.adam_beta1, training_args.adam_beta2),
-            eps=training_args.adam_epsilon,
-            fused=training_args.optim == "adamw_torch_fused",  # the AdamW kernel the Trainer would have chosen
-        )
     trainer = Trainer(
         model=model,
         args=training_args,
-        optimizers=(optimizer, None),
+        optimizers=(trainer_optimizer(model, training_args, model_args.head_learning_rate), None),
         train_dataset=train_rows,
         eval_dataset=eval_rows,
         data_collator=MultiNerDataCollator.from_processor(processor),
@@ -276,8 +265,9 @@ def main(argv: list[str] | None = None) -> dict:
             metrics.update({f"eval_seqeval_{k}": v for k, v in scores["seqeval"].items()})
         card.card_data.eval_results[label] = scores
         card.on_train_end(training_args, trainer.state, None, model=model)
-        trainer.save_metrics("eval", metrics)
         logger.info("strict span F1 on %s: %.4f", data_args.validation_file or "validation", scores["f1"])
+    if training_args.should_save:
+        write_results(training_args.output_dir, "examples/train.py", argv, metrics)
     return metrics
 
 

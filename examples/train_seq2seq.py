@@ -5,33 +5,32 @@ on a validation file through the pipeline, on raw text, greedy and with beam sea
         --validation_file ../shared/data/cadec/dev.txt --output_dir seq2seq-cadec
 
     # nested (GENIA) or flat (CoNLL-2003) data train the same model
-    python examples/train_seq2seq.py --format jsonlines --train_file ../shared/data/genia/train.jsonlines \
-        --validation_file ../shared/data/genia/dev.jsonlines --max_train_examples 3000 --output_dir seq2seq-genia
+    python examples/train_seq2seq.py --data_format jsonlines --train_file ../shared/data/genia/train.jsonlines \
+        --validation_file ../shared/data/genia/dev.jsonlines --max_train_samples 3000 --output_dir seq2seq-genia
 
 seeds/001's multi-task model: add --relation_prediction, --token_relation_attention, --entity_type_attention (each
 alone or together: the paper's ablation is four runs of this script); the entity base of type attention is the
 training set's own entities (counted per type) unless --gazetteer gives a file (`type<TAB>name[<TAB>count]` or json).
 
-Inputs: the discontinuous format (`--format discontinuous`: a sentence line, then `start,end[,start,end...] TYPE|...`
-with inclusive word indices, then a blank line; CADEC), CoNLL columns (`--format conll`) or word-span jsonlines
-(`--format jsonlines`, GENIA). Words are joined by spaces into raw text. Runs under `accelerate launch` as any Trainer
-script does. Writes the model folder (Hub-ready: model, processor, code, card) and `results.json` (the command,
-scores of all and of discontinuous entities, training and generation speed, parameter counts).
+Inputs: the discontinuous format (`--data_format discontinuous`: a sentence line, then `start,end[,start,end...]
+TYPE|...` with inclusive word indices, then a blank line; CADEC), CoNLL columns (`--data_format conll`) or word-span
+jsonlines (`--data_format jsonlines`, GENIA). Words are joined by spaces into raw text. The command line is the other
+two scripts': every TrainingArguments option, `--encoder` (an encoder, warm-started as a pair, or an
+encoder-decoder), `--learning_rate` for the pretrained backbone and `--head_learning_rate` for what starts untrained.
+Runs under `accelerate launch` as any Trainer script does. Writes the model folder (Hub-ready: model, processor,
+code, card) and `results.json` (the command, scores of all and of discontinuous entities, training and generation
+speed, parameter counts).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
-import torch
-from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup, pipeline, set_seed
+from transformers import Trainer, pipeline, set_seed
 
-import multiner
 from multiner import Seq2SeqNerCardData, Seq2SeqNerDataCollator, Seq2SeqNerModel, Seq2SeqNerProcessor
 from multiner.evaluation import fragment_scores
 from multiner.readers import (
@@ -43,117 +42,122 @@ from multiner.readers import (
     read_word_span_jsonl,
     words_to_text,
 )
+from multiner.training_core import HYPERPARAMETERS, parse_script_arguments, trainer_optimizer, write_results
 
 READERS = {"discontinuous": read_discontinuous, "conll": read_conll, "jsonlines": read_word_span_jsonl}
-# Parameters that start untrained: the pointer MLP, type and special embeddings, a warm-started decoder's
-# cross-attention, the word-pair grid and the type-attention MLP. They take --learning_rate; the pretrained backbone
-# takes --backbone_learning_rate.
-NEW_PARAMETERS = (
-    "pointer_mlp.",
-    "type_embeddings.",
-    "special_embeddings.",
-    "crossattention.",
-    "relation_grid.",
-    "type_attention.",
-)
+# The family's Trainer defaults (each one a TrainingArguments option the command line can change).
+TRAINING_DEFAULTS = {
+    "num_train_epochs": 10,
+    "per_device_train_batch_size": 16,
+    "learning_rate": 5e-5,
+    "weight_decay": 0.01,
+    "warmup_steps": 0.1,
+    "save_strategy": "no",
+    "logging_steps": 50,
+    "report_to": "none",
+    "disable_tqdm": True,
+}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    data = parser.add_argument_group("data")
-    data.add_argument("--train_file", required=True)
-    data.add_argument("--validation_file", required=True)
-    data.add_argument("--format", choices=sorted(READERS), default="discontinuous")
-    data.add_argument("--max_train_examples", type=int, help="train on the first N examples only")
-    data.add_argument("--max_validation_examples", type=int, help="score the first N validation examples only")
-    model = parser.add_argument_group("model (every Seq2SeqNerConfig field not listed keeps its default)")
-    model.add_argument("--backbone", help="encoder (warm-started pair) or encoder-decoder folder; default MiniLM")
-    model.add_argument("--target_mode", choices=["all_words", "fragment_bounds"], default="all_words")
-    model.add_argument("--share_encoder_decoder", action="store_true")
-    model.add_argument("--relation_prediction", action="store_true", help="seeds/001's word-pair task (RP)")
-    model.add_argument("--token_relation_attention", action="store_true", help="seeds/001's TRA")
-    model.add_argument("--entity_type_attention", action="store_true", help="seeds/001's ETA")
-    model.add_argument("--relation_loss_weight", type=float, default=0.3, help="w in L_entity + w * L_relation")
-    model.add_argument("--relation_size", type=int, default=256, help="word-pair grid size")
-    model.add_argument("--gazetteer", help="entity base of type attention (default: the training entities)")
-    training = parser.add_argument_group("training")
-    training.add_argument("--output_dir", required=True)
-    training.add_argument("--epochs", type=float, default=10)
-    training.add_argument("--batch_size", type=int, default=16)
-    training.add_argument("--learning_rate", type=float, default=1e-4, help="parameters that start untrained")
-    training.add_argument("--backbone_learning_rate", type=float, default=5e-5, help="the pretrained backbone")
-    training.add_argument("--warmup_ratio", type=float, default=0.1)
-    training.add_argument("--seed", type=int, default=42)
-    training.add_argument("--num_beams", type=int, nargs="+", default=[1, 4], help="scored with each (first: card)")
-    return parser.parse_args(argv)
+@dataclass
+class ModelArguments:
+    """Every Seq2SeqNerConfig field not listed keeps its default."""
+
+    encoder: str | None = field(
+        default=None,
+        metadata={"help": "Encoder (warm-started as a pair) or encoder-decoder folder; default the packaged MiniLM."},
+    )
+    head_learning_rate: float = field(
+        default=1e-4,
+        metadata={
+            "help": "Learning rate of what starts untrained (pointer, type embeddings, a warm-started decoder's "
+            "cross-attention, RP/TRA/ETA parts); the backbone gets --learning_rate. 0: one rate for all."
+        },
+    )
+    target_mode: str = field(default="all_words", metadata={"help": "all_words or fragment_bounds."})
+    share_encoder_decoder: bool = False
+    relation_prediction: bool = field(default=False, metadata={"help": "seeds/001's word-pair task (RP)."})
+    token_relation_attention: bool = field(default=False, metadata={"help": "seeds/001's TRA."})
+    entity_type_attention: bool = field(default=False, metadata={"help": "seeds/001's ETA."})
+    relation_loss_weight: float = field(default=0.3, metadata={"help": "w in L_entity + w * L_relation."})
+    relation_size: int = field(default=256, metadata={"help": "Word-pair grid size."})
+    gazetteer: str | None = field(
+        default=None, metadata={"help": "Entity base of type attention (default: the training entities)."}
+    )
 
 
-def optimizer_and_schedule(model: Seq2SeqNerModel, args: argparse.Namespace, steps: int):
-    """AdamW with one learning rate for the pretrained backbone and another for what starts untrained."""
-    parameters = dict(model.named_parameters())  # shared weights once
-    new = [p for name, p in parameters.items() if any(part in name for part in NEW_PARAMETERS)]
-    backbone = [p for name, p in parameters.items() if not any(part in name for part in NEW_PARAMETERS)]
-    groups = [{"params": new, "lr": args.learning_rate}, {"params": backbone, "lr": args.backbone_learning_rate}]
-    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-    return optimizer, get_linear_schedule_with_warmup(optimizer, int(args.warmup_ratio * steps), steps)
+@dataclass
+class DataArguments:
+    train_file: str | None = None
+    validation_file: str | None = None
+    data_format: str = field(default="discontinuous", metadata={"help": f"One of {sorted(READERS)}."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Train on the first N examples only."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Score the first N examples only."})
+    num_beams: list[int] = field(
+        default_factory=lambda: [1, 4], metadata={"help": "Validation scored with each beam count (first: card)."}
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, object]:
+    model_args, data_args, training_args = parse_script_arguments(
+        (ModelArguments, DataArguments), argv, **TRAINING_DEFAULTS
+    )
+    if not (data_args.train_file and data_args.validation_file):
+        raise ValueError("Give --train_file and --validation_file.")
+    if data_args.data_format not in READERS:
+        raise ValueError(f"--data_format {data_args.data_format!r} is not one of {sorted(READERS)}.")
+    return model_args, data_args, training_args
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    set_seed(args.seed)
-    read = READERS[args.format]
-    train = [words_to_text(example) for example in read(args.train_file)[: args.max_train_examples]]
-    validation = [words_to_text(example) for example in read(args.validation_file)[: args.max_validation_examples]]
+    model_args, data_args, training_args = parse_args(argv)
+    set_seed(training_args.seed)
+    read = READERS[data_args.data_format]
+    train = [words_to_text(example) for example in read(data_args.train_file)[: data_args.max_train_samples]]
+    validation = read(data_args.validation_file)[: data_args.max_eval_samples]
+    validation = [words_to_text(example) for example in validation]
     entity_base = None
-    if args.entity_type_attention:
-        entity_base = read_gazetteer(args.gazetteer) if args.gazetteer else entity_base_of(train)
+    if model_args.entity_type_attention:
+        entity_base = read_gazetteer(model_args.gazetteer) if model_args.gazetteer else entity_base_of(train)
     model = Seq2SeqNerModel.from_encoder(
-        args.backbone,
+        model_args.encoder,
         entity_types=entity_types_of(train),
-        target_mode=args.target_mode,
-        share_encoder_decoder=args.share_encoder_decoder,
-        relation_prediction=args.relation_prediction,
-        token_relation_attention=args.token_relation_attention,
-        entity_type_attention=args.entity_type_attention,
-        relation_loss_weight=args.relation_loss_weight,
-        relation_size=args.relation_size,
+        target_mode=model_args.target_mode,
+        share_encoder_decoder=model_args.share_encoder_decoder,
+        relation_prediction=model_args.relation_prediction,
+        token_relation_attention=model_args.token_relation_attention,
+        entity_type_attention=model_args.entity_type_attention,
+        relation_loss_weight=model_args.relation_loss_weight,
+        relation_size=model_args.relation_size,
         entity_base=entity_base,
         # flat or nested data: generation writes contiguous entities only
         discontinuous=any(len(e.get("fragments", [e])) > 1 for example in train for e in example["entities"]),
     )
     processor = Seq2SeqNerProcessor.from_model(model)
     data = datasets.Dataset.from_list(train)
-    features = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    with training_args.main_process_first(desc="preprocess"):
+        features = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
     unrepresentable = dict(processor.count_unrepresentable(features))
     print(f"{len(train)} training examples, {len(features)} windows; left out: {unrepresentable or 'nothing'}")
 
-    steps = int(len(features) / args.batch_size + 0.999) * int(args.epochs + 0.999)
-    training_args = TrainingArguments(
-        args.output_dir,
-        num_train_epochs=args.epochs,
-        per_device_train_batch_size=args.batch_size,
-        seed=args.seed,
-        save_strategy="no",
-        logging_steps=50,
-        report_to=[],
-        disable_tqdm=True,
-    )
     trainer = Trainer(
         model=model,
         args=training_args,
         train_dataset=features,
         processing_class=processor,
         data_collator=Seq2SeqNerDataCollator.from_processor(processor),
-        optimizers=optimizer_and_schedule(model, args, steps),
+        optimizers=(trainer_optimizer(model, training_args, model_args.head_learning_rate), None),
     )
     started = time.time()
     trainer.train()
     train_seconds = time.time() - started
+    if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
+        return {}
 
     extract = pipeline("seq2seq-ner", model=model.eval(), processor=processor)
     texts = [example["text"] for example in validation]
     evaluations = {}
-    for num_beams in args.num_beams:
+    for num_beams in data_args.num_beams:
         started = time.time()
         predicted = extract(texts, batch_size=32, num_beams=num_beams)
         seconds = time.time() - started
@@ -165,26 +169,24 @@ def main(argv: list[str] | None = None) -> dict:
             f"{len(texts) / seconds:.1f} sentences/s"
         )
 
+    settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}
     card = Seq2SeqNerCardData(
-        model_id=args.output_dir,
-        datasets=[Path(args.train_file).parent.name],
-        hyperparameters={name: value for name, value in vars(args).items() if value is not None},
-        eval_results={Path(args.validation_file).stem: evaluations[f"beams_{args.num_beams[0]}"]["scores"]},
+        model_id=training_args.output_dir,
+        datasets=[Path(data_args.train_file).parent.name],
+        hyperparameters={name: value for name, value in settings.items() if value is not None},
+        eval_results={Path(data_args.validation_file).stem: evaluations[f"beams_{data_args.num_beams[0]}"]["scores"]},
     )
-    extract.save_pretrained(args.output_dir, card_data=card)
+    extract.save_pretrained(training_args.output_dir, card_data=card)
     results = {
-        "command": "python " + " ".join(sys.argv if argv is None else ["examples/train_seq2seq.py", *argv]),
-        "multiner": multiner.__version__,
         "evaluations": evaluations,
         "unrepresentable": unrepresentable,
         "train_examples": len(train),
         "validation_examples": len(validation),
         "train_seconds": round(train_seconds, 1),
-        "train_sentences_per_second": round(len(train) * args.epochs / train_seconds, 1),
+        "train_sentences_per_second": round(len(train) * training_args.num_train_epochs / train_seconds, 1),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    Path(args.output_dir, "results.json").write_text(json.dumps(results, indent=1))
-    return results
+    return write_results(training_args.output_dir, "examples/train_seq2seq.py", argv, results)
 
 
 if __name__ == "__main__":

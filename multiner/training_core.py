@@ -9,6 +9,17 @@ from collections.abc import Sequence
 
 import torch
 
+# The Trainer settings a model card lists (every family's card).
+HYPERPARAMETERS = (
+    "learning_rate",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "weight_decay",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "seed",
+)
 THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 19))
 # Below this many gold entities in the held-out slice the F1 curve is too noisy to move a threshold from its default.
 MIN_CALIBRATION_ENTITIES = 10
@@ -84,4 +95,64 @@ def choose_threshold(f1_by_threshold: dict[float, float]) -> float:
     return min((t for t, s in zip(grid, smoothed) if s >= best - 1e-9), key=lambda t: abs(t - 0.5))
 
 
-__all__ = ["MIN_CALIBRATION_ENTITIES", "THRESHOLD_GRID", "choose_threshold", "head_optimizer", "hold_out_last"]
+def parse_script_arguments(argument_classes: Sequence[type], argv: Sequence[str] | None = None, **defaults):
+    """The training scripts' one command line: `HfArgumentParser` over the script's dataclasses and
+    `TrainingArguments` (so every Trainer option works on every script), with the family's defaults for Trainer
+    fields (`num_train_epochs=20`, ...). A lone `.json` argument is a file of arguments, as in transformers'
+    examples. Returns one instance per class, `TrainingArguments` last."""
+    import json
+    import sys
+
+    from transformers import HfArgumentParser, TrainingArguments
+
+    parser = HfArgumentParser((*argument_classes, TrainingArguments))
+    parser.set_defaults(**defaults)
+    if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
+        with open(sys.argv[1], encoding="utf-8") as file:
+            return parser.parse_dict({**defaults, **json.load(file)})
+    return parser.parse_args_into_dataclasses(list(argv) if argv is not None else None)
+
+
+def trainer_optimizer(model, training_args, head_learning_rate: float | None) -> torch.optim.AdamW | None:
+    """`head_optimizer` under the Trainer's settings (`learning_rate` for the pretrained weights, weight decay, Adam
+    betas and epsilon, the fused kernel when the Trainer would pick it); None (the Trainer's own, one rate) when
+    `head_learning_rate` is unset or 0. Pass it as `Trainer(..., optimizers=(optimizer, None))`."""
+    if not head_learning_rate:
+        return None
+    return head_optimizer(
+        model,
+        training_args.learning_rate,
+        head_learning_rate,
+        weight_decay=training_args.weight_decay,
+        betas=(training_args.adam_beta1, training_args.adam_beta2),
+        eps=training_args.adam_epsilon,
+        fused=training_args.optim == "adamw_torch_fused",
+    )
+
+
+def write_results(output_dir: str, script: str, argv: Sequence[str] | None, results: dict) -> dict:
+    """Every training script's record, `output_dir/results.json`: the command, the multiner version and `results`."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from . import __version__
+
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    record = {"command": " ".join(["python", script, *arguments]), "multiner": __version__, **results}
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    Path(output_dir, "results.json").write_text(json.dumps(record, indent=1, default=str))
+    return record
+
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "MIN_CALIBRATION_ENTITIES",
+    "THRESHOLD_GRID",
+    "choose_threshold",
+    "head_optimizer",
+    "hold_out_last",
+    "parse_script_arguments",
+    "trainer_optimizer",
+    "write_results",
+]

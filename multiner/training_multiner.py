@@ -21,7 +21,7 @@ from transformers import TrainerCallback
 
 from .card_multiner import MultiNerCardData, write_multiner_card
 from .evaluation import span_scores
-from .training_core import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
+from .training_core import HYPERPARAMETERS, MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -149,18 +149,6 @@ class MultiNerCalibrationCallback(TrainerCallback):
         self.calibration = calibrate_threshold(
             model, self.processor, self.examples, flat=self.flat, batch_size=self.batch_size
         )
-
-
-HYPERPARAMETERS = (
-    "learning_rate",
-    "num_train_epochs",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "weight_decay",
-    "warmup_steps",
-    "lr_scheduler_type",
-    "seed",
-)
 
 
 def scores_from_trainer_metrics(metrics: dict[str, float], entity_types: list[str], prefix: str = "eval_") -> dict:

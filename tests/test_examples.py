@@ -1,5 +1,6 @@
 """The training script runs end to end, in one process and data-parallel under accelerate (2 CPU processes)."""
 
+import importlib
 import importlib.util
 import json
 import os
@@ -62,7 +63,7 @@ def train_command(bert_dir, conll_file, output_dir):
 
 
 def check_saved_model(output_dir, processes, query_mode="per_type"):
-    metrics = json.loads((output_dir / "eval_results.json").read_text())
+    metrics = json.loads((output_dir / "results.json").read_text())
     assert {"eval_f1", "eval_PER_f1", "eval_seqeval_f1", "train_loss"} <= set(metrics)
     assert metrics["world_size"] == processes
     # the last of the 8 sentences is held out; its 2 entities are too few to move the threshold from 0.5
@@ -134,13 +135,35 @@ def test_train_script_under_accelerate_with_two_processes(bert_dir, conll_file, 
     check_saved_model(output_dir, processes=2)
 
 
+SCRIPTS = {"train": "conll", "train_joint_er": "spert", "train_seq2seq": "discontinuous"}
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_the_three_scripts_speak_one_language(script):
+    """The same flag names the same thing in every script: the encoder, the pretrained weights' and the new parts'
+    learning rates, epochs and batch size (TrainingArguments), the data format and the sample limits."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    module = importlib.import_module(script)
+    arguments = ["--train_file", "train", "--validation_file", "dev", "--output_dir", "out", "--encoder", "enc"]
+    arguments += ["--learning_rate", "2e-5", "--head_learning_rate", "3e-3", "--num_train_epochs", "2"]
+    arguments += ["--per_device_train_batch_size", "4", "--data_format", SCRIPTS[script], "--seed", "7"]
+    arguments += ["--max_train_samples", "10", "--max_eval_samples", "5", "--weight_decay", "0.02"]
+    model_args, data_args, training_args = module.parse_args(arguments)
+    assert (model_args.encoder, model_args.head_learning_rate) == ("enc", 3e-3)
+    assert (data_args.data_format, data_args.max_train_samples, data_args.max_eval_samples) == (SCRIPTS[script], 10, 5)
+    assert (training_args.learning_rate, training_args.num_train_epochs, training_args.seed) == (2e-5, 2, 7)
+    assert (training_args.per_device_train_batch_size, training_args.weight_decay) == (4, 0.02)
+    with pytest.raises(ValueError, match=r"not used by the HfArgumentParser: \['--epochs', '3'\]"):  # old names
+        module.parse_args([*arguments, "--epochs", "3"])
+
+
 def test_joint_er_script_calibrates_the_span_head_by_default():
     sys.path.insert(0, str(ROOT / "examples"))
     import train_joint_er
 
     def fraction(*arguments):
         files = ["--train_file", "train.json", "--validation_file", "dev.json", "--output_dir", "out"]
-        return train_joint_er.parse_args(files + list(arguments)).calibration_fraction
+        return train_joint_er.parse_args(files + list(arguments))[1].calibration_fraction
 
     assert fraction() == 0.0 and fraction("--ner_head", "span") == 0.1
     assert fraction("--ner_head", "span", "--calibration_fraction", "0") == 0.0
@@ -163,9 +186,9 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
             str(conll04 / "dev_triples.json"),
             "--encoder",
             bert_dir,
-            "--max_train_examples",
+            "--max_train_samples",
             "24",
-            "--epochs",
+            "--num_train_epochs",
             "1",
             "--freeze_encoder",
             "--calibration_fraction",
@@ -183,7 +206,8 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     )
     assert results["trainable_parameters"] == results["trainable_outside_encoder"] < results["parameters"]
     assert set(results["scores"]["relations"]) == {"strict", "boundaries"}
-    assert json.loads((output / "results.json").read_text())["scores"] == results["scores"]
+    saved = json.loads((output / "results.json").read_text())
+    assert saved["scores"] == results["scores"] and saved["command"].startswith("python examples/train_joint_er.py")
     from transformers import pipeline
 
     text = "John Smith , who works for IBM , lives in Boston ."
@@ -203,8 +227,8 @@ def test_seq2seq_script_on_real_cadec(bert_dir, shared_data, tmp_path):
     cadec = shared_data / "cadec"
     output = tmp_path / "seq2seq"
     arguments = ["--train_file", str(cadec / "train.txt"), "--validation_file", str(cadec / "dev.txt")]
-    arguments += ["--backbone", bert_dir, "--max_train_examples", "32", "--max_validation_examples", "40"]
-    arguments += ["--epochs", "1", "--num_beams", "1", "2", "--output_dir", str(output)]
+    arguments += ["--encoder", bert_dir, "--max_train_samples", "32", "--max_eval_samples", "40"]
+    arguments += ["--num_train_epochs", "1", "--num_beams", "1", "2", "--output_dir", str(output)]
     results = train_seq2seq.main(arguments)
     assert results["unrepresentable"] == {} and results["validation_examples"] == 40
     assert set(results["evaluations"]) == {"beams_1", "beams_2"}
