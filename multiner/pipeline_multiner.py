@@ -5,7 +5,6 @@ from __future__ import annotations
 from .card_multiner import MultiNerCardData, write_multiner_card
 from .pipeline_core import WindowedPipeline, Windows, unknown_option
 from .processing_multiner import MultiNerTexts
-from .text_core import check_threshold
 
 CALL_OPTIONS = ("threshold", "entity_types", "flat", "batch_size", "num_workers")
 
@@ -47,8 +46,7 @@ class MultiNerPipeline(WindowedPipeline):
         if entity_types is not None:
             preprocess["entity_types"] = self.processor.selected_types(entity_types)
         if threshold is not None:
-            check_threshold(threshold)
-            postprocess["threshold"] = forward["threshold"] = threshold
+            forward["threshold"] = self.processor.decision_threshold(threshold)
         if flat is not None:
             if not isinstance(flat, bool):
                 raise TypeError(f"flat must be True or False, got {flat!r} ({type(flat).__name__}).")
@@ -58,13 +56,11 @@ class MultiNerPipeline(WindowedPipeline):
     def _forward(self, windows: Windows, threshold: float | None = None) -> list[list[tuple]]:
         # Only spans whose start and end clear the threshold can be entities: the model scores just those. The
         # outputs are reduced to those spans here, so they are freed before the next pass.
-        threshold = self.model.config.threshold if threshold is None else threshold
+        threshold = self.processor.decision_threshold(threshold)
         outputs = self.model(**windows.batch.to(self.device), span_threshold=threshold)
         return self.processor.window_results(outputs, windows.batch, threshold)
 
-    def postprocess(
-        self, found: tuple[MultiNerTexts, list], threshold: float | None = None, flat: bool = False
-    ) -> list[list[dict]]:
+    def postprocess(self, found: tuple[MultiNerTexts, list], flat: bool = False) -> list[list[dict]]:
         texts, spans = found
         return self.processor.results(texts, spans, flat=flat)
 

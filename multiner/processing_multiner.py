@@ -148,6 +148,14 @@ class MultiNerProcessor(WindowedProcessor):
         """The decision threshold when the caller gives none: the model's calibrated `decision_threshold`, else 0.5."""
         return self._model_config.threshold
 
+    def decision_threshold(self, threshold: float | None = None) -> float:
+        """The family's one decision point for the threshold: `threshold` checked, or when None the model's
+        (`config.decision_threshold`, calibrated at the end of training, else 0.5). The pipeline's span pruning and
+        `window_results` both ask here."""
+        threshold = self.threshold if threshold is None else threshold
+        check_threshold(threshold)
+        return threshold
+
     @property
     def max_span_length(self) -> int:
         return self._model_config.max_span_length
@@ -255,8 +263,7 @@ class MultiNerProcessor(WindowedProcessor):
         """Per window of `batch`, the spans that clear `threshold` (default: `self.threshold`) as `(label, first,
         last, score)` in window token coordinates: the part of `decode` that needs the model outputs (they can be
         freed after it)."""
-        threshold = self.threshold if threshold is None else threshold
-        check_threshold(threshold)
+        threshold = self.decision_threshold(threshold)
         if outputs.span_logits.shape[2] != self.max_span_length:
             raise ValueError(
                 f"The model scores spans up to {outputs.span_logits.shape[2]} tokens but the processor's "
