@@ -33,7 +33,8 @@ from multiner import (
     MultiNerModel,
     MultiNerProcessor,
 )
-from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores, span_scores
+from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores
+from multiner.ner_metric import as_metric_entities, load_ner_metric
 from multiner.readers import (
     entity_types_of,
     iob_to_spans,
@@ -283,7 +284,11 @@ def evaluate_documents(model, processor, examples, data_args, training_args) -> 
             predicted += processor.decode(model(**batch), batch, threshold=data_args.threshold, flat=data_args.flat)
     gold = [[(e["label"], e["start"], e["end"]) for e in example["entities"]] for example in examples]
     found = [[(e["entity_group"], e["start"], e["end"]) for e in entities] for entities in predicted]
-    scores = span_scores(gold, found, processor.entity_types)
+    scores = load_ner_metric("spans").compute(
+        predictions=[as_metric_entities(entities) for entities in predicted],
+        references=[as_metric_entities(example["entities"]) for example in examples],
+        entity_types=processor.entity_types,
+    )
     if data_args.flat:
         scores["seqeval"] = seqeval_scores([len(example["tokens"]) for example in examples], gold, found)
     return scores

@@ -26,7 +26,8 @@ import datasets
 from transformers import Trainer, pipeline, set_seed
 
 from multiner import ABLATIONS, JointErCardData, JointErDataCollator, JointErModel, JointErProcessor
-from multiner.evaluation import format_relation_scores, relation_scores
+from multiner.evaluation import format_relation_scores
+from multiner.ner_metric import as_metric_example, load_ner_metric
 from multiner.readers import (
     ade_fold,
     read_relation_jsonl,
@@ -217,7 +218,12 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.time()
     predicted = extract([example["text"] for example in validation], batch_size=16)
     predict_seconds = time.time() - started
-    scores = relation_scores(validation, predicted, entity_types, relation_types)
+    scores = load_ner_metric("relations").compute(
+        predictions=[as_metric_example(example) for example in predicted],
+        references=[as_metric_example(example) for example in validation],
+        entity_types=entity_types,
+        relation_types=relation_types,
+    )
     print(format_relation_scores(scores))
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}

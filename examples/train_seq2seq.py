@@ -32,7 +32,7 @@ import datasets
 from transformers import Trainer, pipeline, set_seed
 
 from multiner import Seq2SeqNerCardData, Seq2SeqNerDataCollator, Seq2SeqNerModel, Seq2SeqNerProcessor
-from multiner.evaluation import fragment_scores
+from multiner.ner_metric import as_metric_entities, load_ner_metric
 from multiner.readers import (
     entity_base_of,
     entity_types_of,
@@ -156,12 +156,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     extract = pipeline("seq2seq-ner", model=model.eval(), processor=processor)
     texts = [example["text"] for example in validation]
+    metric = load_ner_metric("fragments")
+    references = [as_metric_entities(example["entities"], fragments=True) for example in validation]
     evaluations = {}
     for num_beams in data_args.num_beams:
         started = time.time()
         predicted = extract(texts, batch_size=32, num_beams=num_beams)
         seconds = time.time() - started
-        scores = fragment_scores(validation, predicted)
+        found = [as_metric_entities(entities, fragments=True) for entities in predicted]
+        scores = metric.compute(predictions=found, references=references)
         evaluations[f"beams_{num_beams}"] = {"scores": scores, "sentences_per_second": round(len(texts) / seconds, 1)}
         print(
             f"num_beams={num_beams}: all F1 {100 * scores['all']['f1']:.2f} (P {100 * scores['all']['precision']:.2f}"

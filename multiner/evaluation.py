@@ -22,30 +22,15 @@ def span_scores(
         entity_types: types reported per type (default: every label seen).
 
     Returns:
-        `{"precision", "recall", "f1", "per_type": {label: {"precision", "recall", "f1", "support"}}}`.
+        `{"precision", "recall", "f1", "gold", "predicted", "macro": {...}, "per_type": {label: {"precision",
+        "recall", "f1", "support"}}}`: micro scores with the entity counts, the macro average over types, per type.
 
     Example:
         >>> span_scores([[("PER", 0, 2), ("LOC", 5, 6)]], [[("PER", 0, 2), ("LOC", 4, 6)]])["f1"]
         0.5
     """
-    if len(gold) != len(predicted):
-        raise ValueError(f"gold has {len(gold)} examples but predicted has {len(predicted)}.")
-    true_positives, gold_counts, predicted_counts = Counter(), Counter(), Counter()
-    for gold_spans, predicted_spans in zip(gold, predicted):
-        gold_set, predicted_set = set(gold_spans), set(predicted_spans)
-        true_positives.update(label for label, _, _ in gold_set & predicted_set)
-        gold_counts.update(label for label, _, _ in gold_set)
-        predicted_counts.update(label for label, _, _ in predicted_set)
-    labels = list(entity_types) if entity_types is not None else sorted(gold_counts | predicted_counts)
-    scores = _prf(sum(true_positives.values()), sum(predicted_counts.values()), sum(gold_counts.values()))
-    scores["per_type"] = {
-        label: {
-            **_prf(true_positives[label], predicted_counts[label], gold_counts[label]),
-            "support": gold_counts[label],
-        }
-        for label in labels
-    }
-    return scores
+    scores = micro_macro_scores(gold, predicted, entity_types)
+    return {**scores["micro"], "macro": scores["macro"], "per_type": scores["per_type"]}
 
 
 def flatten_scores(scores: dict) -> dict[str, float]:
@@ -189,8 +174,8 @@ def relation_scores(
                     [_relation_key(relation, entities, number, name) for relation in example.get("relations", [])]
                 )
     return {
-        "entities": _micro_macro(*entity_items, entity_types),
-        "relations": {name: _micro_macro(*items, relation_types) for name, items in relation_items.items()},
+        "entities": micro_macro_scores(*entity_items, entity_types),
+        "relations": {name: micro_macro_scores(*items, relation_types) for name, items in relation_items.items()},
     }
 
 
@@ -215,7 +200,9 @@ def format_relation_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
-def fragment_scores(gold: Sequence[dict], predicted: Sequence[dict]) -> dict:
+def fragment_scores(
+    gold: Sequence[dict], predicted: Sequence[dict], entity_types: Sequence[str] | None = None
+) -> dict:
     """Precision / recall / F1 (micro) of entities that may be discontinuous: an entity is correct when its type and
     every fragment match. Reported for all entities and for the discontinuous ones alone (gold and predicted
     entities of two or more fragments), as the discontinuous NER papers do.
@@ -225,7 +212,8 @@ def fragment_scores(gold: Sequence[dict], predicted: Sequence[dict]) -> dict:
             (or `entity_group`) and `fragments` of `{"start", "end"}`, or only `start` and `end` (one fragment).
 
     Returns:
-        `{"all": {...}, "discontinuous": {...}}`, each `{"precision", "recall", "f1", "gold", "predicted"}`.
+        `{"all": {...}, "discontinuous": {...}}`, each `{"precision", "recall", "f1", "gold", "predicted"}` (micro,
+        with the entity counts) plus `macro` and `per_type` over `entity_types` (default: every type seen).
 
     Example:
         >>> gold = [[{"label": "ADR", "fragments": [{"start": 0, "end": 4}, {"start": 12, "end": 16}]},
@@ -238,23 +226,13 @@ def fragment_scores(gold: Sequence[dict], predicted: Sequence[dict]) -> dict:
     """
     if len(gold) != len(predicted):
         raise ValueError(f"gold has {len(gold)} examples but predicted has {len(predicted)}.")
-    counts = {"all": Counter(), "discontinuous": Counter()}
-    for number, (gold_example, predicted_example) in enumerate(zip(gold, predicted)):
-        gold_set = {_fragment_key(entity, number) for entity in _entities_of(gold_example)}
-        predicted_set = {_fragment_key(entity, number) for entity in _entities_of(predicted_example)}
-        for name, keep in (("all", lambda key: True), ("discontinuous", lambda key: len(key[1]) > 1)):
-            gold_kept = {key for key in gold_set if keep(key)}
-            predicted_kept = {key for key in predicted_set if keep(key)}
-            counts[name].update(
-                gold=len(gold_kept), predicted=len(predicted_kept), correct=len(gold_kept & predicted_kept)
-            )
+    gold_keys = [[_fragment_key(e, number) for e in _entities_of(example)] for number, example in enumerate(gold)]
+    found_keys = [[_fragment_key(e, n) for e in _entities_of(example)] for n, example in enumerate(predicted)]
+    parts = {"all": (gold_keys, found_keys)}
+    parts["discontinuous"] = tuple([[k for k in keys if len(k[1]) > 1] for keys in side] for side in parts["all"])
+    scores = {name: micro_macro_scores(*sides, entity_types) for name, sides in parts.items()}
     return {
-        name: {
-            **_prf(count["correct"], count["predicted"], count["gold"]),
-            "gold": count["gold"],
-            "predicted": count["predicted"],
-        }
-        for name, count in counts.items()
+        name: {**part["micro"], "macro": part["macro"], "per_type": part["per_type"]} for name, part in scores.items()
     }
 
 
@@ -293,7 +271,12 @@ def _relation_key(relation: dict, entities: list, number: int, match: str) -> tu
     return (relation["type"], entities[head][1:], entities[tail][1:])
 
 
-def _micro_macro(gold: list, predicted: list, types: Sequence[str] | None) -> dict:
+def micro_macro_scores(gold: list, predicted: list, types: Sequence[str] | None = None) -> dict:
+    """Strict P/R/F1 of hashable items whose first element is their type (entity or relation keys), per example:
+    micro (every decision pooled, with the `gold` and `predicted` counts), macro (the mean over `types` of the
+    per-type scores; default every type seen) and per type with its gold `support`."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"gold has {len(gold)} examples but predicted has {len(predicted)}.")
     true_positives, gold_counts, predicted_counts = Counter(), Counter(), Counter()
     for gold_items, predicted_items in zip(gold, predicted):
         gold_set, predicted_set = set(gold_items), set(predicted_items)
@@ -309,6 +292,7 @@ def _micro_macro(gold: list, predicted: list, types: Sequence[str] | None) -> di
         for label in labels
     }
     micro = _prf(sum(true_positives.values()), sum(predicted_counts.values()), sum(gold_counts.values()))
+    micro.update(gold=sum(gold_counts.values()), predicted=sum(predicted_counts.values()))
     names = ("precision", "recall", "f1")
     macro = {
         name: sum(scores[name] for scores in per_type.values()) / len(per_type) if per_type else 0.0 for name in names
@@ -321,6 +305,7 @@ __all__ = [
     "flatten_scores",
     "format_relation_scores",
     "fragment_scores",
+    "micro_macro_scores",
     "relation_scores",
     "seqeval_scores",
     "span_scores",

@@ -92,13 +92,15 @@ def test_relation_scores_micro_macro_strict_and_boundaries_by_hand():
         {"entities": [entity(0, 2, "Peop")], "relations": []},
     ]
     scores = relation_scores(gold, predicted)
-    assert scores["entities"]["micro"] == {"precision": 0.75, "recall": 0.6, "f1": pytest.approx(2 / 3)}
+    expected = {"precision": 0.75, "recall": 0.6, "f1": pytest.approx(2 / 3), "gold": 5, "predicted": 4}
+    assert scores["entities"]["micro"] == expected
     # per type: Peop 2 of 2, Loc 1 of 2 gold and 1 of 2 predicted, Org 0; macro is the plain mean over types
     per_type = scores["entities"]["per_type"]
     assert per_type["Loc"]["precision"] == 0.5 and per_type["Loc"]["recall"] == 0.5 and per_type["Org"]["f1"] == 0
     assert scores["entities"]["macro"]["f1"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
     strict, boundaries = scores["relations"]["strict"], scores["relations"]["boundaries"]
-    assert strict["micro"] == {"precision": 0.5, "recall": pytest.approx(1 / 3), "f1": pytest.approx(0.4)}
+    expected = {"precision": 0.5, "recall": pytest.approx(1 / 3), "f1": pytest.approx(0.4), "gold": 3, "predicted": 2}
+    assert strict["micro"] == expected
     assert strict["per_type"]["Work_For"]["f1"] == 0.0 and strict["per_type"]["Live_In"]["recall"] == 0.5
     assert boundaries["micro"]["precision"] == 1.0 and boundaries["micro"]["recall"] == pytest.approx(2 / 3)
     table = format_relation_scores(scores)
@@ -121,7 +123,10 @@ def test_fragment_scores_need_every_fragment_and_report_discontinuous_entities_a
         [{"entity_group": "ADR", "start": 0, "end": 9, "fragments": [{"start": 0, "end": 4}, {"start": 6, "end": 9}]}],
     ]
     scores = fragment_scores(gold, predicted)
-    assert scores["all"] == {"precision": 1 / 3, "recall": 0.5, "f1": pytest.approx(0.4), "gold": 2, "predicted": 3}
-    assert scores["discontinuous"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "gold": 1, "predicted": 1}
+    micro = {name: scores["all"][name] for name in ("precision", "recall", "f1", "gold", "predicted")}
+    assert micro == {"precision": 1 / 3, "recall": 0.5, "f1": pytest.approx(0.4), "gold": 2, "predicted": 3}
+    micro = {name: scores["discontinuous"][name] for name in ("precision", "recall", "f1", "gold", "predicted")}
+    assert micro == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "gold": 1, "predicted": 1}
+    assert scores["all"]["per_type"]["ADR"]["support"] == 2 and scores["all"]["macro"]["f1"] == pytest.approx(0.4)
     with pytest.raises(ValueError, match="gold has 2 examples but predicted has 1"):
         fragment_scores(gold, predicted[:1])
