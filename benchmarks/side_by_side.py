@@ -117,7 +117,8 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
     calibration = calibrate_threshold(model, processor, held_out, flat=FLAT[args.dataset]) if held_out else None
     if args.save_model:
         # kept for error analysis (threshold sweep, boundary vs type errors); work/ is not committed
-        folder = RESULTS / "work" / f"{args.dataset}-{args.system}"
+        seed = "" if args.seed == 42 else f"-seed{args.seed}"
+        folder = RESULTS / "work" / f"{args.dataset}-{args.system}{seed}"
         model.save_pretrained(folder)
         processor.save_pretrained(folder)
 
@@ -132,7 +133,8 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
         for begin in range(0, len(order), 32):
             chunk = order[begin : begin + 32]
             batch = processor(tokens=[dev[i]["tokens"] for i in chunk])
-            outputs = model(**batch)
+            # as the pipeline predicts: only spans whose start and end clear the lowest threshold are scored
+            outputs = model(**batch, span_threshold=min(model.config.threshold, 0.5))
             for threshold in thresholds:
                 decoded = processor.decode(outputs, batch, threshold, flat=FLAT[args.dataset])
                 for index, entities in zip(chunk, decoded):
@@ -258,6 +260,7 @@ def run(args) -> None:
     suffix += f"-wu{args.warmup:g}" if args.warmup != 100 else ""
     suffix += "-recipe" if args.head_learning_rate or args.calibration_fraction else ""
     suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
+    suffix += f"-seed{args.seed}" if args.seed != 42 else ""
     path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
