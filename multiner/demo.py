@@ -9,38 +9,19 @@ the model, reload it and print the entities found in a new paragraph.
 from __future__ import annotations
 
 import argparse
-import json
-import random
-from importlib import resources
 
-import datasets
 from transformers import Trainer, TrainingArguments, pipeline, set_seed
 
 from . import MultiNerDataCollator, MultiNerModel, MultiNerProcessor
 from .evaluation import span_scores
 from .pipeline_multiner import MultiNerPipeline
-from .readers import consecutive_runs, join_texts
+from .readers import join_texts, sample_dataset
 
 ENTITY_TYPES = ["PER", "LOC", "ORG", "MISC"]
 PARAGRAPH = (
     "Hannah Keller flew from Oslo to Lima on Tuesday. The Bank of Kenya fined Quillon Software. "
     "A Japanese team won the Coastal Cup in Seville."
 )
-
-
-def sample_dataset(split: str, documents: bool = False, seed: int = 0) -> datasets.Dataset:
-    """The packaged sample data: `train` (240 sentences) or `dev` (60), text with character-offset entities.
-
-    With `documents=True` the same sentences also come joined into short documents (runs of 2 to 4 consecutive
-    sentences, separated by a space), so that a model learns where entities stop in running text.
-    """
-    path = resources.files("multiner") / "data" / f"sample_{split}.jsonl"
-    with path.open(encoding="utf-8") as lines:
-        sentences = [json.loads(line) for line in lines]
-    examples = list(sentences)
-    if documents:
-        examples += [join_texts(run) for run in consecutive_runs(sentences, random.Random(seed), 2, 4)]
-    return datasets.Dataset.from_list(examples)
 
 
 def strict_f1(ner: MultiNerPipeline, examples: list[dict]) -> float:

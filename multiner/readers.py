@@ -8,6 +8,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from itertools import accumulate
 from pathlib import Path
 
@@ -93,21 +94,36 @@ def sentences_to_text(sentences: Sequence[dict], separator: str = "\n") -> dict:
 
 
 def join_texts(examples: Sequence[dict], separator: str = " ") -> dict:
-    """One text example from text examples (`text` + character-offset `entities`), joined by `separator`: a short
-    document made of sentences, for training and evaluating on text longer than one sentence.
+    """One text example from text examples (`text` + character-offset `entities`, with their `fragments`, and
+    `relations` when the examples have them), joined by `separator`: a short document made of sentences, for training
+    and evaluating on text longer than one sentence.
 
     Example:
         >>> join_texts([{"text": "Ada spoke.", "entities": []},
         ...             {"text": "Paris!", "entities": [{"start": 0, "end": 5, "label": "LOC"}]}])
         {'text': 'Ada spoke. Paris!', 'entities': [{'start': 11, 'end': 16, 'label': 'LOC'}]}
     """
-    text, entities = "", []
+    text, entities, relations = "", [], []
+
+    def shifted(span: dict) -> dict:
+        moved = {**span, "start": span["start"] + len(text), "end": span["end"] + len(text)}
+        if "fragments" in span:
+            moved["fragments"] = [shifted(fragment) for fragment in span["fragments"]]
+        return moved
+
     for position, example in enumerate(examples):
         if position:
             text += separator
-        entities += [{**e, "start": e["start"] + len(text), "end": e["end"] + len(text)} for e in example["entities"]]
+        relations += [
+            {**r, "head": r["head"] + len(entities), "tail": r["tail"] + len(entities)}
+            for r in example.get("relations", [])
+        ]
+        entities += [shifted(entity) for entity in example["entities"]]
         text += example["text"]
-    return {"text": text, "entities": entities}
+    joined = {"text": text, "entities": entities}
+    if any("relations" in example for example in examples):
+        joined["relations"] = relations
+    return joined
 
 
 def consecutive_runs(items: Sequence, rng: random.Random, shortest: int, longest: int) -> list[list]:
@@ -387,6 +403,37 @@ def read_discontinuous(path: str | Path) -> list[dict]:
         examples.append({"tokens": words, "entities": entities})
         number += 2
     return examples
+
+
+SAMPLES = {"ner": "sample", "relations": "sample_relations", "discontinuous": "sample_discontinuous"}
+
+
+def sample_dataset(split: str, kind: str = "ner", documents: bool = False, seed: int = 0):
+    """A small sample dataset shipped with the package (written for this project from templates and invented names;
+    `examples/make_sample_data.py`), as a `datasets.Dataset` of text examples with character-offset entities:
+
+    - `kind="ner"` (Multi-NER): PER / LOC / ORG / MISC, some ORG names nesting a LOC;
+    - `kind="relations"` (joint ER): PER / ORG / LOC and Work_For / Live_In / Based_In relations;
+    - `kind="discontinuous"` (seq2seq): ADR and Drug, some ADR mentions in two fragments.
+
+    `split` is "train" (240 examples) or "dev" (60). With `documents=True` the same examples also come joined into
+    short documents (runs of 2 to 4 consecutive examples, separated by a space; entities only), so that a model
+    learns where entities stop in running text.
+
+    Example:
+        >>> sample_dataset("train", kind="relations")[0]["relations"]
+        [{'head': 0, 'tail': 1, 'type': 'Live_In'}]
+    """
+    import datasets
+
+    if kind not in SAMPLES or split not in ("train", "dev"):
+        raise ValueError(f"sample_dataset: split is 'train' or 'dev' and kind one of {sorted(SAMPLES)}.")
+    path = resources.files("multiner") / "data" / f"{SAMPLES[kind]}_{split}.jsonl"
+    with path.open(encoding="utf-8") as lines:
+        examples = [json.loads(line) for line in lines]
+    if documents:
+        examples += [join_texts(run) for run in consecutive_runs(examples, random.Random(seed), 2, 4)]
+    return datasets.Dataset.from_list(examples)
 
 
 def entity_types_of(examples: Iterable[dict]) -> list[str]:
