@@ -3,7 +3,7 @@ ER (span head with `overlapping_entities=False`, whose windows' entities are mer
 
 The text is CoNLL-2003 development documents repeated to 200,000 characters (as `long_texts.py`). The models are the
 small trained ones of `common.py`: packed Multi-NER (CoNLL-2003, 400 sentences, 2 epochs) and joint ER with a span
-head (CoNLL04, 400 sentences, 2 epochs). Each setting is timed as the best of two calls after a warm-up; flat and
+head (CoNLL04, 400 sentences, 4 epochs). Each setting is timed as the best of two calls after a warm-up; flat and
 nested run the same windows through the same model, so the difference is the decoding and merging.
 
     python benchmarks/flat_long_texts.py [--length 200000]
