@@ -12,9 +12,10 @@ model's decision threshold (calibrated, else 0.5) at each stage:
 - all three: the model's decision (each probability above the threshold);
 - decoded: found by the processor's flat decoding (all three, then non-overlap), the recall the F1 uses.
 
-One alternative decision rule is scored beside it on the same outputs: `mean`, where the geometric mean of the three
-probabilities (the entity's score) must clear the threshold, instead of each one. **Its figures are measured on dev,
-like everything here: a diagnosis, not a held-out result.**
+Two alternative decision rules are scored beside it on the same outputs: `mean`, where the geometric mean of the
+three probabilities (the entity's score) must clear the threshold, instead of each one; and a grid of two thresholds,
+one for the start and end heads (`boundary`) and one for the span head (`span`). **Their figures are measured on dev,
+like everything here: a diagnosis of how much a decision rule could give, not a held-out result.**
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def analyse(model, processor, dev: list[dict]) -> dict:
     types = processor.entity_types
     stages = {name: Counter() for name in STAGES}
     gold_count: Counter = Counter()
-    decoded, mean_rule = [], []
+    decoded, mean_rule, windows = [], [], []
     with torch.no_grad():
         for begin in range(0, len(dev), 32):
             chunk = dev[begin : begin + 32]
@@ -88,6 +89,7 @@ def analyse(model, processor, dev: list[dict]) -> dict:
                     stages["all three"][label] += all(passed)
                 # the mean rule: every span whose geometric mean clears the threshold, then flat
                 rows = windows_of[number]
+                windows.append([(start[r], end[r], span[r], batch.windows[r], words) for r in rows])
                 found = []
                 for row in rows:
                     offset, window = batch.windows[row].start, batch.windows[row]
@@ -122,7 +124,39 @@ def analyse(model, processor, dev: list[dict]) -> dict:
         "stages": {name: {label: int(round(count[label])) for label in types} for name, count in stages.items()},
         "decoded": decoded_scores,
         "mean_rule": span_scores(gold, mean_rule, types),
+        "grid": two_threshold_grid(windows, gold, types, threshold),
     }
+
+
+def two_threshold_grid(windows: list, gold: list, types: list[str], threshold: float) -> list[dict]:
+    """Flat decoding with a boundary threshold (start and end) apart from the span threshold, on a grid."""
+    rows = []
+    for boundary in sorted({threshold, 0.4, 0.3, 0.2}, reverse=True):
+        for span_threshold in sorted({threshold, 0.7, 0.8}):
+            found = []
+            for example_windows in windows:
+                candidates = []
+                for start, end, span, window, words in example_windows:
+                    size = window.stop - window.start
+                    for width in range(span.shape[1]):
+                        end_at = np.zeros_like(end)
+                        end_at[: max(end.shape[0] - width, 0)] = end[width:]
+                        chosen = (start > boundary) & (end_at > boundary) & (span[:, width, :] > span_threshold)
+                        for first, type_pos in zip(*np.nonzero(chosen)):
+                            if first + width < size:
+                                score = float(np.cbrt(start[first, type_pos] * end_at[first, type_pos]
+                                                      * span[first, width, type_pos]))  # fmt: skip
+                                offset = window.start
+                                candidates.append(
+                                    (types[type_pos], words[first + offset], words[first + width + offset] + 1, score)
+                                )
+                ordered = sorted(set(candidates), key=lambda c: c[1:3])
+                found.append([c[:3] for c in keep_non_overlapping(ordered, lambda c: c[1:3], lambda c: c[3])])
+            scores = span_scores(gold, found, types)
+            rows.append(
+                {"boundary": boundary, "span": span_threshold, **{k: scores[k] for k in ("precision", "recall", "f1")}}
+            )
+    return rows
 
 
 def report(results: dict) -> None:
@@ -155,6 +189,14 @@ def report(results: dict) -> None:
                 f"| {label} | {gold} | {cells} | {100 * scores['f1']:.1f} | "
                 f"{100 * mean['precision']:.1f} / {100 * mean['recall']:.1f} / {100 * mean['f1']:.1f} |"
             )
+        if "grid" in result:
+            lines += ["", "Two thresholds (boundary: start and end; span), flat decoding, dev:", ""]
+            lines += ["| boundary | span | P | R | F1 |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {row['boundary']:g} | {row['span']:g} | {100 * row['precision']:.1f} | "
+                f"{100 * row['recall']:.1f} | {100 * row['f1']:.1f} |"
+                for row in result["grid"]
+            ]
         lines += ["", f"Command: `{result['command']}` ({result['date']}; {result['machine']})", ""]
     write_section("recall_stages", "\n".join(lines))
 
