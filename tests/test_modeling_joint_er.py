@@ -11,16 +11,14 @@ from transformers import AutoConfig
 
 import multiner
 from multiner import ABLATIONS, JointErConfig, JointErModel
-from multiner.modeling_joint_er import (
-    JointErPreTrainedModel,
+from multiner.heads_joint_er import (
     LinearChainCrf,
-    RelationScorer,
     bio_transitions,
     greedy_non_overlapping,
-    pool_words,
     spans_to_tags,
     tags_to_spans,
 )
+from multiner.modeling_joint_er import JointErPreTrainedModel, RelationScorer, pool_words
 
 
 def brute_force(crf, emissions, length):

@@ -23,7 +23,7 @@ from transformers import BertConfig, T5Config, pipeline
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 import multiner
-from multiner.modeling_seq2seq import attention_with_memory, focal_loss
+from multiner.multitask_seq2seq import attention_with_memory, focal_loss
 from multiner.readers import entity_base_of, read_gazetteer
 from multiner.targets_seq2seq import pair_relations
 
