@@ -22,8 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import datasets
-from transformers import Trainer, pipeline, set_seed
+from transformers import pipeline, set_seed
 
 from multiner import ABLATIONS, JointErCardData, JointErDataCollator, JointErModel, JointErProcessor
 from multiner.evaluation import format_relation_scores
@@ -39,7 +38,7 @@ from multiner.training_core import (
     HYPERPARAMETERS,
     hold_out_last,
     parse_script_arguments,
-    trainer_optimizer,
+    train_on_examples,
     write_results,
 )
 from multiner.training_joint_er import calibrate_joint_thresholds
@@ -186,25 +185,11 @@ def main(argv: list[str] | None = None) -> dict:
         **{**ABLATIONS[model_args.ablation], **layers},
     )
     processor = JointErProcessor.from_model(model)
-    data = datasets.Dataset.from_list(train)
-    with training_args.main_process_first(desc="preprocess"):
-        features = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-    unrepresentable = dict(processor.count_unrepresentable(features))
-    print(f"{len(train)} training examples, {len(features)} windows; left out: {unrepresentable or 'nothing'}")
     if removed:
         print(f"overlapping entities removed before training: { ({k: dict(v) for k, v in removed.items()}) }")
-
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=features,
-        processing_class=processor,
-        data_collator=JointErDataCollator.from_processor(processor),
-        optimizers=(trainer_optimizer(model, training_args, model_args.head_learning_rate), None),
+    unrepresentable, train_seconds = train_on_examples(
+        model, processor, JointErDataCollator, train, training_args, model_args.head_learning_rate
     )
-    started = time.time()
-    trainer.train()
-    train_seconds = time.time() - started
     if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
         return {}
 

@@ -28,8 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import datasets
-from transformers import Trainer, pipeline, set_seed
+from transformers import pipeline, set_seed
 
 from multiner import Seq2SeqNerCardData, Seq2SeqNerDataCollator, Seq2SeqNerModel, Seq2SeqNerProcessor
 from multiner.ner_metric import as_metric_entities, load_ner_metric
@@ -42,7 +41,7 @@ from multiner.readers import (
     read_word_span_jsonl,
     words_to_text,
 )
-from multiner.training_core import HYPERPARAMETERS, parse_script_arguments, trainer_optimizer, write_results
+from multiner.training_core import HYPERPARAMETERS, parse_script_arguments, train_on_examples, write_results
 
 READERS = {"discontinuous": read_discontinuous, "conll": read_conll, "jsonlines": read_word_span_jsonl}
 # The family's Trainer defaults (each one a TrainingArguments option the command line can change).
@@ -134,23 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
         discontinuous=any(len(e.get("fragments", [e])) > 1 for example in train for e in example["entities"]),
     )
     processor = Seq2SeqNerProcessor.from_model(model)
-    data = datasets.Dataset.from_list(train)
-    with training_args.main_process_first(desc="preprocess"):
-        features = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
-    unrepresentable = dict(processor.count_unrepresentable(features))
-    print(f"{len(train)} training examples, {len(features)} windows; left out: {unrepresentable or 'nothing'}")
-
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=features,
-        processing_class=processor,
-        data_collator=Seq2SeqNerDataCollator.from_processor(processor),
-        optimizers=(trainer_optimizer(model, training_args, model_args.head_learning_rate), None),
+    unrepresentable, train_seconds = train_on_examples(
+        model, processor, Seq2SeqNerDataCollator, train, training_args, model_args.head_learning_rate
     )
-    started = time.time()
-    trainer.train()
-    train_seconds = time.time() - started
     if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
         return {}
 

@@ -145,6 +145,33 @@ def write_results(output_dir: str, script: str, argv: Sequence[str] | None, resu
     return record
 
 
+def train_on_examples(model, processor, collator_class, examples: list[dict], training_args, head_learning_rate):
+    """The joint and seq2seq scripts' training: `examples` preprocessed into windows (once, on the main process
+    first), the unrepresentable gold items counted, the stock Trainer with the two learning rates. Returns the
+    unrepresentable counts per reason and the training seconds."""
+    import time
+
+    import datasets
+    from transformers import Trainer
+
+    data = datasets.Dataset.from_list(examples)
+    with training_args.main_process_first(desc="preprocess"):
+        features = data.map(processor.preprocess, batched=True, remove_columns=data.column_names)
+    unrepresentable = dict(processor.count_unrepresentable(features))
+    print(f"{len(examples)} training examples, {len(features)} windows; left out: {unrepresentable or 'nothing'}")
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=features,
+        processing_class=processor,
+        data_collator=collator_class.from_processor(processor),
+        optimizers=(trainer_optimizer(model, training_args, head_learning_rate), None),
+    )
+    started = time.time()
+    trainer.train()
+    return unrepresentable, time.time() - started
+
+
 __all__ = [
     "HYPERPARAMETERS",
     "MIN_CALIBRATION_ENTITIES",
@@ -153,6 +180,7 @@ __all__ = [
     "head_optimizer",
     "hold_out_last",
     "parse_script_arguments",
+    "train_on_examples",
     "trainer_optimizer",
     "write_results",
 ]
