@@ -43,18 +43,15 @@ from multiner.readers import (
     read_word_span_jsonl,
     training_texts,
 )
+from multiner.training_core import EncoderArguments, parse_script_arguments, trainer_optimizer, write_results
 from multiner.training_core import hold_out_last as hold_out_last_examples
-from multiner.training_core import parse_script_arguments, trainer_optimizer, write_results
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
 
 
 @dataclass
-class ModelArguments:
-    encoder: str | None = field(
-        default=None, metadata={"help": "Encoder folder or Hub name (default: packaged MiniLM)."}
-    )
+class ModelArguments(EncoderArguments):
     bert_mrc: bool = field(
         default=False, metadata={"help": "The BERT-MRC configuration: shared heads, no type attention."}
     )
@@ -71,13 +68,6 @@ class ModelArguments:
     start_loss_weight: float = 1.0
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
-    head_learning_rate: float | None = field(
-        default=1e-3,
-        metadata={
-            "help": "Learning rate of the newly initialised heads, query and type attention (the encoder gets "
-            "--learning_rate); the same schedule scales both. 0 or none: one rate for all."
-        },
-    )
     positive_weight: float = field(
         default=5.0, metadata={"help": "Weight of gold starts, ends and spans in the binary losses (negatives: 1)."}
     )

@@ -36,6 +36,8 @@ from multiner.readers import (
 )
 from multiner.training_core import (
     HYPERPARAMETERS,
+    SCRIPT_DEFAULTS,
+    EncoderArguments,
     hold_out_last,
     parse_script_arguments,
     train_on_examples,
@@ -44,33 +46,19 @@ from multiner.training_core import (
 from multiner.training_joint_er import calibrate_joint_thresholds
 
 READERS = {"spert": read_spert_json, "jsonl": read_relation_jsonl}
-# The family's Trainer defaults (each one a TrainingArguments option the command line can change).
+# The family's defaults for the command line (each one an option it can change).
 TRAINING_DEFAULTS = {
+    **SCRIPT_DEFAULTS,
     "num_train_epochs": 20,
     "per_device_train_batch_size": 8,
     "learning_rate": 5e-5,
-    "warmup_steps": 0.1,
-    "save_strategy": "no",
-    "logging_steps": 50,
-    "report_to": "none",
-    "disable_tqdm": True,
 }
 
 
 @dataclass
-class ModelArguments:
+class ModelArguments(EncoderArguments):
     """Every JointErConfig field not listed keeps its default."""
 
-    encoder: str | None = field(
-        default=None, metadata={"help": "Encoder folder or Hub name (default: the packaged all-MiniLM-L6-v2)."}
-    )
-    head_learning_rate: float = field(
-        default=1e-3,
-        metadata={
-            "help": "Learning rate of the BiRNN layers and heads (the encoder gets --learning_rate); the same "
-            "schedule scales both. 0: one rate for all."
-        },
-    )
     ner_head: str = field(default="bio_crf", metadata={"help": "bio_crf or span."})
     freeze_encoder: bool = False
     ablation: str = field(default="full", metadata={"help": f"One of {sorted(ABLATIONS)}."})

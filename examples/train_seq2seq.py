@@ -41,38 +41,32 @@ from multiner.readers import (
     read_word_span_jsonl,
     words_to_text,
 )
-from multiner.training_core import HYPERPARAMETERS, parse_script_arguments, train_on_examples, write_results
+from multiner.training_core import (
+    HYPERPARAMETERS,
+    SCRIPT_DEFAULTS,
+    EncoderArguments,
+    parse_script_arguments,
+    train_on_examples,
+    write_results,
+)
 
 READERS = {"discontinuous": read_discontinuous, "conll": read_conll, "jsonlines": read_word_span_jsonl}
-# The family's Trainer defaults (each one a TrainingArguments option the command line can change).
+# The family's defaults for the command line (each one an option it can change).
 TRAINING_DEFAULTS = {
+    **SCRIPT_DEFAULTS,
     "num_train_epochs": 10,
     "per_device_train_batch_size": 16,
     "learning_rate": 5e-5,
     "weight_decay": 0.01,
-    "warmup_steps": 0.1,
-    "save_strategy": "no",
-    "logging_steps": 50,
-    "report_to": "none",
-    "disable_tqdm": True,
+    "head_learning_rate": 1e-4,
 }
 
 
 @dataclass
-class ModelArguments:
-    """Every Seq2SeqNerConfig field not listed keeps its default."""
+class ModelArguments(EncoderArguments):
+    """Every Seq2SeqNerConfig field not listed keeps its default; --encoder may also be an encoder-decoder (BART),
+    and an encoder alone (the packaged MiniLM) is warm-started as a pair."""
 
-    encoder: str | None = field(
-        default=None,
-        metadata={"help": "Encoder (warm-started as a pair) or encoder-decoder folder; default the packaged MiniLM."},
-    )
-    head_learning_rate: float = field(
-        default=1e-4,
-        metadata={
-            "help": "Learning rate of what starts untrained (pointer, type embeddings, a warm-started decoder's "
-            "cross-attention, RP/TRA/ETA parts); the backbone gets --learning_rate. 0: one rate for all."
-        },
-    )
     target_mode: str = field(default="all_words", metadata={"help": "all_words or fragment_bounds."})
     share_encoder_decoder: bool = False
     relation_prediction: bool = field(default=False, metadata={"help": "seeds/001's word-pair task (RP)."})

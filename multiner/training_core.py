@@ -6,6 +6,7 @@ decision threshold from held-out F1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -23,6 +24,34 @@ HYPERPARAMETERS = (
 THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 19))
 # Below this many gold entities in the held-out slice the F1 curve is too noisy to move a threshold from its default.
 MIN_CALIBRATION_ENTITIES = 10
+
+
+# The Trainer defaults the joint and seq2seq scripts share (each adds its epochs, batch size and rates): warm up
+# over the first tenth, save once at the end (the script does), log every 50 steps.
+SCRIPT_DEFAULTS = {
+    "warmup_steps": 0.1,
+    "save_strategy": "no",
+    "logging_steps": 50,
+    "report_to": "none",
+    "disable_tqdm": True,
+}
+
+
+@dataclass
+class EncoderArguments:
+    """The model flags every training script shares; a family's `ModelArguments` adds its own fields after them."""
+
+    encoder: str | None = field(
+        default=None, metadata={"help": "Encoder folder or Hub name (default: the packaged all-MiniLM-L6-v2)."}
+    )
+    head_learning_rate: float = field(
+        default=1e-3,
+        metadata={
+            "help": "Learning rate of what starts untrained (heads, attention added to the encoder, BiRNN layers, a "
+            "warm-started decoder's cross-attention); the pretrained weights get --learning_rate and the same "
+            "schedule scales both. 0: one rate for all."
+        },
+    )
 
 
 def head_optimizer(
@@ -173,6 +202,8 @@ def train_on_examples(model, processor, collator_class, examples: list[dict], tr
 
 
 __all__ = [
+    "SCRIPT_DEFAULTS",
+    "EncoderArguments",
     "HYPERPARAMETERS",
     "MIN_CALIBRATION_ENTITIES",
     "THRESHOLD_GRID",
