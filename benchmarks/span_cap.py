@@ -30,7 +30,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "span_cap"
 MODES = ("capped", "uncapped", "dense")
 
 
-def measure(model_dir: str, dataset: str, mode: str, count: int | None) -> dict:
+def measure(model_dir: str, dataset: str, mode: str, count: int | None, threshold: float | None, long: int) -> dict:
     import torch
     from side_by_side import load
     from transformers import pipeline
@@ -39,6 +39,10 @@ def measure(model_dir: str, dataset: str, mode: str, count: int | None) -> dict:
 
     _, dev = load(dataset)
     texts = [" ".join(example["tokens"]) for example in dev[:count]]
+    if long:  # one long text (CoNLL-2003 dev documents, as long_texts.py): full windows instead of short tweets
+        from long_texts import long_text
+
+        texts = [long_text(long)]
     ner = pipeline("multi-ner", model=model_dir)
     if mode == "uncapped":
         ner.model.config.max_span_candidates = 10**9
@@ -53,9 +57,10 @@ def measure(model_dir: str, dataset: str, mode: str, count: int | None) -> dict:
             with torch.no_grad():
                 for begin in range(0, len(texts), 8):
                     batch = processor(texts[begin : begin + 8])
-                    found += processor.decode(model(**batch), batch, flat=True)
+                    found += processor.decode(model(**batch), batch, threshold=threshold, flat=True)
         else:
-            found = ner(texts, flat=True, batch_size=8)
+            options = {} if threshold is None else {"threshold": threshold}
+            found = ner(texts, flat=True, batch_size=8, **options)
     seconds = time.perf_counter() - start
     for warning in caught:
         if issubclass(warning.category, multiner.SpanCandidatesCappedWarning):
@@ -63,6 +68,7 @@ def measure(model_dir: str, dataset: str, mode: str, count: int | None) -> dict:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "mode": mode,
+        "threshold": threshold if threshold is not None else ner.model.config.threshold,
         "texts": len(texts),
         "seconds": round(seconds, 2),
         "sentences_per_second": round(len(texts) / seconds, 1),
@@ -78,14 +84,18 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--dataset", default="wnut16")
     parser.add_argument("--texts", type=int, default=None)
+    parser.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the model's)")
+    parser.add_argument("--long_text", type=int, default=0, help="instead of the dev texts, one text of N characters")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)  # internal: measure one mode
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.model, args.dataset, args.one, args.texts)))
+        print(json.dumps(measure(args.model, args.dataset, args.one, args.texts, args.threshold, args.long_text)))
         return
     rows = {}
     for mode in MODES:
         extra = ["--texts", str(args.texts)] if args.texts else []
+        extra += ["--threshold", str(args.threshold)] if args.threshold is not None else []
+        extra += ["--long_text", str(args.long_text)] if args.long_text else []
         output = subprocess.run(
             [sys.executable, __file__, "--model", args.model, "--dataset", args.dataset, "--one", mode, *extra],
             check=True,
@@ -95,8 +105,10 @@ def main() -> None:
         rows[mode] = json.loads(output.strip().splitlines()[-1])
         print({k: v for k, v in rows[mode].items() if k != "found"}, flush=True)
     same = rows["capped"]["found"] == rows["uncapped"]["found"]
+    name = Path(args.model).name + (f"-threshold{args.threshold:g}" if args.threshold is not None else "")
+    name += f"-long{args.long_text}" if args.long_text else ""
     result = {
-        "model": Path(args.model).name,
+        "model": name,
         "dataset": args.dataset,
         "capped_equals_uncapped": same,
         "rows": [{k: v for k, v in row.items() if k != "found"} for row in rows.values()],
@@ -116,17 +128,18 @@ def report() -> None:
         "A trained model predicts the development split through the pipeline (flat, its own threshold), each way in "
         "its own process (`benchmarks/span_cap.py`): `capped` (default, `max_span_candidates=512` per type and "
         "window), `uncapped` (every span whose start and end clear the threshold, as before the cap), `dense` "
-        "(every span up to `max_span_length`). Peak growth: resident memory over the loaded process.",
+        "(every span up to `max_span_length`). Peak growth: resident memory over the loaded process; left out: span "
+        "candidates the cap did not score (counted from its warnings).",
         "",
-        "| model | mode | texts | seconds | sentences/s | peak growth MB | entities | candidates left out |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | mode | threshold | texts | seconds | sentences/s | peak growth MB | entities | left out |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
     for result in results:
         for row in result["rows"]:
             lines.append(
-                f"| {result['model']} | {row['mode']} | {row['texts']} | {row['seconds']} | "
-                f"{row['sentences_per_second']} | {row['peak_growth_mb']} | {row['entities']} | "
+                f"| {result['model']} | {row['mode']} | {row.get('threshold', '')} | {row['texts']} | "
+                f"{row['seconds']} | {row['sentences_per_second']} | {row['peak_growth_mb']} | {row['entities']} | "
                 f"{row['candidates_left_out']} |"
             )
     for result in results:
