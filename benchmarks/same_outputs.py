@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "multiner" / "data"
-FAMILIES = {  # task, sample file prefix, model class, collator, processor, config, epochs, learning rate
+FAMILIES = {  # name: (pipeline task, sample file prefix)
     "multiner": ("multi-ner", "sample"),
     "joint": ("joint-er", "sample_relations"),
     "seq2seq": ("seq2seq-ner", "sample_discontinuous"),

@@ -380,9 +380,11 @@ class MultiNerModel(MultiNerPreTrainedModel):
         in a `SpanCandidatesCappedWarning`."""
         cap = self.config.max_span_candidates
         batch, context, span_size, types = candidates.shape
+        if cap >= context * span_size:  # the window cannot hold more spans than the cap
+            return candidates
         flat = candidates.permute(0, 3, 1, 2).reshape(batch, types, context * span_size)
         counts = flat.sum(-1)
-        if cap >= context * span_size or int(counts.max()) <= cap:
+        if int(counts.max()) <= cap:
             return candidates
         rank = F.logsigmoid(start_logits.float())[:, :, None] + shifted_windows(
             F.logsigmoid(end_logits.float()), span_size, dim=1

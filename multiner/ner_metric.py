@@ -63,10 +63,7 @@ class NerMetric(evaluate.Metric):
         if self.config_name == "relations":
             return relation_scores(references, predictions, entity_types, relation_types)
         if self.config_name == "spans":
-            gold, found = (
-                [[(e["label"], e["start"], e["end"]) for e in x] for x in s] for s in (references, predictions)
-            )
-            return span_scores(gold, found, entity_types)
+            return span_scores(_span_keys(references), _span_keys(predictions), entity_types)
         return fragment_scores(references, predictions, entity_types)
 
 

@@ -189,9 +189,8 @@ class WindowedPipeline(Pipeline):
         return super().__call__(inputs, **kwargs)
 
     def preprocess(self, texts: list[str], indices: list[int] | None = None, **tokenize_options):
-        indices = list(range(len(texts))) if indices is None else indices
-        for index, text in zip(indices, texts):
-            check_pipeline_text(type(self).__name__, text, index)
+        # every text was checked before it got here: a list's up front (`check_pipeline_inputs`), a stream's item by
+        # item as it was taken (`run_grouped`'s check)
         return self.processor.tokenize(text=texts, indices=indices, allow_empty=True, **tokenize_options)
 
     def postprocess(self, found: tuple) -> list:

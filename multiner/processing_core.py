@@ -280,8 +280,8 @@ class WindowedProcessor(ModelConfigProcessor):
             context = tokenize_context(self.tokenizer, source, number)
             example_rows = self._example_rows(context, example, number, example_skipped)
             # the example's counts ride on its first row, so they survive map(num_proc=N) and caching
-            for number, row in enumerate(example_rows):
-                counts = [example_skipped[reason] if number == 0 else 0 for reason in self.reasons]
+            for row_number, row in enumerate(example_rows):
+                counts = [example_skipped[reason] if row_number == 0 else 0 for reason in self.reasons]
                 row[UNREPRESENTABLE_COLUMN] = counts
                 for name, value in row.items():
                     rows.setdefault(name, []).append(value)

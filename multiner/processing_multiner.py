@@ -341,9 +341,9 @@ class MultiNerProcessor(WindowedProcessor):
             raise ValueError(f"entity_types: unknown entity types {unknown}; choose from {self.entity_types}.")
         return [name for name in self.entity_types if name in set(entity_types)]
 
-    def _features(self, context: Context, window: Window, entity_types: list[str] | None = None) -> dict[str, list]:
+    def _features(self, context: Context, window: Window, entity_types: list[str]) -> dict[str, list]:
         return {
-            **self._layout.features(context.ids[window.start : window.stop], entity_types or self.entity_types),
+            **self._layout.features(context.ids[window.start : window.stop], entity_types),
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
             "input_signature": self._input_signature,
