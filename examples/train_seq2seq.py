@@ -45,6 +45,7 @@ from multiner.training_core import (
     HYPERPARAMETERS,
     SCRIPT_DEFAULTS,
     EncoderArguments,
+    epoch_scores_callback,
     parse_script_arguments,
     train_on_examples,
     write_results,
@@ -74,6 +75,9 @@ class ModelArguments(EncoderArguments):
     entity_type_attention: bool = field(default=False, metadata={"help": "seeds/001's ETA."})
     relation_loss_weight: float = field(default=0.3, metadata={"help": "w in L_entity + w * L_relation."})
     relation_size: int = field(default=256, metadata={"help": "Word-pair grid size."})
+    gated_additions: bool = field(
+        default=True, metadata={"help": "TRA and ETA through gates that start closed (False: seeds/001's form)."}
+    )
     gazetteer: str | None = field(
         default=None, metadata={"help": "Entity base of type attention (default: the training entities)."}
     )
@@ -88,6 +92,9 @@ class DataArguments:
     max_eval_samples: int | None = field(default=None, metadata={"help": "Score the first N examples only."})
     num_beams: list[int] = field(
         default_factory=lambda: [1, 4], metadata={"help": "Validation scored with each beam count (first: card)."}
+    )
+    score_each_epoch: bool = field(
+        default=False, metadata={"help": "Also score the validation set greedily after every epoch (a dev curve)."}
     )
 
 
@@ -122,34 +129,44 @@ def main(argv: list[str] | None = None) -> dict:
         entity_type_attention=model_args.entity_type_attention,
         relation_loss_weight=model_args.relation_loss_weight,
         relation_size=model_args.relation_size,
+        gated_additions=model_args.gated_additions,
         entity_base=entity_base,
         # flat or nested data: generation writes contiguous entities only
         discontinuous=any(len(e.get("fragments", [e])) > 1 for example in train for e in example["entities"]),
     )
     processor = Seq2SeqNerProcessor.from_model(model)
-    unrepresentable, train_seconds = train_on_examples(
-        model, processor, Seq2SeqNerDataCollator, train, training_args, model_args.head_learning_rate
-    )
-    if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
-        return {}
-
-    extract = pipeline("seq2seq-ner", model=model.eval(), processor=processor)
-    texts = [example["text"] for example in validation]
     metric = load_ner_metric("fragments")
+    texts = [example["text"] for example in validation]
     references = [as_metric_entities(example["entities"], fragments=True) for example in validation]
-    evaluations = {}
-    for num_beams in data_args.num_beams:
+
+    def score(model, num_beams=1) -> dict:
+        """The validation set's scores (all and discontinuous entities) and generation speed at `num_beams`."""
+        extract = pipeline("seq2seq-ner", model=model, processor=processor)
         started = time.time()
         predicted = extract(texts, batch_size=32, num_beams=num_beams)
         seconds = time.time() - started
         found = [as_metric_entities(entities, fragments=True) for entities in predicted]
         scores = metric.compute(predictions=found, references=references)
-        evaluations[f"beams_{num_beams}"] = {"scores": scores, "sentences_per_second": round(len(texts) / seconds, 1)}
-        print(
-            f"num_beams={num_beams}: all F1 {100 * scores['all']['f1']:.2f} (P {100 * scores['all']['precision']:.2f}"
-            f" R {100 * scores['all']['recall']:.2f}), discontinuous F1 {100 * scores['discontinuous']['f1']:.2f}; "
-            f"{len(texts) / seconds:.1f} sentences/s"
-        )
+        return {"scores": scores, "sentences_per_second": round(len(texts) / seconds, 1)}
+
+    dev_curve = []
+    callbacks = [epoch_scores_callback(lambda model: _headline(score(model)), dev_curve)]
+    unrepresentable, train_seconds = train_on_examples(
+        model,
+        processor,
+        Seq2SeqNerDataCollator,
+        train,
+        training_args,
+        model_args.head_learning_rate,
+        callbacks if data_args.score_each_epoch else None,
+    )
+    if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
+        return {}
+    model.eval()
+    evaluations = {}
+    for num_beams in data_args.num_beams:
+        evaluations[f"beams_{num_beams}"] = evaluation = score(model, num_beams)
+        print(f"num_beams={num_beams}: {_headline(evaluation)}; {evaluation['sentences_per_second']} sentences/s")
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}
     card = Seq2SeqNerCardData(
@@ -158,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
         hyperparameters={name: value for name, value in settings.items() if value is not None},
         eval_results={Path(data_args.validation_file).stem: evaluations[f"beams_{data_args.num_beams[0]}"]["scores"]},
     )
-    extract.save_pretrained(training_args.output_dir, card_data=card)
+    pipeline("seq2seq-ner", model=model, processor=processor).save_pretrained(training_args.output_dir, card_data=card)
     results = {
         "evaluations": evaluations,
         "unrepresentable": unrepresentable,
@@ -168,7 +185,25 @@ def main(argv: list[str] | None = None) -> dict:
         "train_sentences_per_second": round(len(train) * training_args.num_train_epochs / train_seconds, 1),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+    if dev_curve:
+        results["dev_curve"] = dev_curve
+    if model.addition_gates is not None:  # how much each layer reads of the type (ETA) and relation (TRA) vectors
+        results["gates"] = {
+            "type": [round(value, 4) for value in model.addition_gates[:, 0].tanh().tolist()],
+            "relation": [round(value, 4) for value in model.addition_gates[:, 1].tanh().tolist()],
+        }
     return write_results(training_args.output_dir, "examples/train_seq2seq.py", argv, results)
+
+
+def _headline(evaluation: dict) -> dict:
+    """F1, P, R of all entities and F1 of the discontinuous ones, in percent."""
+    every, split = evaluation["scores"]["all"], evaluation["scores"]["discontinuous"]
+    return {
+        "f1": round(100 * every["f1"], 2),
+        "precision": round(100 * every["precision"], 2),
+        "recall": round(100 * every["recall"], 2),
+        "discontinuous_f1": round(100 * split["f1"], 2),
+    }
 
 
 if __name__ == "__main__":

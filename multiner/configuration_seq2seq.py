@@ -62,6 +62,11 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         entity_type_attention (`bool`, defaults to `False`): seeds/001's ETA: type vectors (the type embeddings
             through a down/up MLP) are extra keys and values in every self-attention layer of the encoder and the
             decoder, and in the decoder's cross-attention; the type embeddings start from `entity_base`.
+        gated_additions (`bool`, defaults to `True`): TRA and ETA read their vectors in a softmax of their own, added
+            to each layer's attention output through `tanh(gate)`, one gate per layer and addition, starting at 0: a
+            new model computes exactly the baseline and learns how much to read. `False`: seeds/001's form, the
+            vectors' keys in front of the layer's own in one softmax (new random keys in pretrained attention from
+            the first step).
         relation_loss_weight (`float`, defaults to 0.3): `w` in `L_entity + w * L_relation`.
         focal_alpha (`float`, defaults to 5.0) and focal_tau (`float`, defaults to 1.0): the relation focal loss
             `-alpha * (1 - p)^tau * log p` of the gold class's probability `p`.
@@ -97,6 +102,7 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     relation_prediction: bool = False
     token_relation_attention: bool = False
     entity_type_attention: bool = False
+    gated_additions: bool = True
     relation_loss_weight: float = 0.3
     focal_alpha: float = 5.0
     focal_tau: float = 1.0

@@ -3,8 +3,9 @@ types; source words], from dot products of the decoder state with type embedding
 states (no vocabulary head). Flat, nested and discontinuous entities are all sequences of pointers and types.
 
 seeds/001's three additions are config switches: relation prediction over word pairs (RP), token-relation attention
-(TRA: pair-grid keys and values in the decoder's cross-attention) and entity-type attention (ETA: type keys and
-values in every attention layer). Off, each leaves the baseline's computation as it was."""
+(TRA: pair-grid vectors read by the decoder's cross-attention) and entity-type attention (ETA: type vectors read by
+every attention layer). Off, each leaves the baseline's computation as it was; on, TRA and ETA enter through gates
+that start closed (`gated_additions`), so a new model computes the baseline's logits until training opens them."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from .configuration_seq2seq import (
 from .encoders import default_encoder_path, encoder_kwargs
 from .hub_folders import SavesPipelineCode
 from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature
-from .multitask_seq2seq import WordPairGrid, focal_loss, mark_attention_layers
+from .multitask_seq2seq import AttentionMemory, WordPairGrid, focal_loss, mark_attention_layers
 from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .transformers_compat import CACHE_FIELD, call_with_cache, output_cache, pop_cache
 
@@ -105,6 +106,7 @@ class Seq2SeqNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedMode
         "crossattention.",
         "relation_grid.",
         "type_attention.",
+        "addition_gates",
     )
 
     def is_pretrained_parameter(self, name: str) -> bool:
@@ -127,6 +129,8 @@ class Seq2SeqNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedMode
         elif isinstance(module, nn.LayerNorm):
             init.ones_(module.weight)
             init.zeros_(module.bias)
+        if getattr(module, "addition_gates", None) is not None:
+            init.zeros_(module.addition_gates)  # closed: TRA and ETA start as the baseline
 
 
 class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
@@ -179,12 +183,18 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
             self.type_attention = nn.Sequential(
                 nn.Linear(hidden, config.type_attention_size), nn.Tanh(), nn.Linear(config.type_attention_size, hidden)
             )
+        self.addition_gates = None
+        if config.entity_type_attention or config.token_relation_attention:
             backbones = [self.encoder, self.decoder] if config.warm_start else [self.seq2seq]
-            if sum(mark_attention_layers(backbone) for backbone in backbones) == 0:
+            self_layers, cross_layers = mark_attention_layers(backbones)
+            if cross_layers == 0 or (config.entity_type_attention and self_layers == 0):
                 raise ValueError(
-                    "entity_type_attention needs a backbone whose attention layers have key/value projections (BERT-"
-                    "like `key`/`value` or BART-like `k_proj`/`v_proj`); this one has none."
+                    "entity_type_attention and token_relation_attention need a backbone whose attention layers have "
+                    "key/value projections (BERT-like `key`/`value` or BART-like `k_proj`/`v_proj`); this one has "
+                    f"{self_layers} self- and {cross_layers} cross-attention layers with them."
                 )
+            if config.gated_additions:
+                self.addition_gates = nn.Parameter(torch.zeros(self_layers + cross_layers, 2))
         if config.warm_start:
             # {decoder weight: encoder weight}, tied in post_init and from_pretrained; saving reads this attribute to
             # store each shared weight once
@@ -285,7 +295,7 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
         if word_index is None:
             raise ValueError("word_index is required (the first token of each source word); the processor builds it.")
         states = self._backbone_encoder()(
-            input_ids=input_ids, attention_mask=attention_mask, **_memory_kwargs(self._type_memory())
+            input_ids=input_ids, attention_mask=attention_mask, **self._memory_kwargs()
         ).last_hidden_state
         word_mask = word_index >= 0
         index = word_index.clamp(min=0)
@@ -305,33 +315,20 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
             relation_memory=relation_memory,
         )
 
-    def _type_memory(self) -> torch.Tensor | None:
-        """The type vectors `[1, types, hidden]` every attention layer attends to (entity-type attention), or None."""
-        if self.type_attention is None:
-            return None
-        return self.type_attention(self.type_embeddings.weight)[None]
-
-    def _cross_attention_inputs(
-        self,
-        encoder_outputs: PointerEncoderOutput,
-        attention_mask: torch.Tensor | None,
-        type_memory: torch.Tensor | None,
-    ):
-        """What the decoder's cross-attention reads: the encoder states, behind the token-relation vectors (one per
-        word) and the type vectors when those switches are on (`cat(K_R, K_T, K)`), and its mask."""
-        states = encoder_outputs.last_hidden_state
-        if encoder_outputs.relation_memory is None and type_memory is None:
-            return states, attention_mask
-        if attention_mask is None:
-            attention_mask = torch.ones(states.shape[:2], dtype=torch.long, device=states.device)
-        parts, masks = [states], [attention_mask]
-        if type_memory is not None:
-            parts.insert(0, type_memory.expand(states.size(0), -1, -1))
-            masks.insert(0, attention_mask.new_ones(states.size(0), type_memory.size(1)))
-        if encoder_outputs.relation_memory is not None:
-            parts.insert(0, encoder_outputs.relation_memory)
-            masks.insert(0, encoder_outputs.word_mask.to(attention_mask.dtype))
-        return torch.cat(parts, dim=1), torch.cat(masks, dim=1)
+    def _memory_kwargs(self, encoder_outputs: PointerEncoderOutput | None = None) -> dict:
+        """Backbone keyword arguments that carry the type vectors (ETA) and, to the decoder, the relation vectors
+        (TRA, from `encoder_outputs`) down to `attention_with_memory`; none without either switch."""
+        types = None if self.type_attention is None else self.type_attention(self.type_embeddings.weight)[None]
+        relations = None if encoder_outputs is None else encoder_outputs.relation_memory
+        if types is None and relations is None:
+            return {}
+        memory = AttentionMemory(
+            type_vectors=types,
+            relation_vectors=relations,
+            relation_mask=None if relations is None else encoder_outputs.word_mask,
+            gates=self.addition_gates,
+        )
+        return {"multiner_memory": memory}
 
     def forward(
         self,
@@ -378,17 +375,15 @@ class Seq2SeqNerModel(Seq2SeqNerPreTrainedModel, GenerationMixin):
             if labels is None:
                 raise ValueError("Give labels (training) or decoder_input_ids; for predictions use generate().")
             decoder_input_ids = shift_right(labels)
-        type_memory = self._type_memory()
-        memory, memory_mask = self._cross_attention_inputs(encoder_outputs, attention_mask, type_memory)
         decoder_states = call_with_cache(
             self.get_decoder(),
             pop_cache(kwargs),
             inputs_embeds=self._embed_outputs(decoder_input_ids, encoder_outputs),
             attention_mask=decoder_attention_mask,
-            encoder_hidden_states=memory,
-            encoder_attention_mask=memory_mask,
+            encoder_hidden_states=encoder_outputs.last_hidden_state,
+            encoder_attention_mask=attention_mask,
             use_cache=use_cache,
-            **_memory_kwargs(type_memory),
+            **self._memory_kwargs(encoder_outputs),
         )
         logits = self._output_logits(decoder_states.last_hidden_state, encoder_outputs)
         loss = entity_loss = relation_loss = None
@@ -472,11 +467,6 @@ class _PointerEncoder:
         return self.model.encode(input_ids, attention_mask, word_index)
 
     __call__ = forward
-
-
-def _memory_kwargs(type_memory: torch.Tensor | None) -> dict:
-    """Backbone keyword arguments that carry the type vectors down to `attention_with_memory`."""
-    return {} if type_memory is None else {"type_memory": type_memory}
 
 
 def shift_right(labels: torch.LongTensor) -> torch.LongTensor:

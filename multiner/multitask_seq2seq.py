@@ -1,9 +1,12 @@
 """seeds/001's additions to the seq2seq pointer model, each behind a config switch: entity-type attention (ETA: the
-type vectors' keys and values in front of every attention layer's own, through an attention implementation
-registered with transformers) and the word-pair grid of relation prediction (RP) and token-relation attention (TRA),
-with its focal loss."""
+type vectors read by every attention layer) and the word-pair grid of relation prediction (RP) and token-relation
+attention (TRA: one vector per word read by the decoder's cross-attention), with its focal loss. The memories reach
+the layers through an attention implementation registered with transformers; by default each enters through a gate
+that starts closed, so that a new model computes exactly the baseline."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -15,45 +18,106 @@ from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .configuration_seq2seq import RELATION_CLASSES, Seq2SeqNerConfig
 from .modeling_core import LABEL_PAD
 
-# The attention implementation of a backbone with entity-type attention: sdpa, with the type vectors' keys and
-# values in front of every self-attention layer's own (see `attention_with_memory`).
+# The attention implementation of a backbone with entity-type or token-relation attention: sdpa, and beside every
+# marked layer's own keys the memory vectors of `AttentionMemory` (see `attention_with_memory`).
 MEMORY_ATTENTION = "multiner_memory"
+TYPE_GATE, RELATION_GATE = 0, 1  # columns of `AttentionMemory.gates`
 
 
-def attention_with_memory(module, query, key, value, attention_mask, type_memory=None, **kwargs):
-    """sdpa attention whose self-attention layers also attend to `type_memory` (`[batch or 1, types, hidden]`):
-    its keys and values, through the layer's own key and value projections, go in front of the layer's
-    (`cat(K_T, K)`, `cat(V_T, V)`); every query may attend to them. Without `type_memory`, or in a layer not marked
-    as self-attention by `mark_attention_layers`, this is transformers' sdpa attention unchanged."""
-    if type_memory is None or getattr(module, "multiner_attention_role", None) != "self":
+@dataclass
+class AttentionMemory:
+    """What the marked attention layers read beside their own keys and values, through their own key and value
+    projections: the type vectors (ETA: every self- and cross-attention layer) and the per-word relation vectors
+    (TRA: cross-attention layers, `relation_mask` marking real words).
+
+    `gates` (`[layers, 2]`, columns `TYPE_GATE`, `RELATION_GATE`) chooses how they enter. Given, each memory is
+    attended in its own softmax and added to the layer's output through `tanh(gate)`: gates at 0 (their
+    initialisation) compute exactly the model without the addition. None: seeds/001's form, one softmax over the
+    memory keys in front of the layer's own (`cat(K_memory, K)`)."""
+
+    type_vectors: torch.Tensor | None = None  # [1, types, hidden]
+    relation_vectors: torch.Tensor | None = None  # [batch, words, hidden]
+    relation_mask: torch.Tensor | None = None  # [batch, words], bool
+    gates: torch.Tensor | None = None
+
+    def parts(self, role: str | None) -> list[tuple[torch.Tensor, torch.Tensor | None, int]]:
+        """`(vectors, mask or None, gate column)` of what a layer of `role` ("self", "cross") reads."""
+        parts = []
+        if role == "cross" and self.relation_vectors is not None:
+            parts.append((self.relation_vectors, self.relation_mask, RELATION_GATE))
+        if role in ("self", "cross") and self.type_vectors is not None:
+            parts.append((self.type_vectors, None, TYPE_GATE))
+        return parts
+
+
+def attention_with_memory(module, query, key, value, attention_mask, multiner_memory=None, **kwargs):
+    """sdpa attention that also reads `multiner_memory` ([`AttentionMemory`]) in the layers `mark_attention_layers`
+    marked: gated, `sdpa(Q, K, V) + sum over memories of tanh(gate) * softmax(Q K_m) V_m`; ungated,
+    `sdpa(Q, cat(K_m, K), cat(V_m, V))` with every memory key attendable but padding words'. Without memory for the
+    layer, this is transformers' sdpa attention unchanged."""
+    parts = [] if multiner_memory is None else multiner_memory.parts(getattr(module, "multiner_attention_role", None))
+    if not parts:
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    projected = [(*_memory_keys_values(module, key, vectors), mask, column) for vectors, mask, column in parts]
+    if multiner_memory.gates is None:
+        extra_keys = torch.cat([keys for keys, _, _, _ in projected], 2)
+        extra_values = torch.cat([values for _, values, _, _ in projected], 2)
+        front = torch.cat([_memory_mask(keys, mask) for keys, _, mask, _ in projected], 1)
+        causal = getattr(module, "is_causal", False)
+        mask = _mask_with_memory(attention_mask, front, query.size(2), key.size(2), causal)
+        return sdpa_attention_forward(
+            module, query, torch.cat([extra_keys, key], 2), torch.cat([extra_values, value], 2), mask, **kwargs
+        )
+    output, weights = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    scaling = kwargs.get("scaling") or query.size(-1) ** -0.5
+    gates = torch.tanh(multiner_memory.gates[module.multiner_layer])
+    for keys, values, mask, column in projected:
+        scores = query @ keys.transpose(2, 3) * scaling  # [batch, heads, queries, memory]
+        if mask is not None:
+            scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
+        read = (scores.softmax(-1) @ values).transpose(1, 2)  # [batch, queries, heads, size], as sdpa's output
+        output = output + gates[column].to(read.dtype) * read
+    return output, weights
+
+
+def _memory_keys_values(module, key: torch.Tensor, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`vectors` (`[batch or 1, n, hidden]`) through the layer's key and value projections, `[batch, heads, n, size]`
+    each."""
     key_projection, value_projection = _key_value_projections(module)
-    batch, heads, key_length, size = key.shape
-    memory = type_memory.to(key.dtype).expand(batch, -1, -1)
-    extra_keys = key_projection(memory).view(batch, -1, heads, size).transpose(1, 2)
-    extra_values = value_projection(memory).view(batch, -1, heads, size).transpose(1, 2)
-    causal = getattr(module, "is_causal", False)
-    mask = _mask_with_memory(attention_mask, memory.size(1), query.size(2), key_length, causal, batch, key.device)
-    return sdpa_attention_forward(
-        module, query, torch.cat([extra_keys, key], 2), torch.cat([extra_values, value], 2), mask, **kwargs
-    )
+    batch, heads, _, size = key.shape
+    vectors = vectors.to(key.dtype).expand(batch, -1, -1)
+    keys = key_projection(vectors).view(batch, -1, heads, size).transpose(1, 2)
+    values = value_projection(vectors).view(batch, -1, heads, size).transpose(1, 2)
+    return keys, values
 
 
-def _mask_with_memory(mask, extra, query_length, key_length, causal, batch, device):
-    """`mask` (bool or additive, `[batch, 1, queries, keys]`, or None) with `extra` attendable key columns in
-    front; a causal layer's implicit mask (None) made explicit first, aligned to the last queries."""
+def _memory_mask(keys: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """`[batch, n]` bool: which memory keys may be attended (all, or `mask`'s)."""
     if mask is None:
-        if not (causal and query_length > 1):
+        return torch.ones(keys.shape[0], keys.shape[2], dtype=torch.bool, device=keys.device)
+    return mask.to(torch.bool)
+
+
+def _mask_with_memory(mask, front, query_length, key_length, causal):
+    """`mask` (bool or additive, `[batch, 1, queries, keys]`, or None) with the memory columns `front`
+    (`[batch, memory]` bool) in front; a causal layer's implicit mask (None) made explicit first, aligned to the last
+    queries; an implicit full mask made explicit when some memory column is masked."""
+    batch, device = front.shape[0], front.device
+    if mask is None:
+        if causal and query_length > 1:
+            positions = torch.arange(key_length, device=device)
+            mask = (positions[None, :] <= positions[key_length - query_length :, None])[None, None]
+        elif bool(front.all()):
             return None
-        positions = torch.arange(key_length, device=device)
-        mask = (positions[None, :] <= positions[key_length - query_length :, None])[None, None]
-        mask = mask.expand(batch, 1, -1, -1)
-    shape = (*mask.shape[:-1], extra)
-    if mask.dtype == torch.bool:
-        front = torch.ones(shape, dtype=torch.bool, device=mask.device)
-    else:
-        front = torch.zeros(shape, dtype=mask.dtype, device=mask.device)
-    return torch.cat([front, mask], dim=-1)
+        else:
+            mask = torch.ones(1, 1, query_length, key_length, dtype=torch.bool, device=device)
+    mask = mask.expand(batch, 1, -1, -1)
+    columns = front[:, None, None, :].expand(batch, 1, mask.shape[2], -1)
+    if mask.dtype != torch.bool:
+        columns = torch.zeros(columns.shape, dtype=mask.dtype, device=mask.device).masked_fill(
+            ~columns, torch.finfo(mask.dtype).min
+        )
+    return torch.cat([columns, mask], dim=-1)
 
 
 def _key_value_projections(module: nn.Module) -> tuple[nn.Linear, nn.Linear] | None:
@@ -65,18 +129,21 @@ def _key_value_projections(module: nn.Module) -> tuple[nn.Linear, nn.Linear] | N
     return None
 
 
-def mark_attention_layers(backbone: nn.Module) -> int:
-    """Mark each attention layer of `backbone` as self- or cross-attention for `attention_with_memory` and switch
-    the backbone to it; returns how many self-attention layers take type memory."""
-    marked = 0
-    for name, module in backbone.named_modules():
-        if _key_value_projections(module) is None:
-            continue
-        cross = "crossattention" in name or "encoder_attn" in name
-        module.multiner_attention_role = "cross" if cross else "self"
-        marked += not cross
-    backbone.set_attn_implementation(MEMORY_ATTENTION)
-    return marked
+def mark_attention_layers(backbones: list[nn.Module]) -> tuple[int, int]:
+    """Mark each attention layer of `backbones` as self- or cross-attention, with its index among all marked layers
+    (its row of `AttentionMemory.gates`), and switch the backbones to `attention_with_memory`; returns how many
+    self- and cross-attention layers were marked."""
+    marked = {"self": 0, "cross": 0}
+    for backbone in backbones:
+        for name, module in backbone.named_modules():
+            if _key_value_projections(module) is None:
+                continue
+            role = "cross" if "crossattention" in name or "encoder_attn" in name else "self"
+            module.multiner_attention_role = role
+            module.multiner_layer = marked["self"] + marked["cross"]
+            marked[role] += 1
+        backbone.set_attn_implementation(MEMORY_ATTENTION)
+    return marked["self"], marked["cross"]
 
 
 AttentionInterface.register(MEMORY_ATTENTION, attention_with_memory)
@@ -148,6 +215,7 @@ def focal_loss(logits: torch.Tensor, labels: torch.Tensor, alpha: float, tau: fl
 
 __all__ = [
     "MEMORY_ATTENTION",
+    "AttentionMemory",
     "ConditionalLayerNorm",
     "WordPairGrid",
     "attention_with_memory",

@@ -5,7 +5,7 @@ decision threshold from held-out F1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -174,10 +174,30 @@ def write_results(output_dir: str, script: str, argv: Sequence[str] | None, resu
     return record
 
 
-def train_on_examples(model, processor, collator_class, examples: list[dict], training_args, head_learning_rate):
+def epoch_scores_callback(score: Callable[[torch.nn.Module], dict], curve: list):
+    """A Trainer callback that appends `{"epoch": e, **score(model)}` to `curve` at the end of every epoch, on the
+    main process, the model in eval mode while it is scored (a development curve: `--score_each_epoch`)."""
+    from transformers import TrainerCallback
+
+    class EpochScores(TrainerCallback):
+        def on_epoch_end(self, args, state, control, model=None, **kwargs):
+            if not state.is_world_process_zero:
+                return
+            model.eval()
+            with torch.no_grad():
+                curve.append({"epoch": round(state.epoch, 2), **score(model)})
+            model.train()
+            print(f"epoch {curve[-1]['epoch']}: {curve[-1]}")
+
+    return EpochScores()
+
+
+def train_on_examples(
+    model, processor, collator_class, examples: list[dict], training_args, head_learning_rate, callbacks=None
+):
     """The joint and seq2seq scripts' training: `examples` preprocessed into windows (once, on the main process
-    first), the unrepresentable gold items counted, the stock Trainer with the two learning rates. Returns the
-    unrepresentable counts per reason and the training seconds."""
+    first), the unrepresentable gold items counted, the stock Trainer with the two learning rates (and `callbacks`).
+    Returns the unrepresentable counts per reason and the training seconds."""
     import time
 
     import datasets
@@ -195,6 +215,7 @@ def train_on_examples(model, processor, collator_class, examples: list[dict], tr
         processing_class=processor,
         data_collator=collator_class.from_processor(processor),
         optimizers=(trainer_optimizer(model, training_args, head_learning_rate), None),
+        callbacks=callbacks,
     )
     started = time.time()
     trainer.train()
@@ -208,6 +229,7 @@ __all__ = [
     "MIN_CALIBRATION_ENTITIES",
     "THRESHOLD_GRID",
     "choose_threshold",
+    "epoch_scores_callback",
     "head_optimizer",
     "hold_out_last",
     "parse_script_arguments",

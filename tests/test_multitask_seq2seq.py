@@ -23,7 +23,7 @@ from transformers import BertConfig, T5Config, pipeline
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 import multiner
-from multiner.multitask_seq2seq import attention_with_memory, focal_loss
+from multiner.multitask_seq2seq import AttentionMemory, attention_with_memory, focal_loss
 from multiner.readers import entity_base_of, read_gazetteer
 from multiner.targets_seq2seq import pair_relations
 
@@ -129,31 +129,85 @@ def test_relation_prediction_adds_its_weighted_loss_and_changes_nothing_else():
     assert torch.equal(model.generate(**inputs(), max_new_tokens=6), baseline.generate(**inputs(), max_new_tokens=6))
 
 
-def test_token_relation_attention_adds_one_cross_attention_input_per_word():
-    model = tiny_model(token_relation_attention=True)
-    encoded = model.encode(**inputs())
-    assert encoded.relation_memory.shape == (2, 3, 32) and encoded.relation_logits is None
-    memory, mask = model._cross_attention_inputs(encoded, inputs()["attention_mask"], None)
-    assert memory.shape == (2, 3 + 6, 32)
-    assert mask.tolist() == [[1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 1, 1, 1, 1, 0, 0]]
-    decoder_input_ids = torch.tensor([[1, 4], [1, 5]])
-    logits = model(**inputs(), encoder_outputs=encoded, decoder_input_ids=decoder_input_ids).logits
-    # a padding word's relation vector is masked out; a real word's is read
-    changed = encoded.relation_memory.clone()
-    changed[1, 2] += 100.0
-    encoded["relation_memory"] = changed
-    assert torch.allclose(
-        model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits, logits
+def open_gates(model, value=1.0):
+    with torch.no_grad():
+        model.addition_gates.fill_(value)
+    return model
+
+
+def baseline_with_weights_of(model):
+    """The baseline (no switch on) with `model`'s weights where they have the same names."""
+    baseline = tiny_model()
+    missing, unexpected = baseline.load_state_dict(model.state_dict(), strict=False)
+    assert not missing
+    assert all(name.split(".")[0] in ("relation_grid", "type_attention", "addition_gates") for name in unexpected)
+    return baseline
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"token_relation_attention": True}, {"entity_type_attention": True}, ALL_ON],
+    ids=["tra", "eta", "all_on"],
+)
+def test_gated_additions_compute_exactly_the_baseline_at_initialisation(fields):
+    model = tiny_model(**fields)
+    assert model.addition_gates.shape == (6, 2) and not model.addition_gates.any()  # 4 self + 2 cross layers
+    baseline = baseline_with_weights_of(model)
+    decoder_input_ids = torch.tensor([[1, 4, 5], [1, 5, 3]])
+    logits = model(**inputs(), decoder_input_ids=decoder_input_ids).logits
+    assert torch.equal(logits, baseline(**inputs(), decoder_input_ids=decoder_input_ids).logits)
+    assert torch.equal(model.generate(**inputs(), num_beams=2), baseline.generate(**inputs(), num_beams=2))
+    # the gates learn: their gradient is not zero at 0 (the additions' own weights get theirs once a gate opens)
+    model.train()
+    labels = {"labels": LABELS}
+    if model.config.relation_prediction:
+        labels["relation_labels"] = RELATION_LABELS
+    model(**inputs(), **labels).loss.backward()
+    assert model.addition_gates.grad.abs().sum() > 0
+    # open, they change the logits
+    open_gates(model.eval())
+    assert not torch.allclose(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, logits)
+
+
+def test_gated_additions_are_saved_and_a_model_without_them_reloads_closed(tmp_path):
+    model = open_gates(tiny_model(**ALL_ON), 0.5)
+    model.save_pretrained(tmp_path / "open")
+    assert torch.equal(
+        multiner.Seq2SeqNerModel.from_pretrained(tmp_path / "open").addition_gates, model.addition_gates
     )
-    changed = changed.clone()
-    changed[1, 0] += 100.0
-    encoded["relation_memory"] = changed
-    other = model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits
-    assert not torch.allclose(other[1], logits[1]) and torch.allclose(other[0], logits[0])
-    # without the relation vectors the decoder reads exactly the baseline's cross-attention input
-    encoded["relation_memory"] = None
-    memory, mask = model._cross_attention_inputs(encoded, inputs()["attention_mask"], None)
-    assert memory is encoded.last_hidden_state and torch.equal(mask, inputs()["attention_mask"])
+    ungated = tiny_model(**ALL_ON, gated_additions=False)
+    assert ungated.addition_gates is None
+
+
+def test_token_relation_attention_reads_one_vector_per_real_word():
+    decoder_input_ids = torch.tensor([[1, 4], [1, 5]])
+    for gated in (True, False):
+        model = tiny_model(token_relation_attention=True, gated_additions=gated)
+        if gated:
+            open_gates(model)
+        encoded = model.encode(**inputs())
+        assert encoded.relation_memory.shape == (2, 3, 32) and encoded.relation_logits is None
+        logits = model(**inputs(), encoder_outputs=encoded, decoder_input_ids=decoder_input_ids).logits
+        # a padding word's relation vector is masked out; a real word's is read
+        changed = encoded.relation_memory.clone()
+        changed[1, 2] += 100.0
+        encoded["relation_memory"] = changed
+        assert torch.allclose(
+            model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits, logits
+        )
+        changed = changed.clone()
+        changed[1, 0] += 100.0
+        encoded["relation_memory"] = changed
+        other = model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits
+        assert not torch.allclose(other[1], logits[1]) and torch.allclose(other[0], logits[0])
+        # without the relation vectors the decoder computes the baseline's logits with the same weights
+        encoded["relation_memory"] = None
+        baseline = baseline_with_weights_of(model)
+        assert torch.allclose(
+            model(encoder_outputs=encoded, decoder_input_ids=decoder_input_ids, **inputs()).logits,
+            baseline(**inputs(), decoder_input_ids=decoder_input_ids).logits,
+            atol=1e-6,
+        )
 
 
 def causal_self_attention_layer():
@@ -161,6 +215,7 @@ def causal_self_attention_layer():
     model = multiner.Seq2SeqNerModel(
         multiner.Seq2SeqNerConfig.warm_started(config, entity_types=["A"], entity_type_attention=True)
     )
+    assert model.decoder.encoder.layer[0].attention.self.multiner_layer == 2  # after the encoder's two
     return model.decoder.encoder.layer[0].attention.self
 
 
@@ -174,7 +229,8 @@ def test_type_attention_is_softmax_over_type_keys_and_the_layers_own():
     mask = torch.ones(batch, 1, steps, steps, dtype=torch.bool).tril()
     mask[1, :, :, 0] = False  # a padded first step in row 1
     mask[1, :, 0, 0] = True
-    output, _ = attention_with_memory(layer, query, key, value, mask, type_memory=memory, scaling=size**-0.5)
+    joint = AttentionMemory(type_vectors=memory)  # seeds/001's form: one softmax
+    output, _ = attention_with_memory(layer, query, key, value, mask, multiner_memory=joint, scaling=size**-0.5)
     extra_keys = layer.key(memory).view(1, 3, heads, size).transpose(1, 2).expand(batch, -1, -1, -1)
     extra_values = layer.value(memory).view(1, 3, heads, size).transpose(1, 2).expand(batch, -1, -1, -1)
     scores = torch.cat([extra_keys, key], 2) @ query.transpose(2, 3) * size**-0.5  # [b, h, keys, queries]
@@ -183,35 +239,44 @@ def test_type_attention_is_softmax_over_type_keys_and_the_layers_own():
     expected = (scores.softmax(-1) @ torch.cat([extra_values, value], 2)).transpose(1, 2)
     assert torch.allclose(output, expected, atol=1e-5)
     # the implicit causal mask (None) is made explicit: same result as the explicit one
-    causal, _ = attention_with_memory(layer, query, key, value, None, type_memory=memory, scaling=size**-0.5)
+    causal, _ = attention_with_memory(layer, query, key, value, None, multiner_memory=joint, scaling=size**-0.5)
     explicit, _ = attention_with_memory(
-        layer, query, key, value, torch.ones(1, 1, steps, steps, dtype=torch.bool).tril(), type_memory=memory
+        layer, query, key, value, torch.ones(1, 1, steps, steps, dtype=torch.bool).tril(), multiner_memory=joint
     )
     assert torch.allclose(causal, explicit, atol=1e-6)
-    # without memory, or in a cross-attention layer, it is sdpa unchanged
+    # gated: the layer's own attention plus tanh(gate) times a softmax over the type keys alone
     plain, _ = sdpa_attention_forward(layer, query, key, value, mask)
+    gates = torch.zeros(6, 2)
+    gates[2, 0] = 0.7  # this layer's type gate
+    gated = AttentionMemory(type_vectors=memory, gates=gates)
+    output, _ = attention_with_memory(layer, query, key, value, mask, multiner_memory=gated, scaling=size**-0.5)
+    read = (query @ extra_keys.transpose(2, 3) * size**-0.5).softmax(-1) @ extra_values
+    assert torch.allclose(output, plain + math.tanh(0.7) * read.transpose(1, 2), atol=1e-5)
+    # without memory, or without a memory for the layer's role, it is sdpa unchanged
     assert torch.equal(attention_with_memory(layer, query, key, value, mask)[0], plain)
-    layer.multiner_attention_role = "cross"
-    assert torch.equal(attention_with_memory(layer, query, key, value, mask, type_memory=memory)[0], plain)
+    relations_only = AttentionMemory(relation_vectors=memory.expand(batch, -1, -1), gates=gates)
+    assert torch.equal(attention_with_memory(layer, query, key, value, mask, multiner_memory=relations_only)[0], plain)
 
 
 def test_type_attention_reaches_every_layer_and_off_is_the_baseline():
-    model = tiny_model(entity_type_attention=True)
-    roles = [
-        getattr(module, "multiner_attention_role", None)
-        for module in [*model.encoder.modules(), *model.decoder.modules()]
-    ]
-    assert roles.count("self") == 4 and roles.count("cross") == 2  # 2 encoder + 2 decoder self, 2 cross
     decoder_input_ids = torch.tensor([[1, 4, 5], [1, 5, 3]])
-    logits = model(**inputs(), decoder_input_ids=decoder_input_ids).logits
-    baseline = tiny_model()
-    missing, unexpected = baseline.load_state_dict(model.state_dict(), strict=False)
-    assert not missing and all(name.startswith("type_attention.") for name in unexpected)
-    baseline_logits = baseline(**inputs(), decoder_input_ids=decoder_input_ids).logits
-    assert not torch.allclose(logits, baseline_logits)
-    # with the type vectors taken away, the same weights compute the baseline's logits
-    model.type_attention = None
-    assert torch.allclose(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, baseline_logits, atol=1e-6)
+    for gated in (True, False):
+        model = tiny_model(entity_type_attention=True, gated_additions=gated)
+        roles = [
+            getattr(module, "multiner_attention_role", None)
+            for module in [*model.encoder.modules(), *model.decoder.modules()]
+        ]
+        assert roles.count("self") == 4 and roles.count("cross") == 2  # 2 encoder + 2 decoder self, 2 cross
+        if gated:
+            open_gates(model)
+        logits = model(**inputs(), decoder_input_ids=decoder_input_ids).logits
+        baseline_logits = baseline_with_weights_of(model)(**inputs(), decoder_input_ids=decoder_input_ids).logits
+        assert not torch.allclose(logits, baseline_logits)
+        # with the type vectors taken away, the same weights compute the baseline's logits
+        model.type_attention = None
+        assert torch.allclose(
+            model(**inputs(), decoder_input_ids=decoder_input_ids).logits, baseline_logits, atol=1e-6
+        )
 
 
 def test_type_embeddings_start_from_the_entity_base(bert_dir):
