@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+# the datasets beside the checkout; MULTINER_DATA points elsewhere (a machine where they lie inside the tree)
+DATA = Path(os.environ.get("MULTINER_DATA", ROOT.parent / "shared" / "data"))
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 
 

@@ -103,7 +103,9 @@ def arguments(args) -> TrainingArguments:
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float, dict]:
     """(dev predictions, training seconds, prediction seconds, what the row records of the recipe)."""
     overrides = {"positive_weight": args.positive_weight} if args.positive_weight is not None else {}
-    model = MultiNerModel.from_encoder(entity_types=types, **SYSTEMS[args.system], **overrides)
+    if args.casing_features:
+        overrides["casing_features"] = True
+    model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)
     processor = MultiNerProcessor.from_model(model)
     held_out = []
     if args.calibration_fraction:  # as examples/train.py: the last fraction of the training sentences
@@ -132,7 +134,7 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
         found = {threshold: [None] * len(dev) for threshold in thresholds}
         for begin in range(0, len(order), 32):
             chunk = order[begin : begin + 32]
-            batch = processor(tokens=[dev[i]["tokens"] for i in chunk])
+            batch = processor(tokens=[dev[i]["tokens"] for i in chunk]).to(model.device)
             # as the pipeline predicts: only spans whose start and end clear the lowest threshold are scored
             outputs = model(**batch, span_threshold=min(model.config.threshold, 0.5))
             for threshold in thresholds:
@@ -152,7 +154,7 @@ def run_token_classification(
 ) -> tuple[list, float, float, dict]:
     labels = ["O"] + [f"{prefix}-{name}" for name in types for prefix in ("B", "I")]
     label_id = {label: index for index, label in enumerate(labels)}
-    encoder = default_encoder_path()
+    encoder = args.encoder or default_encoder_path()
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     model = AutoModelForTokenClassification.from_pretrained(
         encoder, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_id
@@ -192,7 +194,7 @@ def run_token_classification(
                 padding=True,
                 return_tensors="pt",
             )
-            best = model(**encoding).logits.argmax(-1).numpy()
+            best = model(**encoding.to(model.device)).logits.argmax(-1).cpu().numpy()
             for row, index in enumerate(chunk):
                 word_tags = ["O"] * len(dev[index]["tokens"])
                 previous = None
@@ -231,6 +233,7 @@ def run(args) -> None:
         "warmup": args.warmup,
         "head_learning_rate": args.head_learning_rate,
         "positive_weight": record.get("positive_weight"),
+        "casing_features": args.casing_features,
         "calibration_fraction": args.calibration_fraction,
         "decision_threshold": record.get("decision_threshold"),
         "dev_f1": scores["f1"],
@@ -245,6 +248,11 @@ def run(args) -> None:
         "train_sentences_per_second": round(len(train) * args.epochs / train_seconds, 2),
         "predict_sentences_per_second": round(len(dev) / predict_seconds, 2),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        **(
+            {"peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
+            if torch.cuda.is_available()
+            else {}
+        ),
         "command": command(),
         "machine": machine(),
         "date": today(),
@@ -260,10 +268,18 @@ def run(args) -> None:
     suffix += f"-wu{args.warmup:g}" if args.warmup != 100 else ""
     suffix += "-recipe" if args.head_learning_rate or args.calibration_fraction else ""
     suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
+    suffix += "-casing" if args.casing_features else ""
     suffix += f"-seed{args.seed}" if args.seed != 42 else ""
     path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def gpu_memory() -> dict:
+    """The peak GPU memory of this process, on a machine with one."""
+    if not torch.cuda.is_available():
+        return {}
+    return {"peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
 
 
 def recipe(result: dict) -> str:
@@ -327,6 +343,8 @@ def main() -> None:
     one.add_argument("--positive_weight", type=float, default=None, help="MultiNerConfig.positive_weight override")
     one.add_argument("--dev_samples", type=int, default=None, help="only for smoke runs: the first N dev sentences")
     one.add_argument("--save_model", action="store_true", help="save a Multi-NER model under results/work/")
+    one.add_argument("--casing_features", action="store_true", help="MultiNerConfig.casing_features (Multi-NER)")
+    one.add_argument("--encoder", default=None, help="encoder folder (default: the packaged MiniLM)")
     commands.add_parser("report")
     args = parser.parse_args()
     run(args) if args.command == "run" else report()

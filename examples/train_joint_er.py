@@ -12,8 +12,9 @@ Inputs: SpERT json (`--data_format spert`, CoNLL04 and ADE) or raw-text jsonline
 "entities": [{"start", "end", "label"}], "relations": [{"head", "tail", "type"}]}). The command line is the other two
 scripts': every TrainingArguments option, `--encoder`, `--learning_rate` for the pretrained encoder and
 `--head_learning_rate` for the BiRNN layers and heads. Runs under `accelerate launch` as any Trainer script does.
-Writes the model folder (Hub-ready: model, processor, code, card) and `results.json` (the command, scores, training
-time, parameter counts).
+Writes the model folder (Hub-ready: model, processor, code, card) and `results.json` (the command, scores, the
+relation scores with the gold entities given, training time, parameter counts). seeds/003's word features beside the
+encoder's states: `--casing_features`, `--char_features`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from multiner.training_core import (
     train_on_examples,
     write_results,
 )
-from multiner.training_joint_er import calibrate_joint_thresholds
+from multiner.training_joint_er import calibrate_joint_thresholds, oracle_relation_scores
 
 READERS = {"spert": read_spert_json, "jsonl": read_relation_jsonl}
 # The family's defaults for the command line (each one an option it can change).
@@ -72,6 +73,8 @@ class ModelArguments(EncoderArguments):
         metadata={"help": "Weight of gold spans (span head) and relations in the binary losses (default: config's)."},
     )
     symmetric_relations: bool = field(default=False, metadata={"help": "The paper's plain DistMult scorer."})
+    casing_features: bool = field(default=False, metadata={"help": "seeds/003's one-hot casing vector per word."})
+    char_features: bool = field(default=False, metadata={"help": "seeds/003's character-level BiLSTM word vector."})
 
 
 @dataclass
@@ -169,6 +172,8 @@ def main(argv: list[str] | None = None) -> dict:
         rnn_type=model_args.rnn_type,
         relation_loss_weight=model_args.relation_loss_weight,
         asymmetric_relations=not model_args.symmetric_relations,
+        casing_features=model_args.casing_features,
+        char_features=model_args.char_features,
         **({} if model_args.positive_weight is None else {"positive_weight": model_args.positive_weight}),
         **{**ABLATIONS[model_args.ablation], **layers},
     )
@@ -198,6 +203,9 @@ def main(argv: list[str] | None = None) -> dict:
         relation_types=relation_types,
     )
     print(format_relation_scores(scores))
+    # the same relation scorer given the gold entities: what entity errors cost the strict relation score
+    oracle = oracle_relation_scores(model, processor, validation)
+    print(f"relations with gold entities given (oracle): micro F1 {100 * oracle['micro']['f1']:.2f}")
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}
     card = JointErCardData(
@@ -210,6 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     results = {
         "scores": scores,
+        "oracle_relations": oracle,
         "unrepresentable": unrepresentable,
         "removed_overlaps": {name: dict(counts) for name, counts in removed.items()},
         "train_examples": len(train),

@@ -43,6 +43,15 @@ class JointErConfig(PreTrainedConfig):
         entity_types (`list[str]`): entity types; their order is the type axis of every tensor.
         relation_types (`list[str]`): relation types; their order is the relation axis.
         freeze_encoder (`bool`, defaults to `False`): keep the encoder's weights fixed (the paper froze ELMo).
+        casing_features (`bool`, defaults to `False`): seeds/003's one-hot casing vector (`text_core.CASING_CLASSES`)
+            joined to each word's encoder state before the shared BiRNN; the packaged encoder is uncased, so this is
+            how capital letters reach the model. The processor writes `casing_ids`.
+        char_features (`bool`, defaults to `False`): seeds/003's character-level word embedding, learned by one
+            BiLSTM over each word's characters (the last states of both directions), joined to each word's encoder
+            state; it sees the original case. The processor writes `char_ids` (each word's first
+            `text_core.MAX_WORD_CHARS` characters, code points folded into `text_core.CHAR_VOCABULARY`).
+        char_embedding_size (`int`, defaults to 25), char_hidden_size (`int`, defaults to 25): the character
+            embedding and each direction of its BiLSTM.
         word_pooling (`str`, defaults to `"first"`): a word's representation from its sub-word states: its first
             sub-word's state, or the `"mean"` of them.
         rnn_type (`str`, defaults to `"lstm"`): `"lstm"` or `"gru"` for every BiRNN layer.
@@ -99,6 +108,10 @@ class JointErConfig(PreTrainedConfig):
     entity_types: list[str] | None = None
     relation_types: list[str] | None = None
     freeze_encoder: bool = False
+    casing_features: bool = False
+    char_features: bool = False
+    char_embedding_size: int = 25
+    char_hidden_size: int = 25
     word_pooling: str = "first"
     rnn_type: str = "lstm"
     rnn_hidden_size: int = 128
@@ -160,7 +173,15 @@ class JointErConfig(PreTrainedConfig):
             value = getattr(self, field_name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"JointErConfig.{field_name}={value!r} must be a non-negative integer.")
-        sizes = ("rnn_hidden_size", "ner_hidden_size", "max_span_length", "label_embedding_size", "re_hidden_size")
+        sizes = (
+            "rnn_hidden_size",
+            "ner_hidden_size",
+            "max_span_length",
+            "label_embedding_size",
+            "re_hidden_size",
+            "char_embedding_size",
+            "char_hidden_size",
+        )
         for field_name in sizes:
             value = getattr(self, field_name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

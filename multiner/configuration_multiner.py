@@ -78,6 +78,10 @@ class MultiNerConfig(PreTrainedConfig):
             The probability the start, end and span-match scores must each exceed for a span to be an entity when the
             caller gives none (pipeline, `processor.decode`, Trainer metrics); 0.5 when unset. Calibration on held-out
             training data sets it at the end of training (`MultiNerCalibrationCallback`); an explicit threshold wins.
+        casing_features (`bool`, defaults to `False`):
+            Give the heads each context token's casing class (`text_core.CASING_CLASSES`, of its whole word) as a
+            learned vector added to its states; the vectors start at zero (the model without them). The packaged
+            encoder is uncased: this is how capital letters reach the heads. The processor writes `casing_ids`.
         encoder_name (`str`, *optional*):
             The name or path the encoder was loaded from (`from_encoder` sets it); model cards cite it.
         query_mode (`str`, defaults to `"per_type"`):
@@ -116,6 +120,7 @@ class MultiNerConfig(PreTrainedConfig):
     span_loss_weight: float = 0.1
     positive_weight: float = 5.0
     decision_threshold: float | None = None
+    casing_features: bool = False
     query_mode: str = "per_type"
     encoder_name: str | None = None
 

@@ -8,14 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from .processing_core import PaddingCollator, pad_sequences, pad_triples
+from .processing_core import PaddingCollator, pad_sequences, pad_triples, pad_words
 
 
 @dataclass
 class JointErDataCollator(PaddingCollator):
     """Dynamic padding of the rows `JointErProcessor.preprocess` writes; pure: it knows a pad id, nothing else.
 
-    Every row has `input_ids` and `word_ids` [seq] (the window word of each token, -1 for special tokens), and
+    Every row has `input_ids` and `word_ids` [seq] (the window word of each token, -1 for special tokens; with
+    casing features also `casing_ids` [seq]; with character features `char_ids` [words][characters]), and
     optionally `labels` (first word, last word, type) and `relation_labels` (head entity, tail entity, type) triples
     and `input_signature`. Sequences are padded to the longest in the batch (`input_ids` with the pad id, `word_ids`
     with -1), triples with -100; `attention_mask` comes from the lengths. Other fields (the `unrepresentable`
@@ -42,6 +43,10 @@ class JointErDataCollator(PaddingCollator):
             "attention_mask": attention_mask,
             "word_ids": pad_sequences([feature["word_ids"] for feature in features], -1, length)[0],
         }
+        if "casing_ids" in features[0]:
+            batch["casing_ids"] = pad_sequences([feature["casing_ids"] for feature in features], 0, length)[0]
+        if "char_ids" in features[0]:
+            batch["char_ids"] = pad_words([feature["char_ids"] for feature in features])
         for name in ("labels", "relation_labels"):
             if name in features[0]:
                 batch[name] = pad_triples([feature[name] for feature in features])

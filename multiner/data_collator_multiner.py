@@ -20,7 +20,8 @@ class MultiNerDataCollator(PaddingCollator):
     """Dynamic padding of the rows `MultiNerProcessor.preprocess` writes; pure: it knows a pad id and the fields of
     a query mode (from the query-mode registry), nothing of the processor.
 
-    Every row has `input_ids` (optionally `token_type_ids`), `start_mask` / `end_mask` [context], optionally
+    Every row has `input_ids` (optionally `token_type_ids`), `start_mask` / `end_mask` (and with casing features
+    `casing_ids`) [context], optionally
     `labels` as (type, first, last) token triples and `input_signature`; the query mode adds its own fields (per
     type: sequences [types][seq] and `context_start` [types]; packed: one sequence [seq], the query block and
     `query_spans` [types][2]). Sequences are padded to the longest in the batch, contexts likewise, gold entities with
@@ -78,6 +79,8 @@ class MultiNerDataCollator(PaddingCollator):
                 padded[name] = np.array([feature[name] for feature in features], dtype=np.int64)
         padded["start_mask"], padded["context_mask"] = pad_sequences([feature["start_mask"] for feature in features])
         padded["end_mask"] = pad_sequences([feature["end_mask"] for feature in features])[0]
+        if "casing_ids" in features[0]:
+            padded["casing_ids"] = pad_sequences([feature["casing_ids"] for feature in features])[0]
         if "labels" in features[0]:
             padded["labels"] = pad_triples([feature["labels"] for feature in features])
         return padded

@@ -22,6 +22,7 @@ from .heads_joint_er import (
 )
 from .hub_folders import SavesPipelineCode
 from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, weighted_bce
+from .text_core import CASING_CLASSES, CHAR_VOCABULARY
 
 
 @dataclass
@@ -78,6 +79,34 @@ class BiRnnStack(nn.Module):
                 0
             ]
         return words
+
+
+class CharBiRnn(nn.Module):
+    """seeds/003's character-level word embedding: each word's characters embedded and read by one BiLSTM; the word
+    is the last states of both directions."""
+
+    def __init__(self, config: JointErConfig):
+        super().__init__()
+        self.embedding = nn.Embedding(CHAR_VOCABULARY, config.char_embedding_size, padding_idx=0)
+        self.rnn = nn.LSTM(config.char_embedding_size, config.char_hidden_size, batch_first=True, bidirectional=True)
+        self.output_size = 2 * config.char_hidden_size
+
+    def forward(self, char_ids: torch.Tensor, words: int) -> torch.Tensor:
+        """`[batch, words', characters]` (0 pads) -> `[batch, words, 2 * char_hidden_size]`, zeros for words without
+        characters; `words'` is padded or cut to `words`."""
+        char_ids = F.pad(char_ids, (0, 0, 0, max(0, words - char_ids.shape[1])))[:, :words]
+        batch, _, chars = char_ids.shape
+        flat = char_ids.reshape(batch * words, chars)
+        lengths = (flat > 0).sum(dim=1)
+        states = flat.new_zeros(batch * words, self.output_size, dtype=self.embedding.weight.dtype)
+        real = lengths > 0
+        if real.any():
+            packed = nn.utils.rnn.pack_padded_sequence(
+                self.embedding(flat[real]), lengths[real].cpu(), batch_first=True, enforce_sorted=False
+            )
+            last = self.rnn(packed)[1][0]  # [2 directions, real words, hidden]
+            states[real] = torch.cat([last[0], last[1]], dim=-1)
+        return states.view(batch, words, self.output_size)
 
 
 # ------------------------------------------------------------------------------------------------------ NER heads
@@ -201,7 +230,12 @@ class JointErModel(JointErPreTrainedModel):
                 "relation_types=[...]) or JointErModel.from_encoder(entity_types=[...], relation_types=[...])."
             )
         self.encoder = encoder if encoder is not None else build_encoder(config.encoder_config)
-        self.shared = BiRnnStack(config, config.hidden_size, config.num_shared_layers)
+        # seeds/003's token representation: the encoder's word state, a character-level embedding, a casing vector
+        self.char_rnn = CharBiRnn(config) if config.char_features else None
+        extra = (len(CASING_CLASSES) if config.casing_features else 0) + (
+            self.char_rnn.output_size if self.char_rnn else 0
+        )
+        self.shared = BiRnnStack(config, config.hidden_size + extra, config.num_shared_layers)
         self.ner_layers = BiRnnStack(config, self.shared.output_size, config.num_ner_layers)
         self.re_layers = BiRnnStack(config, self.shared.output_size, config.num_re_layers)
         self.ner_head = NER_HEADS[config.ner_head](config, self.ner_layers.output_size)
@@ -249,6 +283,8 @@ class JointErModel(JointErPreTrainedModel):
         labels: torch.LongTensor | None = None,
         relation_labels: torch.LongTensor | None = None,
         entity_threshold: float | None = None,
+        casing_ids: torch.LongTensor | None = None,
+        char_ids: torch.LongTensor | None = None,
         input_signature: torch.LongTensor | None = None,
         return_dict: bool | None = None,
     ) -> JointErOutput | tuple:
@@ -263,6 +299,10 @@ class JointErModel(JointErPreTrainedModel):
                 (head entity, tail entity, relation type), entities indexed in `labels`' row, padded with -100.
             entity_threshold (`float`, *optional*): span head: probability a (span, type) must exceed to be an
                 entity at inference; `config.entity_threshold` by default.
+            casing_ids (`torch.LongTensor` of shape `[batch, seq]`): each token's casing class (of its word);
+                required with `config.casing_features` (the processor writes it).
+            char_ids (`torch.LongTensor` of shape `[batch, words, characters]`): each window word's character ids,
+                0 padding; required with `config.char_features` (the processor writes it).
             input_signature (`torch.LongTensor` of shape `[batch]`, *optional*): the processor's
                 `config.input_signature()`; inputs built for another configuration are refused.
         """
@@ -275,6 +315,20 @@ class JointErModel(JointErPreTrainedModel):
                 input_ids=input_ids, attention_mask=attention_mask, **_optional(token_type_ids=token_type_ids)
             ).last_hidden_state  # [batch, seq, hidden]
         words, word_mask = pool_words(states, word_ids, self.config.word_pooling)  # [batch, words, hidden]
+        if self.config.casing_features:
+            if casing_ids is None:
+                raise ValueError(
+                    "This model has casing_features=True: give casing_ids; JointErProcessor.from_model(model) "
+                    "writes them."
+                )
+            casing = F.one_hot(casing_ids, len(CASING_CLASSES)).to(words.dtype)
+            words = torch.cat([words, pool_words(casing, word_ids, "first")[0]], dim=-1)  # seeds/003's casing vector
+        if self.char_rnn is not None:
+            if char_ids is None:
+                raise ValueError(
+                    "This model has char_features=True: give char_ids; JointErProcessor.from_model(model) writes them."
+                )
+            words = torch.cat([words, self.char_rnn(char_ids, words.shape[1]).to(words.dtype)], dim=-1)
         lengths = word_mask.sum(dim=1).clamp(min=1)
         shared = self.shared(words, lengths)
         ner_logits = self.ner_head(self.ner_layers(shared, lengths))

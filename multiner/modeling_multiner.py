@@ -19,6 +19,7 @@ from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
 from .modeling_core import ChecksLoading, check_input_signature, shifted_windows, weighted_bce
 from .query_modes_multiner import QueryAttention, query_mode_of
+from .text_core import CASING_CLASSES
 from .type_attention_multiner import TYPE_ATTENTION_CLASSES, MaskedSelfAttention
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
@@ -178,6 +179,8 @@ class MultiNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel)
                     init.normal_(weight, mean=0.0, std=std)
                 # softplus(-4) ~ 0.018: the veto starts almost silent and is learnt where it helps
                 init.constant_(module.span_break_bias, -4.0)
+        elif module is getattr(self, "casing_embedding", None):
+            init.zeros_(module.weight)  # casing vectors start at zero: the model without them
         elif isinstance(module, (MaskedSelfAttention, QueryAttention)):
             for linear in module.children():
                 if isinstance(linear, nn.Linear):
@@ -216,6 +219,9 @@ class MultiNerModel(MultiNerPreTrainedModel):
         self.query_encoding = query_mode_of(config.query_mode).encoding(config, self.encoder)
         self.type_attention = TYPE_ATTENTION_CLASSES[config.type_attention](config)
         self.dropout = nn.Dropout(config.head_dropout)
+        self.casing_embedding = None
+        if config.casing_features:
+            self.casing_embedding = nn.Embedding(len(CASING_CLASSES), config.encoder_config.hidden_size)
         self.heads = SpanHeads(config)
         self.post_init()
 
@@ -258,6 +264,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
         query_token_type_ids: torch.LongTensor | None = None,
         query_spans: torch.LongTensor | None = None,
         span_threshold: float | None = None,
+        casing_ids: torch.LongTensor | None = None,
         input_signature: torch.LongTensor | None = None,
         return_dict: bool | None = None,
     ) -> MultiNerOutput | tuple:
@@ -284,6 +291,8 @@ class MultiNerModel(MultiNerPreTrainedModel):
             span_threshold (`float`, *optional*): score only the spans whose start and end probabilities both
                 exceed it (the rest get `MASKED_LOGIT`); decoding at this threshold or above finds the same entities
                 for much less work. The pipeline passes its threshold. Ignored when `labels` are given.
+            casing_ids (`torch.LongTensor` of shape `[batch, context]`): each context token's casing class; required
+                with `config.casing_features` (the processor writes it), 0 on padding.
             input_signature (`torch.LongTensor` of shape `[batch]`, *optional*): the processor's
                 `config.input_signature()`; inputs built for other entity types (or their order), another query mode
                 or span length are refused.
@@ -303,6 +312,13 @@ class MultiNerModel(MultiNerPreTrainedModel):
             query_token_type_ids=query_token_type_ids,
             query_spans=query_spans,
         )  # [batch, types, context, hidden]
+        if self.casing_embedding is not None:
+            if casing_ids is None:
+                raise ValueError(
+                    "This model has casing_features=True: give casing_ids; MultiNerProcessor.from_model(model) "
+                    "writes them."
+                )
+            hidden = hidden + self.casing_embedding(casing_ids)[:, None]
         types = hidden.shape[1]
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
         hidden = self.type_attention(hidden, context_mask)  # [batch, types, context, hidden]

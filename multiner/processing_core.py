@@ -116,6 +116,17 @@ def pad_sequences(
     return values, mask
 
 
+def pad_words(rows: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
+    """Rows of words of character ids padded with 0 into `[rows, most words, most characters]` (at least 1 each)."""
+    words = max(1, max(len(row) for row in rows))
+    chars = max([1] + [len(word) for row in rows for word in row])
+    padded = np.zeros((len(rows), words, chars), dtype=np.int64)
+    for row, word_chars in enumerate(rows):
+        for word, ids in enumerate(word_chars):
+            padded[row, word, : len(ids)] = ids
+    return padded
+
+
 def pad_triples(rows: Sequence[Sequence[Sequence[int]]]) -> np.ndarray:
     """Per row, a list of integer triples (gold entities, relations), padded with `LABEL_PAD` to `[rows, most, 3]`."""
     width = max(1, max(len(triples) for triples in rows))
@@ -348,6 +359,13 @@ class WindowedProcessor(ModelConfigProcessor):
     def _batch(self, texts, inputs: Mapping[str, Any], windows: list[Window]):
         return self.batch_class(inputs, windows, texts.contexts)
 
+    def _casing_features(self, context: Context, window: Window, head: int = 0, tail: int = 0) -> dict[str, list]:
+        """`casing_ids` of the window's tokens (padded with class 0 for `head` and `tail` special tokens) when the
+        model's config has `casing_features` on; nothing otherwise."""
+        if not getattr(self.model_config, "casing_features", False):
+            return {}
+        return {"casing_ids": [0] * head + context.casing[window.start : window.stop] + [0] * tail}
+
     def _features(self, context: Context, window: Window) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -363,4 +381,5 @@ __all__ = [
     "WindowedTexts",
     "pad_sequences",
     "pad_triples",
+    "pad_words",
 ]

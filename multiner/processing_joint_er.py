@@ -23,6 +23,7 @@ from .text_core import (
     checked_entity,
     entity_dicts,
     make_windows,
+    window_word_chars,
     window_word_tokens,
     word_of_token,
 )
@@ -272,7 +273,9 @@ class JointErProcessor(WindowedProcessor):
 
     @property
     def model_input_names(self) -> list[str]:
-        return ["input_ids", "attention_mask", "word_ids", "input_signature"]
+        names = ["input_ids", "attention_mask", "word_ids", "input_signature"]
+        names += ["casing_ids"] if self.model_config.casing_features else []
+        return names + (["char_ids"] if self.model_config.char_features else [])
 
     def _features(self, context: Context, window: Window) -> dict[str, list]:
         ids = context.ids[window.start : window.stop]
@@ -280,6 +283,8 @@ class JointErProcessor(WindowedProcessor):
         return {
             "input_ids": self._head_ids + ids + self._tail_ids,
             "word_ids": [-1] * len(self._head_ids) + word_ids + [-1] * len(self._tail_ids),
+            **self._casing_features(context, window, len(self._head_ids), len(self._tail_ids)),
+            **({"char_ids": window_word_chars(context, window)} if self.model_config.char_features else {}),
             "input_signature": self._input_signature,
         }
 

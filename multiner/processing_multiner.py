@@ -306,6 +306,7 @@ class MultiNerProcessor(WindowedProcessor):
     @property
     def model_input_names(self) -> list[str]:
         names = ["input_ids", "attention_mask", "context_mask", "start_mask", "end_mask", "input_signature"]
+        names += ["casing_ids"] if self.model_config.casing_features else []
         type_ids = ["token_type_ids"] if self._uses_token_type_ids else []
         mode_names = query_mode_of(self.query_mode).input_names
         if not self._uses_token_type_ids:
@@ -346,6 +347,7 @@ class MultiNerProcessor(WindowedProcessor):
             **self._layout.features(context.ids[window.start : window.stop], entity_types),
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
+            **self._casing_features(context, window),
             "input_signature": self._input_signature,
         }
 

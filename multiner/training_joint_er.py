@@ -14,7 +14,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .evaluation import relation_scores
+import torch
+
+from .data_collator_joint_er import JointErDataCollator
+from .evaluation import micro_macro_scores, relation_scores
+from .modeling_core import LABEL_PAD
+from .modeling_joint_er import RelationScorer
 from .training_core import MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
 
 logger = logging.getLogger(__name__)
@@ -129,4 +134,43 @@ def calibrate_joint_thresholds(
     return calibration
 
 
-__all__ = ["JointErCalibration", "above", "calibrate_joint_thresholds"]
+def oracle_relation_scores(model, processor, examples: Sequence[dict], batch_size: int = 16) -> dict:
+    """Strict relation scores with the gold entities given: the relation scorer reads each window's gold entities
+    (as in training) and its relations above `model.config.relation_threshold` are compared with the gold ones.
+    Entity errors cannot cost a relation here, so the gap to the pipeline's strict relation score is what entity
+    errors cost. Gold items the processor cannot represent (see `count_unrepresentable`) are out of both sides.
+
+    Returns `micro_macro_scores` over the relation types, plus `windows` and the `unrepresentable` counts.
+
+    Example:
+        >>> oracle_relation_scores(model, processor, dev)["micro"]["f1"]  # doctest: +SKIP
+        0.71
+    """
+    columns = {name: [example.get(name) or [] for example in examples] for name in ("entities", "relations")}
+    rows = processor.preprocess({"text": [example["text"] for example in examples], **columns})
+    unrepresentable = processor.count_unrepresentable(rows)
+    features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
+    collator = JointErDataCollator.from_processor(processor)
+    types = model.config.relation_types
+    gold, predicted = [], []
+    was_training = model.training
+    model.eval()
+    try:
+        for begin in range(0, len(features), batch_size):
+            chunk = features[begin : begin + batch_size]
+            batch = {name: value.to(model.device) for name, value in collator(chunk).items()}
+            with torch.no_grad():
+                outputs = model(**batch)
+            chosen = outputs.relation_logits.sigmoid() > model.config.relation_threshold
+            chosen &= RelationScorer.pair_mask(outputs.entity_spans)[..., None]
+            for row, feature in enumerate(chunk):
+                triples = feature["relation_labels"]
+                gold.append([(types[kind], head, tail) for head, tail, kind in triples if kind != LABEL_PAD])
+                predicted.append([(types[kind], head, tail) for head, tail, kind in chosen[row].nonzero().tolist()])
+    finally:
+        model.train(was_training)
+    scores = micro_macro_scores(gold, predicted, types)
+    return {**scores, "windows": len(features), "unrepresentable": dict(unrepresentable)}
+
+
+__all__ = ["JointErCalibration", "above", "calibrate_joint_thresholds", "oracle_relation_scores"]

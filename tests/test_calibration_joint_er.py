@@ -10,7 +10,7 @@ from transformers import pipeline
 from multiner import JointErProcessor
 from multiner.evaluation import relation_scores
 from multiner.training_core import choose_threshold
-from multiner.training_joint_er import calibrate_joint_thresholds
+from multiner.training_joint_er import calibrate_joint_thresholds, oracle_relation_scores
 
 GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
 HELD_OUT = RELATIONS * 3  # 21 gold entities, 12 gold relations
@@ -62,3 +62,23 @@ def test_too_little_held_out_data_leaves_the_thresholds_alone(bio_extract):
     assert "2 gold relations held out (fewer than 10)" in calibration.reasons
     with pytest.raises(ValueError, match="thresholds must be in"):
         calibrate_joint_thresholds(bio_extract, HELD_OUT, (0.0, 0.5))
+
+
+def test_oracle_relations_read_the_gold_entities_whatever_the_entity_head_finds(joint_er_dir):
+    extract = pipeline("joint-er", model=joint_er_dir)
+    model, processor = extract.model, extract.processor
+    oracle = oracle_relation_scores(model, processor, RELATIONS)
+    relations = sum(len(example["relations"]) for example in RELATIONS)
+    assert oracle["micro"]["gold"] == relations and oracle["windows"] == len(RELATIONS)
+    assert oracle["micro"]["f1"] == 1.0  # the tiny model knows these relations
+    assert scores_at(extract)["relations"]["strict"]["micro"]["f1"] == 1.0
+    # an entity head that finds nothing costs the pipeline every relation, and the oracle none
+    with torch.no_grad():
+        for parameter in model.ner_head.parameters():
+            parameter.zero_()
+    assert scores_at(extract)["relations"]["strict"]["micro"]["f1"] == 0.0
+    assert oracle_relation_scores(model, processor, RELATIONS)["micro"] == oracle["micro"]
+    # the model's relation threshold decides, as in the pipeline
+    model.config.relation_threshold = 0.0
+    pairs = sum(len(e["entities"]) * (len(e["entities"]) - 1) for e in RELATIONS) * len(RELATION_TYPES)
+    assert oracle_relation_scores(model, processor, RELATIONS)["micro"]["predicted"] == pairs
