@@ -53,6 +53,7 @@ TRAINING_DEFAULTS = {
     "num_train_epochs": 20,
     "per_device_train_batch_size": 8,
     "learning_rate": 5e-5,
+    "per_device_eval_batch_size": 16,  # texts per forward pass of the validation scoring
 }
 
 
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"relation threshold {calibration.relation_threshold}" + "".join(f"; {r}" for r in calibration.reasons)
         )
     started = time.time()
-    predicted = extract([example["text"] for example in validation], batch_size=16)
+    batch_size = training_args.per_device_eval_batch_size
+    predicted = extract([example["text"] for example in validation], batch_size=batch_size)
     predict_seconds = time.time() - started
     scores = load_ner_metric("relations").compute(
         predictions=[as_metric_example(example) for example in predicted],
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     print(format_relation_scores(scores))
     # the same relation scorer given the gold entities: what entity errors cost the strict relation score
-    oracle = oracle_relation_scores(model, processor, validation)
+    oracle = oracle_relation_scores(model, processor, validation, batch_size)
     print(f"relations with gold entities given (oracle): micro F1 {100 * oracle['micro']['f1']:.2f}")
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}

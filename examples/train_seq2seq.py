@@ -60,6 +60,7 @@ TRAINING_DEFAULTS = {
     "learning_rate": 5e-5,
     "weight_decay": 0.01,
     "head_learning_rate": 1e-4,
+    "per_device_eval_batch_size": 32,  # windows per generation batch of the validation scoring
 }
 
 
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
         """The validation set's scores (all and discontinuous entities) and generation speed at `num_beams`."""
         extract = pipeline("seq2seq-ner", model=model, processor=processor)
         started = time.time()
-        predicted = extract(texts, batch_size=32, num_beams=num_beams)
+        predicted = extract(texts, batch_size=training_args.per_device_eval_batch_size, num_beams=num_beams)
         seconds = time.time() - started
         found = [as_metric_entities(entities, fragments=True) for entities in predicted]
         scores = metric.compute(predictions=found, references=references)
