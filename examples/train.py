@@ -33,7 +33,7 @@ from multiner import (
     MultiNerModel,
     MultiNerProcessor,
 )
-from multiner.evaluation import MultiNerMetrics, flatten_scores, seqeval_scores
+from multiner.evaluation import flatten_scores, seqeval_scores
 from multiner.ner_metric import as_metric_entities, load_ner_metric
 from multiner.readers import (
     entity_types_of,
@@ -45,6 +45,7 @@ from multiner.readers import (
 )
 from multiner.training_core import EncoderArguments, parse_script_arguments, trainer_optimizer, write_results
 from multiner.training_core import hold_out_last as hold_out_last_examples
+from multiner.training_multiner import MultiNerMetrics
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}

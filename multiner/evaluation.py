@@ -1,17 +1,14 @@
-"""Strict span precision / recall / F1 (micro and per type), a Trainer `compute_metrics`, seqeval for flat data,
-relation and fragment scores, and the held-out slice and threshold choice that calibration uses."""
+"""Strict span precision / recall / F1 (micro, macro and per type), seqeval for flat data, relation and fragment
+scores: the scorers every family's scripts, tests and benchmarks share (`micro_macro_scores` counts for all)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from .decoding import decode_spans, keep_non_overlapping
-
 Span = tuple[str, int, int]  # (label, start, end)
 
 
-# Thresholds the calibrations choose from: 0.05, 0.10, ..., 0.90.
 def span_scores(
     gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]], entity_types: Sequence[str] | None = None
 ) -> dict:
@@ -39,44 +36,6 @@ def flatten_scores(scores: dict) -> dict[str, float]:
     for label, label_scores in scores["per_type"].items():
         flat.update({f"{label}_{name}": float(label_scores[name]) for name in ("precision", "recall", "f1")})
     return flat
-
-
-class MultiNerMetrics:
-    """`compute_metrics` for a stock `Trainer`: strict span P/R/F1 on the windows of the evaluation set.
-
-    Spans are compared in token coordinates of each window, so no text is needed; gold entities the processor could
-    not represent are not in the labels (the processor counts them).
-
-    Args:
-        entity_types: the model's entity types, in order.
-        threshold: probability the start, end and span-match scores must each exceed.
-        flat: keep only non-overlapping predictions (for flat datasets such as CoNLL-2003).
-
-    Example:
-        >>> metrics = MultiNerMetrics(["PER", "LOC"], flat=True)
-        >>> trainer = Trainer(..., compute_metrics=metrics)  # doctest: +SKIP
-    """
-
-    def __init__(self, entity_types: Sequence[str], threshold: float = 0.5, flat: bool = False):
-        self.entity_types = list(entity_types)
-        self.threshold = threshold
-        self.flat = flat
-
-    def __call__(self, eval_prediction) -> dict[str, float]:
-        start_logits, end_logits, span_logits = eval_prediction.predictions[:3]
-        predicted = [
-            self._named(spans) for spans in decode_spans(start_logits, end_logits, span_logits, self.threshold)
-        ]
-        gold = [
-            [(self.entity_types[int(t)], int(first), int(last) + 1) for t, first, last in row if t >= 0]
-            for row in eval_prediction.label_ids
-        ]
-        return flatten_scores(span_scores(gold, predicted, self.entity_types))
-
-    def _named(self, spans: list[tuple[int, int, int, float]]) -> list[Span]:
-        if self.flat:
-            spans = keep_non_overlapping(spans, lambda span: (span[1], span[2] + 1), lambda span: span[3])
-        return [(self.entity_types[type_pos], first, last + 1) for type_pos, first, last, _ in spans]
 
 
 def spans_to_iob2(length: int, spans: Iterable[Span]) -> list[str]:
@@ -301,7 +260,6 @@ def micro_macro_scores(gold: list, predicted: list, types: Sequence[str] | None 
 
 
 __all__ = [
-    "MultiNerMetrics",
     "flatten_scores",
     "format_relation_scores",
     "fragment_scores",

@@ -1,7 +1,8 @@
 """Training helpers for Multi-NER, not needed at inference (a saved model folder does not hold this module); the
 two learning rates and the held-out slice are the family-neutral `training_core`'s.
 
-- The model card kept up to date while a stock Trainer trains (`MultiNerCardCallback`).
+- The Trainer's `compute_metrics` (`MultiNerMetrics`) and the model card kept up to date while a stock Trainer
+  trains (`MultiNerCardCallback`).
 - Calibrated decoding: the decision threshold chosen on held-out training data after training. An entity needs its
   start, end and span-match probabilities each above one threshold; binary cross-entropy over mostly negative
   positions leaves a young model's probabilities low, so 0.5 is rarely the best cut-off. The sweep decodes held-out
@@ -20,10 +21,49 @@ import torch
 from transformers import TrainerCallback
 
 from .card_multiner import MultiNerCardData, write_multiner_card
-from .evaluation import span_scores
+from .decoding import decode_spans, keep_non_overlapping
+from .evaluation import Span, flatten_scores, span_scores
 from .training_core import HYPERPARAMETERS, MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
 
 logger = logging.getLogger(__name__)
+
+
+class MultiNerMetrics:
+    """`compute_metrics` for a stock `Trainer`: strict span P/R/F1 on the windows of the evaluation set.
+
+    Spans are compared in token coordinates of each window, so no text is needed; gold entities the processor could
+    not represent are not in the labels (the processor counts them).
+
+    Args:
+        entity_types: the model's entity types, in order.
+        threshold: probability the start, end and span-match scores must each exceed.
+        flat: keep only non-overlapping predictions (for flat datasets such as CoNLL-2003).
+
+    Example:
+        >>> metrics = MultiNerMetrics(["PER", "LOC"], flat=True)
+        >>> trainer = Trainer(..., compute_metrics=metrics)  # doctest: +SKIP
+    """
+
+    def __init__(self, entity_types: Sequence[str], threshold: float = 0.5, flat: bool = False):
+        self.entity_types = list(entity_types)
+        self.threshold = threshold
+        self.flat = flat
+
+    def __call__(self, eval_prediction) -> dict[str, float]:
+        start_logits, end_logits, span_logits = eval_prediction.predictions[:3]
+        predicted = [
+            self._named(spans) for spans in decode_spans(start_logits, end_logits, span_logits, self.threshold)
+        ]
+        gold = [
+            [(self.entity_types[int(t)], int(first), int(last) + 1) for t, first, last in row if t >= 0]
+            for row in eval_prediction.label_ids
+        ]
+        return flatten_scores(span_scores(gold, predicted, self.entity_types))
+
+    def _named(self, spans: list[tuple[int, int, int, float]]) -> list[Span]:
+        if self.flat:
+            spans = keep_non_overlapping(spans, lambda span: (span[1], span[2] + 1), lambda span: span[3])
+        return [(self.entity_types[type_pos], first, last + 1) for type_pos, first, last, _ in spans]
 
 
 @dataclass
@@ -211,6 +251,7 @@ __all__ = [
     "Calibration",
     "MultiNerCalibrationCallback",
     "MultiNerCardCallback",
+    "MultiNerMetrics",
     "calibrate_threshold",
     "scores_from_trainer_metrics",
     "threshold_sweep",

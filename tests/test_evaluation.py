@@ -3,13 +3,13 @@ import pytest
 from transformers import EvalPrediction
 
 from multiner.evaluation import (
-    MultiNerMetrics,
     flatten_scores,
     fragment_scores,
     seqeval_scores,
     span_scores,
     spans_to_iob2,
 )
+from multiner.training_multiner import MultiNerMetrics
 
 
 def test_span_scores_micro_and_per_type():

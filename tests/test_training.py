@@ -7,8 +7,9 @@ from conftest import NESTED, as_dataset, processor_for
 from transformers import AutoModel, AutoProcessor, Trainer, TrainingArguments, set_seed
 
 from multiner import MultiNerDataCollator, MultiNerModel
-from multiner.evaluation import MultiNerMetrics, span_scores
+from multiner.evaluation import span_scores
 from multiner.readers import read_conll
+from multiner.training_multiner import MultiNerMetrics
 
 TYPES = ["PER", "LOC", "ORG"]
 
