@@ -66,7 +66,7 @@ class Seq2SeqNerConfig(PreTrainedConfig):
             to each layer's attention output through `tanh(gate)`, one gate per layer and addition, starting at 0: a
             new model computes exactly the baseline and learns how much to read. `False`: seeds/001's form, the
             vectors' keys in front of the layer's own in one softmax (new random keys in pretrained attention from
-            the first step).
+            the first step). Configs saved before this field existed load as `False` (the form they were trained in).
         relation_loss_weight (`float`, defaults to 0.3): `w` in `L_entity + w * L_relation`.
         focal_alpha (`float`, defaults to 5.0) and focal_tau (`float`, defaults to 1.0): the relation focal loss
             `-alpha * (1 - p)^tau * log p` of the gold class's probability `p`.
@@ -102,7 +102,7 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     relation_prediction: bool = False
     token_relation_attention: bool = False
     entity_type_attention: bool = False
-    gated_additions: bool = True
+    gated_additions: bool | None = None
     relation_loss_weight: float = 0.3
     focal_alpha: float = 5.0
     focal_tau: float = 1.0
@@ -115,6 +115,9 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         check_extra_fields(self, kwargs)
         super().__post_init__(**kwargs)
         self.entity_types = checked_names(self, "entity_types")
+        if self.gated_additions is None:
+            # A saved config records the transformers version; one without gated_additions predates the gates.
+            self.gated_additions = not getattr(self, "transformers_version", None)
         self.is_encoder_decoder = True
         if isinstance(self.decoder_config, dict):
             # not a declared sub-config: "no decoder config" (an encoder-decoder backbone) must stay None

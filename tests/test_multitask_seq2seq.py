@@ -169,7 +169,7 @@ def test_gated_additions_compute_exactly_the_baseline_at_initialisation(fields):
     assert not torch.allclose(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, logits)
 
 
-def test_gated_additions_are_saved_and_a_model_without_them_reloads_closed(tmp_path):
+def test_gated_additions_are_saved_and_a_model_saved_before_them_keeps_its_form(tmp_path):
     model = open_gates(tiny_model(**ALL_ON), 0.5)
     model.save_pretrained(tmp_path / "open")
     assert torch.equal(
@@ -177,6 +177,14 @@ def test_gated_additions_are_saved_and_a_model_without_them_reloads_closed(tmp_p
     )
     ungated = tiny_model(**ALL_ON, gated_additions=False)
     assert ungated.addition_gates is None
+    # a model saved before the gates existed keeps the form it was trained in
+    ungated.save_pretrained(tmp_path / "old")
+    saved = json.loads((tmp_path / "old" / "config.json").read_text())
+    del saved["gated_additions"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(saved))
+    old = multiner.Seq2SeqNerModel.from_pretrained(tmp_path / "old")
+    assert old.config.gated_additions is False and old.addition_gates is None
+    assert multiner.Seq2SeqNerConfig.warm_started(BertConfig(**TINY_BERT), entity_types=["A"]).gated_additions
 
 
 def test_token_relation_attention_reads_one_vector_per_real_word():
