@@ -2,14 +2,10 @@
 holds exactly the family's code and loads offline without multiner."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import RELATIONS
+from conftest import RELATIONS, offline_joint_results
 from transformers import pipeline
 from transformers.dynamic_module_utils import get_relative_import_files
 
@@ -105,25 +101,7 @@ def test_folder_holds_the_family_code_and_a_card(joint_er_dir):
 
 def test_folder_loads_and_predicts_without_multiner(joint_er_dir, extract, tmp_path):
     expected = [summary(found) for found in extract(TEXTS)]
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        sys.modules["multiner"] = None
-        from transformers import pipeline
-        extract = pipeline(model={joint_er_dir!r}, trust_remote_code=True)
-        assert type(extract).__module__.startswith("transformers_modules"), type(extract).__module__
-        found = extract({TEXTS!r})
-        print("RESULTS " + json.dumps([
-            [[[e["entity_group"], e["word"]] for e in f["entities"]],
-             [[r["type"], f["entities"][r["head"]]["word"], f["entities"][r["tail"]]["word"]]
-              for r in f["relations"]]] for f in found]))
-        """
-    )
-    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
-    loaded = json.loads(line[len("RESULTS ") :])
+    loaded = offline_joint_results(joint_er_dir, TEXTS, tmp_path)
     assert [[[tuple(e) for e in ents], [tuple(r) for r in rels]] for ents, rels in loaded] == [
         [list(ents), list(rels)] for ents, rels in expected
     ]

@@ -5,7 +5,15 @@ ER: seeds/003's one-hot vector before the shared BiRNN) and joint ER's character
 
 import pytest
 import torch
-from conftest import RELATIONS, joint_model, memorise, processor_for, tiny_config, train_tiny_joint_model
+from conftest import (
+    RELATIONS,
+    joint_model,
+    memorise,
+    offline_joint_results,
+    processor_for,
+    tiny_config,
+    train_tiny_joint_model,
+)
 from transformers import AutoTokenizer, pipeline
 
 import multiner
@@ -134,6 +142,13 @@ def test_joint_model_joins_seeds_003_word_features_and_saves_them(bert_dir, tmp_
     found = extract([example["text"] for example in RELATIONS])
     gold = [{(e["start"], e["end"], e["label"]) for e in example["entities"]} for example in RELATIONS]
     assert [{(e["start"], e["end"], e["entity_group"]) for e in result["entities"]} for result in found] == gold
+    if features.get("char_features"):  # the Hub folder's own code, without the package, finds the same
+        texts = [example["text"] for example in RELATIONS]
+        loaded = offline_joint_results(folder, texts, tmp_path)
+        assert [sorted(label for label, _ in entities) for entities, _ in loaded] == [
+            sorted(e["entity_group"] for e in result["entities"]) for result in found
+        ]
+        assert [len(relations) for _, relations in loaded] == [len(result["relations"]) for result in found]
 
 
 def test_multiner_pipeline_of_a_casing_model_round_trips(bert_dir, tmp_path):
