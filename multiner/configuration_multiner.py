@@ -79,7 +79,7 @@ class MultiNerConfig(PreTrainedConfig):
             caller gives none (pipeline, `processor.decode`, Trainer metrics); 0.5 when unset. Calibration on held-out
             training data sets it at the end of training (`MultiNerCalibrationCallback`); an explicit threshold wins.
         casing_features (`bool`, defaults to `False`):
-            Give the heads each context token's casing class (`text_core.CASING_CLASSES`, of its whole word) as a
+            Give the heads each context token's casing class (`word_features.CASING_CLASSES`, of its whole word) as a
             learned vector added to its states; the vectors start at zero (the model without them). The packaged
             encoder is uncased: this is how capital letters reach the heads. The processor writes `casing_ids`.
         encoder_name (`str`, *optional*):

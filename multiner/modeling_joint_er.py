@@ -22,7 +22,7 @@ from .heads_joint_er import (
 )
 from .hub_folders import SavesPipelineCode
 from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, weighted_bce
-from .text_core import CASING_CLASSES, CHAR_VOCABULARY
+from .word_features import CASING_CLASSES, CHAR_VOCABULARY
 
 
 @dataclass

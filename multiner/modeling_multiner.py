@@ -19,8 +19,8 @@ from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
 from .modeling_core import ChecksLoading, check_input_signature, shifted_windows, weighted_bce
 from .query_modes_multiner import QueryAttention, query_mode_of
-from .text_core import CASING_CLASSES
 from .type_attention_multiner import TYPE_ATTENTION_CLASSES, MaskedSelfAttention
+from .word_features import CASING_CLASSES
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
 MASKED_LOGIT = -1.0e4

@@ -31,6 +31,7 @@ from .text_core import (
     sources_of,
     tokenize_context,
 )
+from .word_features import token_casing
 
 PROCESSOR_CONFIG_NAME = "processor_config.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
@@ -364,7 +365,11 @@ class WindowedProcessor(ModelConfigProcessor):
         model's config has `casing_features` on; nothing otherwise."""
         if not getattr(self.model_config, "casing_features", False):
             return {}
-        return {"casing_ids": [0] * head + context.casing[window.start : window.stop] + [0] * tail}
+        # the windows of one input come one after another: its casing is computed once for all of them
+        cached = getattr(self, "_casing_of", None)
+        if cached is None or cached[0] is not context:
+            cached = self._casing_of = (context, token_casing(context))
+        return {"casing_ids": [0] * head + cached[1][window.start : window.stop] + [0] * tail}
 
     def _features(self, context: Context, window: Window) -> dict[str, Any]:
         raise NotImplementedError

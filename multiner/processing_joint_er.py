@@ -23,10 +23,10 @@ from .text_core import (
     checked_entity,
     entity_dicts,
     make_windows,
-    window_word_chars,
     window_word_tokens,
     word_of_token,
 )
+from .word_features import window_word_chars
 
 # Why a gold entity or relation can be left out of the labels: the text core's entity reasons (less the span length,
 # which only the span head has: "too_long" counts words here), overlaps under BIO tags, and two relation reasons.

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 # Why a gold entity can be left out of a model's labels; the keys are the counters' keys.
@@ -167,11 +166,6 @@ class Context:
         """The input between two offsets: the text itself, or the words joined by spaces."""
         return self.source[start:end] if isinstance(self.source, str) else " ".join(self.source[start:end])
 
-    @cached_property
-    def casing(self) -> list[int]:
-        """Each token's casing class (`token_casing`), computed once per input."""
-        return token_casing(self)
-
 
 def tokenize_context(tokenizer, source: str | list[str], index: int, allow_empty: bool = False) -> Context | None:
     """Tokenize a checked text or word list whole (its length is no error: windows come later).
@@ -222,79 +216,6 @@ def with_trailing_marks(text: str, offsets: list[tuple[int, int]]) -> list[tuple
             end += 1
         extended.append((start, end))
     return extended
-
-
-# The one-hot casing vector of seeds/003 (the word shapes of Reimers & Gurevych's BiLSTM-CRF, a word with any digit
-# tested before its letters): the packaged encoder is uncased, so this is how capital letters reach a model. Class 0
-# pads.
-CASING_CLASSES = ("padding", "numeric", "mainly_numeric", "lower", "upper", "initial_upper", "contains_digit", "other")
-
-
-def casing_class(word: str) -> int:
-    """The casing class (index into `CASING_CLASSES`) of one word.
-
-    Example:
-        >>> [CASING_CLASSES[casing_class(word)] for word in ("1984", "3-1", "the", "NASA", "Paris", "MP3", "iPhone")]
-        ['numeric', 'mainly_numeric', 'lower', 'upper', 'initial_upper', 'contains_digit', 'other']
-    """
-    digits = sum(character.isdigit() for character in word)
-    if word and digits == len(word):
-        return 1
-    if word and digits / len(word) > 0.5:
-        return 2
-    if digits:
-        return 6
-    if word.islower():
-        return 3
-    if word.isupper():
-        return 4
-    if word[:1].isupper() and word[1:].islower():
-        return 5
-    return 7
-
-
-def token_casing(context: Context) -> list[int]:
-    """The casing class of the word each token of `context` belongs to (its whole word: `McDonald` is mixed in each
-    of its sub-tokens)."""
-    casing, first = [], 0
-    for position, (start, end) in enumerate(context.offsets):
-        if context.word_first[position]:
-            first = position
-        if context.word_last[position]:
-            if isinstance(context.source, str):
-                word = context.source[context.offsets[first][0] : end]
-            else:
-                word = context.source[start]
-            casing += [casing_class(word)] * (position - first + 1)
-    return casing
-
-
-# Characters of the character-level word embedding (joint ER, seeds/003): ids 1..CHAR_VOCABULARY - 1 (Latin-1 as
-# is, other code points folded onto them), 0 pads; a word gives its first MAX_WORD_CHARS characters.
-CHAR_VOCABULARY = 256
-MAX_WORD_CHARS = 20
-
-
-def window_word_chars(context: Context, window: Window) -> list[list[int]]:
-    """The character ids of each word that starts in `window` (window word order), of the whole word.
-
-    Example:
-        >>> window_word_chars(tokenize_context(tokenizer, "Hi Bo", 0), Window(0, 0, 2, False, False))  # doctest: +SKIP
-        [[73, 106], [67, 112]]
-    """
-    chars = []
-    for position in range(window.start, window.stop):
-        if not context.word_first[position]:
-            continue
-        last = position
-        while not context.word_last[last]:
-            last += 1
-        if isinstance(context.source, str):
-            word = context.source[context.offsets[position][0] : context.offsets[last][1]]
-        else:
-            word = context.source[context.offsets[position][0]]
-        chars.append([1 + ord(character) % (CHAR_VOCABULARY - 1) for character in word[:MAX_WORD_CHARS]])
-    return chars
 
 
 def word_of_token(context: Context) -> list[int]:
@@ -561,9 +482,6 @@ def entity_dicts(context: Context, found: Mapping[tuple[str, int, int], float]) 
 
 
 __all__ = [
-    "CASING_CLASSES",
-    "CHAR_VOCABULARY",
-    "MAX_WORD_CHARS",
     "UNREPRESENTABLE_REASONS",
     "Context",
     "UnrepresentableEntityWarning",
@@ -574,7 +492,6 @@ __all__ = [
     "check_threshold",
     "checked_entity",
     "check_no_surrogate",
-    "casing_class",
     "checked_source",
     "count_stored_unrepresentable",
     "entity_dicts",
@@ -585,11 +502,9 @@ __all__ = [
     "read_inputs",
     "report_unrepresentable",
     "sources_of",
-    "token_casing",
     "tokenize_context",
     "what_was_given",
     "with_trailing_marks",
-    "window_word_chars",
     "window_word_tokens",
     "word_of_token",
 ]

@@ -19,15 +19,8 @@ from transformers import AutoTokenizer, pipeline
 import multiner
 from multiner.modeling_joint_er import CharBiRnn
 from multiner.processing_core import pad_words
-from multiner.text_core import (
-    CASING_CLASSES,
-    MAX_WORD_CHARS,
-    Window,
-    casing_class,
-    token_casing,
-    tokenize_context,
-    window_word_chars,
-)
+from multiner.text_core import Window, tokenize_context
+from multiner.word_features import CASING_CLASSES, MAX_WORD_CHARS, casing_class, token_casing, window_word_chars
 
 
 def names(classes):
@@ -43,10 +36,10 @@ def test_every_token_takes_the_class_of_its_whole_word():
     assert by_token["1984"] == "numeric" and by_token["mcdonald"] == "other"
     # every sub-token of "iPhone3s" has the word's class, not its own piece's
     pieces = [i for i, token in enumerate(tokens) if i >= tokens.index("iphone")]
-    assert len(pieces) > 1 and {names(context.casing)[i] for i in pieces} == {"contains_digit"}
+    assert len(pieces) > 1 and {names(token_casing(context))[i] for i in pieces} == {"contains_digit"}
     # word lists: each word's own class
     words = tokenize_context(tokenizer, ["Paris", "is", "BIG"], 0)
-    assert names(words.casing) == ["initial_upper", "lower", "upper"]
+    assert names(token_casing(words)) == ["initial_upper", "lower", "upper"]
 
 
 def test_casing_classes_of_edge_words():

@@ -1,0 +1,89 @@
+"""Word features beside the encoder's states, for the packaged encoder is uncased: each word's casing class (the
+one-hot casing vector of seeds/003, read by Multi-NER and joint ER with `casing_features`) and its character ids
+(joint ER's character-level word embedding, `char_features`). The processors write them; the models read them."""
+
+from __future__ import annotations
+
+from .text_core import Context, Window
+
+# The one-hot casing vector of seeds/003 (the word shapes of Reimers & Gurevych's BiLSTM-CRF, a word with any digit
+# tested before its letters): the packaged encoder is uncased, so this is how capital letters reach a model. Class 0
+# pads.
+CASING_CLASSES = ("padding", "numeric", "mainly_numeric", "lower", "upper", "initial_upper", "contains_digit", "other")
+
+
+def casing_class(word: str) -> int:
+    """The casing class (index into `CASING_CLASSES`) of one word.
+
+    Example:
+        >>> [CASING_CLASSES[casing_class(word)] for word in ("1984", "3-1", "the", "NASA", "Paris", "MP3", "iPhone")]
+        ['numeric', 'mainly_numeric', 'lower', 'upper', 'initial_upper', 'contains_digit', 'other']
+    """
+    digits = sum(character.isdigit() for character in word)
+    if word and digits == len(word):
+        return 1
+    if word and digits / len(word) > 0.5:
+        return 2
+    if digits:
+        return 6
+    if word.islower():
+        return 3
+    if word.isupper():
+        return 4
+    if word[:1].isupper() and word[1:].islower():
+        return 5
+    return 7
+
+
+def token_casing(context: Context) -> list[int]:
+    """The casing class of the word each token of `context` belongs to (its whole word: `McDonald` is mixed in each
+    of its sub-tokens)."""
+    casing, first = [], 0
+    for position, (start, end) in enumerate(context.offsets):
+        if context.word_first[position]:
+            first = position
+        if context.word_last[position]:
+            if isinstance(context.source, str):
+                word = context.source[context.offsets[first][0] : end]
+            else:
+                word = context.source[start]
+            casing += [casing_class(word)] * (position - first + 1)
+    return casing
+
+
+# Characters of the character-level word embedding (joint ER, seeds/003): ids 1..CHAR_VOCABULARY - 1 (Latin-1 as
+# is, other code points folded onto them), 0 pads; a word gives its first MAX_WORD_CHARS characters.
+CHAR_VOCABULARY = 256
+MAX_WORD_CHARS = 20
+
+
+def window_word_chars(context: Context, window: Window) -> list[list[int]]:
+    """The character ids of each word that starts in `window` (window word order), of the whole word.
+
+    Example:
+        >>> window_word_chars(tokenize_context(tokenizer, "Hi Bo", 0), Window(0, 0, 2, False, False))  # doctest: +SKIP
+        [[73, 106], [67, 112]]
+    """
+    chars = []
+    for position in range(window.start, window.stop):
+        if not context.word_first[position]:
+            continue
+        last = position
+        while not context.word_last[last]:
+            last += 1
+        if isinstance(context.source, str):
+            word = context.source[context.offsets[position][0] : context.offsets[last][1]]
+        else:
+            word = context.source[context.offsets[position][0]]
+        chars.append([1 + ord(character) % (CHAR_VOCABULARY - 1) for character in word[:MAX_WORD_CHARS]])
+    return chars
+
+
+__all__ = [
+    "CASING_CLASSES",
+    "CHAR_VOCABULARY",
+    "MAX_WORD_CHARS",
+    "casing_class",
+    "token_casing",
+    "window_word_chars",
+]
