@@ -10,6 +10,12 @@ and its log are collected into `--out`, with `plan.json` (commands, exit codes, 
 
 `--smoke` runs every command on a few sentences for one epoch (the same code paths; minutes on a CPU), to check a
 plan before a GPU call. Times measured here are of runs sharing one GPU and say nothing of one run alone.
+
+What a device call carries (the folder `.gpu/`, ignored; 62 MB, under a call's 64 MiB): `whl/` (transformers 5.24.0,
+datasets, evaluate, dill, multiprocess and seqeval wheels for Python 3.12: the device image has torch but not these),
+`encoder/` (the packaged encoder's config and tokenizer files, its weights as `model.fp16.safetensors`: float32 does
+not fit) and `data.tar.xz` (the datasets the plan reads). On 2026-11-30, 14 runs at a time left each run no faster
+than this project's 2-core CPU (BENCHMARKS.md, device_runs): give the GPU 3-4 runs at a time.
 """
 
 from __future__ import annotations
