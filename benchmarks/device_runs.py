@@ -179,7 +179,7 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, required=True, help="the datasets folder (../shared/data's layout)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--parallel", type=int, default=14)
+    parser.add_argument("--parallel", type=int, default=4, help="runs at a time (14 starved each other on one H200)")
     parser.add_argument("--start_until", type=float, default=330.0)
     parser.add_argument("--deadline", type=float, default=480.0)
     parser.add_argument("--only", default=None, help="comma-separated run names (default: all)")

@@ -14,8 +14,7 @@ from multiner import (
     generate_multiner_card,
 )
 from multiner.encoders import hub_id_of_encoder
-from multiner.evaluation import MultiNerMetrics
-from multiner.training_multiner import scores_from_trainer_metrics
+from multiner.training_multiner import MultiNerMetrics, scores_from_trainer_metrics
 
 TYPES = ["PER", "LOC"]
 ENCODER = {"model_type": "bert", "hidden_size": 32, "num_attention_heads": 2, "num_hidden_layers": 2}
