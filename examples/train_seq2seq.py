@@ -79,6 +79,9 @@ class ModelArguments(EncoderArguments):
     gated_additions: bool = field(
         default=True, metadata={"help": "TRA and ETA through gates that start closed (False: seeds/001's form)."}
     )
+    gate_learning_rate: float | None = field(
+        default=None, metadata={"help": "Learning rate of the TRA/ETA gates (default: --head_learning_rate)."}
+    )
     gazetteer: str | None = field(
         default=None, metadata={"help": "Entity base of type attention (default: the training entities)."}
     )
@@ -160,6 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         training_args,
         model_args.head_learning_rate,
         callbacks if data_args.score_each_epoch else None,
+        model_args.gate_learning_rate,
     )
     if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
         return {}

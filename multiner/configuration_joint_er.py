@@ -43,9 +43,9 @@ class JointErConfig(PreTrainedConfig):
         entity_types (`list[str]`): entity types; their order is the type axis of every tensor.
         relation_types (`list[str]`): relation types; their order is the relation axis.
         freeze_encoder (`bool`, defaults to `False`): keep the encoder's weights fixed (the paper froze ELMo).
-        casing_features (`bool`, defaults to `False`): seeds/003's one-hot casing vector (`word_features.CASING_CLASSES`)
-            joined to each word's encoder state before the shared BiRNN; the packaged encoder is uncased, so this is
-            how capital letters reach the model. The processor writes `casing_ids`.
+        casing_features (`bool`, defaults to `False`): seeds/003's one-hot casing vector
+            (`word_features.CASING_CLASSES`) joined to each word's encoder state before the shared BiRNN; the packaged
+            encoder is uncased, so this is how capital letters reach the model. The processor writes `casing_ids`.
         char_features (`bool`, defaults to `False`): seeds/003's character-level word embedding, learned by one
             BiLSTM over each word's characters (the last states of both directions), joined to each word's encoder
             state; it sees the original case. The processor writes `char_ids` (each word's first

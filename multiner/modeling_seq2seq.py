@@ -108,6 +108,8 @@ class Seq2SeqNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedMode
         "type_attention.",
         "addition_gates",
     )
+    # scalar gates: no weight decay, and a learning rate of their own if the optimizer is given one
+    gate_parameters = ("addition_gates",)
 
     def is_pretrained_parameter(self, name: str) -> bool:
         return not any(part in name for part in self.new_parameters)

@@ -55,40 +55,48 @@ class EncoderArguments:
 
 
 def head_optimizer(
-    model, learning_rate: float, head_learning_rate: float, weight_decay: float = 0.0, **adamw_kwargs
+    model,
+    learning_rate: float,
+    head_learning_rate: float,
+    weight_decay: float = 0.0,
+    gate_learning_rate: float | None = None,
+    **adamw_kwargs,
 ) -> torch.optim.AdamW:
     """AdamW with `learning_rate` for the pretrained weights (the encoder; a seq2seq model's backbone) and
     `head_learning_rate` for what starts untrained (heads, attention added to the encoder, BiRNN layers); weight decay
     as the Trainer applies it (not on biases and norms). A model names its pretrained parameters with
     `is_pretrained_parameter(name)`, else they are those under `base_model_prefix`; frozen ones are left out. Give it
     to the stock Trainer as `optimizers=(optimizer, None)`: the Trainer's warmup and decay schedule scales both rates
-    alike.
+    alike. A model's scalar gates (the parameters its `gate_parameters` names: the seq2seq family's `addition_gates`)
+    are new parts without weight decay; `gate_learning_rate` gives them a rate of their own (a scalar moves about one
+    learning rate a step, so at a head rate of 1e-4 a gate that starts at 0 stays near it for thousands of steps).
 
     Example:
         >>> optimizer = head_optimizer(model, learning_rate=1e-4, head_learning_rate=1e-3)  # doctest: +SKIP
         >>> trainer = Trainer(model=model, args=args, optimizers=(optimizer, None), ...)  # doctest: +SKIP
     """
-    for name, value in (("learning_rate", learning_rate), ("head_learning_rate", head_learning_rate)):
+    rates = [("learning_rate", learning_rate), ("head_learning_rate", head_learning_rate)]
+    if gate_learning_rate is not None:
+        rates.append(("gate_learning_rate", gate_learning_rate))
+    for name, value in rates:
         if not value > 0:
             raise ValueError(f"{name}={value!r} must be > 0.")
     pretrained = getattr(model, "is_pretrained_parameter", None) or (
         lambda name: name.startswith(f"{model.base_model_prefix}.")
     )
     no_decay = ("bias", "norm")
-    groups: dict[tuple[bool, bool], list] = {(a, b): [] for a in (True, False) for b in (True, False)}
+    gates = set(getattr(model, "gate_parameters", ()))
+    rate = {"pretrained": learning_rate, "new": head_learning_rate, "gate": gate_learning_rate or head_learning_rate}
+    groups: dict[tuple[str, bool], list] = {}
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            decays = parameter.dim() > 1 and not any(part in name.lower() for part in no_decay)
-            groups[(pretrained(name), decays)].append(parameter)
+            kind = "gate" if name in gates else "pretrained" if pretrained(name) else "new"
+            decays = kind != "gate" and parameter.dim() > 1 and not any(part in name.lower() for part in no_decay)
+            groups.setdefault((kind, decays), []).append(parameter)
     return torch.optim.AdamW(
         [
-            {
-                "params": parameters,
-                "lr": learning_rate if is_pretrained else head_learning_rate,
-                "weight_decay": weight_decay if decays else 0.0,
-            }
-            for (is_pretrained, decays), parameters in groups.items()
-            if parameters
+            {"params": parameters, "lr": rate[kind], "weight_decay": weight_decay if decays else 0.0}
+            for (kind, decays), parameters in groups.items()
         ],
         lr=learning_rate,
         **adamw_kwargs,
@@ -142,7 +150,9 @@ def parse_script_arguments(argument_classes: Sequence[type], argv: Sequence[str]
     return parser.parse_args_into_dataclasses(list(argv) if argv is not None else None)
 
 
-def trainer_optimizer(model, training_args, head_learning_rate: float | None) -> torch.optim.AdamW | None:
+def trainer_optimizer(
+    model, training_args, head_learning_rate: float | None, gate_learning_rate: float | None = None
+) -> torch.optim.AdamW | None:
     """`head_optimizer` under the Trainer's settings (`learning_rate` for the pretrained weights, weight decay, Adam
     betas and epsilon, the fused kernel when the Trainer would pick it); None (the Trainer's own, one rate) when
     `head_learning_rate` is unset or 0. Pass it as `Trainer(..., optimizers=(optimizer, None))`."""
@@ -153,6 +163,7 @@ def trainer_optimizer(model, training_args, head_learning_rate: float | None) ->
         training_args.learning_rate,
         head_learning_rate,
         weight_decay=training_args.weight_decay,
+        gate_learning_rate=gate_learning_rate,
         betas=(training_args.adam_beta1, training_args.adam_beta2),
         eps=training_args.adam_epsilon,
         fused=training_args.optim == "adamw_torch_fused",
@@ -193,7 +204,14 @@ def epoch_scores_callback(score: Callable[[torch.nn.Module], dict], curve: list)
 
 
 def train_on_examples(
-    model, processor, collator_class, examples: list[dict], training_args, head_learning_rate, callbacks=None
+    model,
+    processor,
+    collator_class,
+    examples: list[dict],
+    training_args,
+    head_learning_rate,
+    callbacks=None,
+    gate_learning_rate: float | None = None,
 ):
     """The joint and seq2seq scripts' training: `examples` preprocessed into windows (once, on the main process
     first), the unrepresentable gold items counted, the stock Trainer with the two learning rates (and `callbacks`).
@@ -214,7 +232,7 @@ def train_on_examples(
         train_dataset=features,
         processing_class=processor,
         data_collator=collator_class.from_processor(processor),
-        optimizers=(trainer_optimizer(model, training_args, head_learning_rate), None),
+        optimizers=(trainer_optimizer(model, training_args, head_learning_rate, gate_learning_rate), None),
         callbacks=callbacks,
     )
     started = time.time()

@@ -26,6 +26,7 @@ import multiner
 from multiner.multitask_seq2seq import AttentionMemory, attention_with_memory, focal_loss
 from multiner.readers import entity_base_of, read_gazetteer
 from multiner.targets_seq2seq import pair_relations
+from multiner.training_core import head_optimizer
 
 TINY_BERT = SEQ2SEQ_TINY_BERT
 ALL_ON = {"relation_prediction": True, "token_relation_attention": True, "entity_type_attention": True}
@@ -185,6 +186,19 @@ def test_gated_additions_are_saved_and_a_model_saved_before_them_keeps_its_form(
     old = multiner.Seq2SeqNerModel.from_pretrained(tmp_path / "old")
     assert old.config.gated_additions is False and old.addition_gates is None
     assert multiner.Seq2SeqNerConfig.warm_started(BertConfig(**TINY_BERT), entity_types=["A"]).gated_additions
+
+
+def test_gates_get_their_own_learning_rate_and_no_weight_decay():
+    model = tiny_model(**ALL_ON)
+    optimizer = head_optimizer(model, 1e-5, 1e-4, weight_decay=0.01, gate_learning_rate=1e-2)
+    group = next(group for group in optimizer.param_groups if any(p is model.addition_gates for p in group["params"]))
+    assert group["params"] == [model.addition_gates] and (group["lr"], group["weight_decay"]) == (1e-2, 0.0)
+    assert sum(len(group["params"]) for group in optimizer.param_groups) == len(list(model.parameters()))
+    default = head_optimizer(model, 1e-5, 1e-4, weight_decay=0.01)  # without a gate rate: the new parts' rate
+    group = next(group for group in default.param_groups if any(p is model.addition_gates for p in group["params"]))
+    assert (group["lr"], group["weight_decay"]) == (1e-4, 0.0)
+    with pytest.raises(ValueError, match="gate_learning_rate"):
+        head_optimizer(model, 1e-5, 1e-4, gate_learning_rate=0.0)
 
 
 def test_token_relation_attention_reads_one_vector_per_real_word():
