@@ -112,20 +112,18 @@ def plan(encoder: str, data: Path, work: Path) -> list[tuple[str, list[str]]]:
             runs.append((name, [*ade, *flags, "--output_dir", str(work / name)]))
     side = ["benchmarks/side_by_side.py", "run", "--encoder", encoder, "--epochs", "3", "--warmup", "0.1"]
     recipe = ["--head_learning_rate", "1e-3", "--calibration_fraction", "0.1"]
+    systems = {
+        "packed-casing": ["--system", "multi-ner-packed", *recipe, "--casing_features"],
+        "packed": ["--system", "multi-ner-packed", *recipe],
+        "token-classification": ["--system", "token-classification"],
+    }
     for seed in SEEDS:
-        for system, flags in (
-            ("packed-casing", ["--system", "multi-ner-packed", *recipe, "--casing_features"]),
-            ("packed", ["--system", "multi-ner-packed", *recipe]),
-            ("token-classification", ["--system", "token-classification"]),
-        ):
+        for system, flags in systems.items():
             runs.append((f"wnut16-{system}-s{seed}", [*side, "--dataset", "wnut16", *flags, "--seed", str(seed)]))
     for samples in (500, 1000):
-        for system, flags in (
-            ("packed-casing", ["--system", "multi-ner-packed", *recipe, "--casing_features"]),
-            ("token-classification", ["--system", "token-classification"]),
-        ):
+        for system in ("packed-casing", "token-classification"):  # the learning curve
             name = f"wnut16-{system}-sub{samples}"
-            runs.append((name, [*side, "--dataset", "wnut16", *flags, "--train_samples", str(samples)]))
+            runs.append((name, [*side, "--dataset", "wnut16", *systems[system], "--train_samples", str(samples)]))
     conll = ["benchmarks/side_by_side.py", "run", "--encoder", encoder, "--dataset", "conll2003"]
     conll += ["--system", "multi-ner-packed", "--epochs", "1", "--head_learning_rate", "1e-3"]
     conll += ["--calibration_fraction", "0.1"]

@@ -248,11 +248,7 @@ def run(args) -> None:
         "train_sentences_per_second": round(len(train) * args.epochs / train_seconds, 2),
         "predict_sentences_per_second": round(len(dev) / predict_seconds, 2),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        **(
-            {"peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
-            if torch.cuda.is_available()
-            else {}
-        ),
+        **gpu_memory(),
         "command": command(),
         "machine": machine(),
         "date": today(),
