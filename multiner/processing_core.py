@@ -365,11 +365,7 @@ class WindowedProcessor(ModelConfigProcessor):
         model's config has `casing_features` on; nothing otherwise."""
         if not getattr(self.model_config, "casing_features", False):
             return {}
-        # the windows of one input come one after another: its casing is computed once for all of them
-        cached = getattr(self, "_casing_of", None)
-        if cached is None or cached[0] is not context:
-            cached = self._casing_of = (context, token_casing(context))
-        return {"casing_ids": [0] * head + cached[1][window.start : window.stop] + [0] * tail}
+        return {"casing_ids": [0] * head + token_casing(context, window.start, window.stop) + [0] * tail}
 
     def _features(self, context: Context, window: Window) -> dict[str, Any]:
         raise NotImplementedError

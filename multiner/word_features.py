@@ -35,20 +35,26 @@ def casing_class(word: str) -> int:
     return 7
 
 
-def token_casing(context: Context) -> list[int]:
-    """The casing class of the word each token of `context` belongs to (its whole word: `McDonald` is mixed in each
-    of its sub-tokens)."""
-    casing, first = [], 0
-    for position, (start, end) in enumerate(context.offsets):
-        if context.word_first[position]:
-            first = position
-        if context.word_last[position]:
-            if isinstance(context.source, str):
-                word = context.source[context.offsets[first][0] : end]
-            else:
-                word = context.source[start]
-            casing += [casing_class(word)] * (position - first + 1)
+def token_casing(context: Context, start: int = 0, stop: int | None = None) -> list[int]:
+    """The casing class of the word each token of `context` (or of its tokens `start`..`stop`, a window) belongs to:
+    of its whole word, so `McDonald` is mixed in each of its sub-tokens, also where a window cuts the word."""
+    stop = len(context.ids) if stop is None else stop
+    casing, position = [], start
+    while position < stop:
+        word, last = word_at(context, position)
+        casing += [casing_class(word)] * (min(last + 1, stop) - position)
+        position = last + 1
     return casing
+
+
+def word_at(context: Context, position: int) -> tuple[str, int]:
+    """The whole word token `position` of `context` belongs to, and the position of its last token."""
+    first, last = position, position
+    while not context.word_first[first]:
+        first -= 1
+    while not context.word_last[last]:
+        last += 1
+    return context.fragment(context.offsets[first][0], context.offsets[last][1]), last
 
 
 # Characters of the character-level word embedding (joint ER, seeds/003): ids 1..CHAR_VOCABULARY - 1 (Latin-1 as
@@ -64,19 +70,9 @@ def window_word_chars(context: Context, window: Window) -> list[list[int]]:
         >>> window_word_chars(tokenize_context(tokenizer, "Hi Bo", 0), Window(0, 0, 2, False, False))  # doctest: +SKIP
         [[73, 106], [67, 112]]
     """
-    chars = []
-    for position in range(window.start, window.stop):
-        if not context.word_first[position]:
-            continue
-        last = position
-        while not context.word_last[last]:
-            last += 1
-        if isinstance(context.source, str):
-            word = context.source[context.offsets[position][0] : context.offsets[last][1]]
-        else:
-            word = context.source[context.offsets[position][0]]
-        chars.append([1 + ord(character) % (CHAR_VOCABULARY - 1) for character in word[:MAX_WORD_CHARS]])
-    return chars
+    starts = [position for position in range(window.start, window.stop) if context.word_first[position]]
+    words = [word_at(context, position)[0] for position in starts]
+    return [[1 + ord(character) % (CHAR_VOCABULARY - 1) for character in word[:MAX_WORD_CHARS]] for word in words]
 
 
 __all__ = [
@@ -86,4 +82,5 @@ __all__ = [
     "casing_class",
     "token_casing",
     "window_word_chars",
+    "word_at",
 ]

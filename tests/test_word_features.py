@@ -42,6 +42,16 @@ def test_every_token_takes_the_class_of_its_whole_word():
     assert names(token_casing(words)) == ["initial_upper", "lower", "upper"]
 
 
+def test_a_windows_casing_is_its_slice_of_the_whole_inputs():
+    tokenizer = AutoTokenizer.from_pretrained(multiner.default_encoder_path())
+    context = tokenize_context(tokenizer, "McDonald's iPhone3s met NASA", 0)
+    whole = token_casing(context)
+    assert len(whole) == len(context.ids) > 6  # several words of several sub-tokens
+    for start in range(len(whole)):
+        for stop in range(start + 1, len(whole) + 1):  # also windows that cut a word
+            assert token_casing(context, start, stop) == whole[start:stop]
+
+
 def test_casing_classes_of_edge_words():
     # a lone capital is "upper" (tested before "initial_upper"); accents count as letters
     assert names(casing_class(word) for word in ("", "A", "a1", "1a2", "--", "Élan", "ÉU")) == [
