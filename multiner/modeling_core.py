@@ -49,6 +49,13 @@ def check_input_signature(config: Any, input_signature: torch.Tensor | None, pro
     )
 
 
+def check_switch_input(config: Any, switch: str, value: torch.Tensor | None, name: str, processor: str) -> None:
+    """Refuse a forward pass without input `name` when the config's `switch` makes the model read it (word features:
+    `casing_ids`, `char_ids`); `processor` names the family's processor class, which writes it."""
+    if getattr(config, switch) and value is None:
+        raise ValueError(f"This model has {switch}=True: give {name}; {processor}.from_model(model) writes them.")
+
+
 def check_extra_fields(config: Any, extra: dict[str, Any]) -> None:
     """Refuse a config's extra keyword arguments (what it has no field for) that show a mistake: the `model_type` of
     another model (a folder of another family), or a near-miss of one of its own fields (`max_span_lenght=4`), which
@@ -143,6 +150,7 @@ def shifted_windows(values: torch.Tensor, size: int, dim: int = 1) -> torch.Tens
 __all__ = [
     "LABEL_PAD",
     "check_input_signature",
+    "check_switch_input",
     "ChecksLoading",
     "check_extra_fields",
     "checked_names",

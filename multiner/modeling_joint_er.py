@@ -21,7 +21,7 @@ from .heads_joint_er import (
     LinearChainCrf,
 )
 from .hub_folders import SavesPipelineCode
-from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, weighted_bce
+from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, check_switch_input, weighted_bce
 from .word_features import CASING_CLASSES, CHAR_VOCABULARY
 
 
@@ -315,19 +315,12 @@ class JointErModel(JointErPreTrainedModel):
                 input_ids=input_ids, attention_mask=attention_mask, **_optional(token_type_ids=token_type_ids)
             ).last_hidden_state  # [batch, seq, hidden]
         words, word_mask = pool_words(states, word_ids, self.config.word_pooling)  # [batch, words, hidden]
+        check_switch_input(self.config, "casing_features", casing_ids, "casing_ids", "JointErProcessor")
+        check_switch_input(self.config, "char_features", char_ids, "char_ids", "JointErProcessor")
         if self.config.casing_features:
-            if casing_ids is None:
-                raise ValueError(
-                    "This model has casing_features=True: give casing_ids; JointErProcessor.from_model(model) "
-                    "writes them."
-                )
             casing = F.one_hot(casing_ids, len(CASING_CLASSES)).to(words.dtype)
             words = torch.cat([words, pool_words(casing, word_ids, "first")[0]], dim=-1)  # seeds/003's casing vector
         if self.char_rnn is not None:
-            if char_ids is None:
-                raise ValueError(
-                    "This model has char_features=True: give char_ids; JointErProcessor.from_model(model) writes them."
-                )
             words = torch.cat([words, self.char_rnn(char_ids, words.shape[1]).to(words.dtype)], dim=-1)
         lengths = word_mask.sum(dim=1).clamp(min=1)
         shared = self.shared(words, lengths)

@@ -17,7 +17,7 @@ from transformers.utils import ModelOutput
 from .configuration_multiner import REMOTE_MULTINER_TASK, MultiNerConfig
 from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
-from .modeling_core import ChecksLoading, check_input_signature, shifted_windows, weighted_bce
+from .modeling_core import ChecksLoading, check_input_signature, check_switch_input, shifted_windows, weighted_bce
 from .query_modes_multiner import QueryAttention, query_mode_of
 from .type_attention_multiner import TYPE_ATTENTION_CLASSES, MaskedSelfAttention
 from .word_features import CASING_CLASSES
@@ -312,12 +312,8 @@ class MultiNerModel(MultiNerPreTrainedModel):
             query_token_type_ids=query_token_type_ids,
             query_spans=query_spans,
         )  # [batch, types, context, hidden]
+        check_switch_input(self.config, "casing_features", casing_ids, "casing_ids", "MultiNerProcessor")
         if self.casing_embedding is not None:
-            if casing_ids is None:
-                raise ValueError(
-                    "This model has casing_features=True: give casing_ids; MultiNerProcessor.from_model(model) "
-                    "writes them."
-                )
             hidden = hidden + self.casing_embedding(casing_ids)[:, None]
         types = hidden.shape[1]
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
