@@ -21,11 +21,10 @@ class MultiNerDataCollator(PaddingCollator):
     a query mode (from the query-mode registry), nothing of the processor.
 
     Every row has `input_ids` (optionally `token_type_ids`), `start_mask` / `end_mask` (and with casing features
-    `casing_ids`) [context], optionally
-    `labels` as (type, first, last) token triples and `input_signature`; the query mode adds its own fields (per
-    type: sequences [types][seq] and `context_start` [types]; packed: one sequence [seq], the query block and
-    `query_spans` [types][2]). Sequences are padded to the longest in the batch, contexts likewise, gold entities with
-    -100; `attention_mask` and `context_mask` come from the lengths.
+    `casing_ids`) [context], optionally `labels` as (type, first, last) token triples and `input_signature`; the
+    query mode adds its own fields (per type: sequences [types][seq] and `context_start` [types]; packed: one
+    sequence [seq], the query block and `query_spans` [types][2]). Sequences are padded to the longest in the batch,
+    contexts likewise, gold entities with -100; `attention_mask` and `context_mask` come from the lengths.
 
     Args:
         pad_token_id: the tokenizer's padding id.
