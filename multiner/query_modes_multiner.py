@@ -171,21 +171,25 @@ class QueryAttention(nn.Module):
         [types, 2], each type's query tokens [start, stop) in the block. Returns [batch, types, context, hidden]."""
         batch, length, hidden_size = context.shape
         heads = self.num_heads
-        positions = torch.arange(query_states.shape[0], device=context.device)
-        type_mask = (positions >= query_spans[:, :1]) & (positions < query_spans[:, 1:])  # [types, block]
+        # each type's own query tokens, gathered into [types, longest query] (shorter ones masked)
+        offsets = torch.arange(int((query_spans[:, 1] - query_spans[:, 0]).max()), device=context.device)
+        positions = query_spans[:, :1] + offsets  # [types, longest]
+        own = positions < query_spans[:, 1:]
+        positions = positions.clamp(max=query_states.shape[0] - 1)
         query = self.query(context).view(batch, length, heads, -1).transpose(1, 2)  # [batch, heads, context, d]
         key, value = self.key_value(query_states).view(-1, 2, heads, hidden_size // heads).permute(1, 2, 0, 3)
-        scores = torch.einsum("bhcd,hld->bhcl", query, key) * query.shape[-1] ** -0.5
-        scores = scores[:, None].masked_fill(~type_mask[None, :, None, None, :], float("-inf"))
-        attended = torch.einsum("bthcl,hld->btchd", scores.softmax(-1), value).reshape(batch, -1, length, hidden_size)
+        key, value = key[:, positions], value[:, positions]  # [heads, types, longest, d]
+        scores = torch.einsum("bhcd,htld->bthcl", query, key) * query.shape[-1] ** -0.5
+        scores = scores.masked_fill(~own[None, :, None, None, :], float("-inf"))
+        attended = torch.einsum("bthcl,htld->btchd", scores.softmax(-1), value).reshape(batch, -1, length, hidden_size)
         tokens = context[:, None].expand_as(attended)
         return self.layer_norm(tokens + self.dropout(self.fuse(torch.cat([attended, tokens * attended], dim=-1))))
 
 
 class PackedEncoding(nn.Module):
-    """The query block encoded once per batch, every window's context attending to its keys and values through the
-    encoder's cache (exactly one `[block + context]` sequence whose block does not attend to the context), then
-    [`QueryAttention`] for each type's view of the context."""
+    """The query block encoded once per batch (once per model at inference), every window's context attending to its
+    keys and values through the encoder's cache (exactly one `[block + context]` sequence whose block does not attend
+    to the context), then [`QueryAttention`] for each type's view of the context."""
 
     def __init__(self, config: MultiNerConfig, encoder: PreTrainedModel):
         super().__init__()
@@ -195,6 +199,7 @@ class PackedEncoding(nn.Module):
                 f"XLM-R, ...); {type(encoder).__name__} does not. Use query_mode='per_type' with this encoder."
             )
         self.query_attention = QueryAttention(config)
+        self._block: tuple | None = None  # (what it was computed from, cache, states): see `_encoded_block`
 
     def forward(
         self,
@@ -224,8 +229,7 @@ class PackedEncoding(nn.Module):
         if (query_input_ids != block).any() or (query_spans != spans).any():
             raise ValueError("All rows of a packed batch must share one query block; build them with one processor.")
         block_types = None if query_token_type_ids is None else query_token_type_ids[:1]
-        cache = DynamicCache(config=encoder.config)
-        query_states = call_with_cache(encoder, cache, input_ids=block, token_type_ids=block_types)
+        cache, query_states = self._encoded_block(encoder, block, block_types)
         batch = input_ids.shape[0]
         shared = DynamicCache(config=encoder.config)
         for index, layer in enumerate(cache.layers):
@@ -238,7 +242,31 @@ class PackedEncoding(nn.Module):
             attention_mask=torch.cat([block_mask, attention_mask], dim=1),
             token_type_ids=token_type_ids,
         ).last_hidden_state[:, :context_length]
-        return self.query_attention(context, query_states.last_hidden_state[0], spans)
+        return self.query_attention(context, query_states[0], spans)
+
+    def _encoded_block(
+        self, encoder: PreTrainedModel, block: torch.Tensor, block_types: torch.Tensor | None
+    ) -> tuple[DynamicCache, torch.Tensor]:
+        """The query block's keys and values (a cache) and its states. Without gradients in eval mode they are kept
+        for the next call with the same block, encoder weights (tensors and in-place versions), device and autocast
+        state: a prediction of one short text at a time would otherwise encode every query again for each text."""
+        reusable = not self.training and not torch.is_grad_enabled()
+        if reusable:
+            key = (
+                block.device,
+                tuple(block[0].tolist()),
+                None if block_types is None else tuple(block_types[0].tolist()),
+                torch.is_autocast_enabled(block.device.type),
+                tuple((parameter.data_ptr(), parameter._version) for parameter in encoder.parameters()),
+            )
+            if self._block is not None and self._block[0] == key:
+                return self._block[1], self._block[2]
+        self._block = None
+        cache = DynamicCache(config=encoder.config)
+        states = call_with_cache(encoder, cache, input_ids=block, token_type_ids=block_types).last_hidden_state
+        if reusable:
+            self._block = (key, cache, states)
+        return cache, states
 
 
 # ------------------------------------------------------------------------------------------------- the registry

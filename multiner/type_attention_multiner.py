@@ -10,6 +10,10 @@ from torch import nn
 from .configuration_multiner import MultiNerConfig
 
 
+# The most attention scores FullTypeAttention computes at once (64 MB in float32).
+ATTENTION_BUDGET = 1 << 24
+
+
 class MaskedSelfAttention(nn.Module):
     """Scaled dot-product self-attention with a key mask, residual connection and layer norm."""
 
@@ -72,7 +76,13 @@ class FullTypeAttention(nn.Module):
     def forward(self, hidden: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
         batch, types, context, hidden_size = hidden.shape
         key_mask = context_mask.bool()[:, None, :].expand(batch, types, context).reshape(batch, types * context)
-        attended = self.attention(hidden.reshape(batch, types * context, hidden_size), key_mask)
+        items = hidden.reshape(batch, types * context, hidden_size)
+        # rows in chunks whose attention matrices hold at most ATTENTION_BUDGET scores: the [rows, heads, items,
+        # items] matrix of a whole batch is the largest tensor of a prediction (rows do not attend to each other)
+        rows = max(1, ATTENTION_BUDGET // (self.attention.num_heads * (types * context) ** 2))
+        attended = torch.cat(
+            [self.attention(items[at : at + rows], key_mask[at : at + rows]) for at in range(0, batch, rows)]
+        )
         return attended.view(batch, types, context, hidden_size)
 
 

@@ -94,6 +94,22 @@ def test_type_attention_mixes_types(bert_dir):
         assert (not torch.allclose(before, after)) == should_change, mode
 
 
+def test_full_type_attention_in_row_chunks_equals_one_pass(monkeypatch):
+    """Full type attention computes its [rows, heads, items, items] scores a few rows at a time (bounded memory);
+    rows do not attend to each other, so the result is the one-pass result, padding rows included."""
+    import multiner.type_attention_multiner as type_attention
+
+    torch.manual_seed(0)
+    config = multiner.MultiNerConfig(encoder_config={"model_type": "bert", "hidden_size": 32}, entity_types=["A", "B"])
+    attention = type_attention.FullTypeAttention(config).eval()
+    hidden, mask = torch.randn(5, 2, 7, 32), torch.ones(5, 7)
+    mask[1, 4:] = 0
+    mask[3] = 0
+    whole = attention(hidden, mask)
+    monkeypatch.setattr(type_attention, "ATTENTION_BUDGET", attention.attention.num_heads * 14**2 * 2)  # 2 rows
+    torch.testing.assert_close(attention(hidden, mask), whole)
+
+
 def test_loss_only_with_labels_and_it_trains(bert_dir):
     model, processor = build(bert_dir, head_dropout=0.0, type_attention_dropout=0.0)
     model.train()

@@ -77,6 +77,30 @@ def test_packed_model_equals_one_masked_sequence_per_window(encoder_dir):
     torch.testing.assert_close(actual[real], expected[real], atol=1e-5, rtol=1e-4)
 
 
+def test_query_attention_reads_each_type_s_query_tokens_only():
+    """Each type attends over its own query tokens, gathered (queries of different lengths); the same as attending
+    over the whole block with every other type's tokens masked out."""
+    from multiner.configuration_multiner import MultiNerConfig
+    from multiner.query_modes_multiner import QueryAttention
+
+    torch.manual_seed(0)
+    config = MultiNerConfig(encoder_config={"model_type": "bert", "hidden_size": 32}, entity_types=["A", "B", "C"])
+    attention = QueryAttention(config).eval()
+    context, block = torch.randn(2, 5, 32), torch.randn(12, 32)
+    spans = torch.tensor([[1, 3], [4, 9], [10, 11]])
+    heads, size = attention.num_heads, 32 // attention.num_heads
+    query = attention.query(context).view(2, 5, heads, size).transpose(1, 2)
+    key, value = attention.key_value(block).view(-1, 2, heads, size).permute(1, 2, 0, 3)
+    positions = torch.arange(12)
+    own = (positions >= spans[:, :1]) & (positions < spans[:, 1:])  # [types, block]
+    scores = torch.einsum("bhcd,hld->bhcl", query, key)[:, None] * size**-0.5
+    scores = scores.masked_fill(~own[None, :, None, None, :], float("-inf"))
+    attended = torch.einsum("bthcl,hld->btchd", scores.softmax(-1), value).reshape(2, 3, 5, 32)
+    tokens = context[:, None].expand_as(attended)
+    expected = attention.layer_norm(tokens + attention.fuse(torch.cat([attended, tokens * attended], dim=-1)))
+    torch.testing.assert_close(attention(context, block, spans), expected)
+
+
 def test_query_block_goes_through_the_encoder_once_per_batch(bert_dir):
     model, processor = build(bert_dir)
     batch = processor(TEXTS)
@@ -89,6 +113,40 @@ def test_query_block_goes_through_the_encoder_once_per_batch(bert_dir):
     context = batch["context_mask"].shape[1]
     assert outputs.span_logits.shape == (2, context, 6, len(TYPES))
     assert torch.all(outputs.start_logits[batch["start_mask"] == 0] == MASKED_LOGIT)
+
+
+def test_prediction_encodes_the_query_block_once_until_the_weights_change(bert_dir):
+    """Without gradients in eval mode the block's keys and values are kept: a second batch (one text) runs the
+    encoder on its context only, with the same outputs as a fresh model; changing a weight in place, training mode
+    or gradients encode the block again."""
+    model, processor = build(bert_dir)
+    shapes = []
+    model.encoder.register_forward_hook(
+        lambda module, args, kwargs, output: shapes.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    first, second = processor(TEXTS), processor(TEXTS[:1])
+    with torch.no_grad():
+        model(**first)
+        kept = model(**second)
+    assert shapes == [1, 2, 1]  # block, first batch's contexts, second batch's context only
+    fresh, _ = build(bert_dir)
+    with torch.no_grad():
+        expected = fresh(**second)
+    for name in ("start_logits", "end_logits", "span_logits"):
+        torch.testing.assert_close(getattr(kept, name), getattr(expected, name))
+
+    shapes.clear()
+    with torch.no_grad():
+        model.encoder.embeddings.word_embeddings.weight.mul_(1.5)
+        changed = model(**second)
+        model(**second)
+    assert shapes == [1, 1, 1] and not torch.allclose(changed.start_logits, kept.start_logits)
+    shapes.clear()
+    model(**second)  # with gradients
+    model.train()
+    with torch.no_grad():
+        model(**second)
+    assert shapes == [1, 1, 1, 1]
 
 
 def test_each_type_reads_its_own_query(bert_dir):
