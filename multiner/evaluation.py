@@ -30,6 +30,21 @@ def span_scores(
     return {**scores["micro"], "macro": scores["macro"], "per_type": scores["per_type"]}
 
 
+def example_counts(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -> list[tuple[int, int, int]]:
+    """Per example, the strict (true positives, false positives, false negatives), for paired resampling.
+
+    Example:
+        >>> example_counts([[("PER", 0, 2)], []], [[("PER", 0, 2), ("LOC", 4, 6)], [("PER", 1, 2)]])
+        [(1, 1, 0), (0, 1, 0)]
+    """
+    counts = []
+    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
+        gold_set, predicted_set = set(gold_spans), set(predicted_spans)
+        hits = len(gold_set & predicted_set)
+        counts.append((hits, len(predicted_set) - hits, len(gold_set) - hits))
+    return counts
+
+
 def flatten_scores(scores: dict) -> dict[str, float]:
     """`span_scores` output as one flat dict of floats (`precision`, ..., `PER_f1`, ...), as Trainer logs want."""
     flat = {name: scores[name] for name in ("precision", "recall", "f1")}
@@ -260,6 +275,7 @@ def micro_macro_scores(gold: list, predicted: list, types: Sequence[str] | None 
 
 
 __all__ = [
+    "example_counts",
     "flatten_scores",
     "format_relation_scores",
     "fragment_scores",

@@ -7,7 +7,9 @@ two learning rates and the held-out slice are the family-neutral `training_core`
   start, end and span-match probabilities each above one threshold; binary cross-entropy over mostly negative
   positions leaves a young model's probabilities low, so 0.5 is rarely the best cut-off. The sweep decodes held-out
   examples at every threshold of a grid from one forward pass, and the chosen threshold is written to
-  `config.decision_threshold`, which the pipeline and `processor.decode` use when the caller gives no threshold.
+  `config.decision_threshold`, which the pipeline and `processor.decode` use when the caller gives no threshold;
+  only when it beats 0.5 beyond the held-out slice's noise (a paired bootstrap), since on a small slice the best
+  grid point is mostly noise.
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ import torch
 from transformers import TrainerCallback
 
 from .card_multiner import MultiNerCardData, write_multiner_card
+from .configuration_multiner import DEFAULT_THRESHOLD
 from .decoding import decode_spans, keep_non_overlapping
-from .evaluation import Span, flatten_scores, span_scores
-from .training_core import HYPERPARAMETERS, MIN_CALIBRATION_ENTITIES, THRESHOLD_GRID, choose_threshold
+from .evaluation import Span, example_counts, flatten_scores, span_scores
+from .training_core import (
+    BOOTSTRAP_RESAMPLES,
+    CALIBRATION_CONFIDENCE,
+    HYPERPARAMETERS,
+    MIN_CALIBRATION_ENTITIES,
+    THRESHOLD_GRID,
+    choose_threshold,
+    gain_confidence,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +108,14 @@ def threshold_sweep(
         flat: decode flat (non-overlapping) entities, as for flat data.
         batch_size: examples per forward pass.
     """
+    gold, found = _decoded_at(model, processor, examples, thresholds, flat, batch_size)
+    return {threshold: span_scores(gold, predicted, processor.entity_types) for threshold, predicted in found.items()}
+
+
+def _decoded_at(
+    model, processor, examples: Sequence[dict], thresholds: Sequence[float], flat: bool, batch_size: int
+) -> tuple[list[list[Span]], dict[float, list[list[Span]]]]:
+    """The gold entities of `examples` and, per threshold, the entities decoded at it (one forward pass)."""
     if not thresholds:
         raise ValueError("threshold_sweep needs at least one threshold.")
     floor = min(thresholds)
@@ -112,18 +131,12 @@ def threshold_sweep(
                 # spans below the lowest threshold are not scored, as in the pipeline
                 outputs = model(**batch, span_threshold=floor)
                 for threshold in thresholds:
-                    found[threshold] += processor.decode(outputs, batch, threshold=threshold, flat=flat)
+                    decoded = processor.decode(outputs, batch, threshold=threshold, flat=flat)
+                    found[threshold] += [[(e["entity_group"], e["start"], e["end"]) for e in row] for row in decoded]
     finally:
         model.train(was_training)
     gold = [[(e["label"], e["start"], e["end"]) for e in example["entities"]] for example in examples]
-    return {
-        threshold: span_scores(
-            gold,
-            [[(e["entity_group"], e["start"], e["end"]) for e in entities] for entities in predicted],
-            processor.entity_types,
-        )
-        for threshold, predicted in found.items()
-    }
+    return gold, found
 
 
 def calibrate_threshold(
@@ -136,8 +149,11 @@ def calibrate_threshold(
 ) -> Calibration:
     """Choose the decision threshold on held-out `examples` and write it to `model.config.decision_threshold`.
 
-    The examples must not have been trained on (hold out a slice of the training data). With fewer than
-    `MIN_CALIBRATION_ENTITIES` gold entities among them the threshold is left as it was and `reason` says so.
+    The examples must not have been trained on (hold out a slice of the training data). The best threshold of the
+    grid (`choose_threshold`) replaces the default 0.5 only when it beats 0.5 in `CALIBRATION_CONFIDENCE` of the
+    bootstrap resamples of the examples (`gain_confidence`): on a small slice the best grid point is mostly noise.
+    Otherwise, or with fewer than `MIN_CALIBRATION_ENTITIES` gold entities, the threshold is left as it was and
+    `reason` says why.
 
     Example:
         >>> calibration = calibrate_threshold(model, processor, held_out, flat=True)  # doctest: +SKIP
@@ -152,9 +168,23 @@ def calibrate_threshold(
         )
         logger.warning("Decision threshold not calibrated: %s.", reason)
         return Calibration(None, examples=len(examples), entities=entities, reason=reason)
-    sweep = threshold_sweep(model, processor, examples, thresholds, flat=flat, batch_size=batch_size)
-    f1 = {threshold: scores["f1"] for threshold, scores in sweep.items()}
+    thresholds = sorted({*thresholds, DEFAULT_THRESHOLD})
+    gold, found = _decoded_at(model, processor, examples, thresholds, flat, batch_size)
+    f1 = {threshold: span_scores(gold, found[threshold], processor.entity_types)["f1"] for threshold in thresholds}
     threshold = choose_threshold(f1)
+    calibration = Calibration(threshold, f1, len(examples), entities)
+    if threshold != DEFAULT_THRESHOLD:
+        counts = {t: torch.tensor(example_counts(gold, found[t])) for t in (threshold, DEFAULT_THRESHOLD)}
+        calibration.confidence = gain_confidence(counts[threshold], counts[DEFAULT_THRESHOLD])
+        if calibration.confidence < CALIBRATION_CONFIDENCE:
+            calibration.threshold = None
+            calibration.reason = (
+                f"on the held-out slice, {threshold} (F1 {f1[threshold]:.4f}) beats {DEFAULT_THRESHOLD} (F1 "
+                f"{f1[DEFAULT_THRESHOLD]:.4f}) in {calibration.confidence:.0%} of {BOOTSTRAP_RESAMPLES} bootstrap "
+                f"resamples, fewer than {CALIBRATION_CONFIDENCE:.0%}: within the slice's noise"
+            )
+            logger.info("Decision threshold left at its default: %s.", calibration.reason)
+            return calibration
     model.config.decision_threshold = threshold
     logger.info(
         "Decision threshold calibrated on %d held-out examples (%d entities): %.2f (F1 %.4f there)",
@@ -163,7 +193,7 @@ def calibrate_threshold(
         threshold,
         f1[threshold],
     )
-    return Calibration(threshold, f1, len(examples), entities)
+    return calibration
 
 
 class MultiNerCalibrationCallback(TrainerCallback):

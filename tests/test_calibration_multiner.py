@@ -118,6 +118,36 @@ def test_calibration_writes_the_chosen_threshold_to_the_config(packed_dir, tmp_p
     assert "0.5 (the default; not calibrated)" in generate_multiner_card(model.config, processor)
 
 
+@pytest.mark.parametrize("better_examples, moves", [(2, False), (20, True)])
+def test_calibration_moves_the_threshold_only_beyond_the_held_out_noise(
+    packed_dir, monkeypatch, better_examples, moves
+):
+    """40 held-out sentences with one gold entity each; at 0.5 the model finds half of them. From 0.7 up it finds
+    `better_examples` more: 2 more is a higher F1 on the slice but within its noise, 20 more is not."""
+    import multiner.training_multiner as training_multiner
+
+    model, processor = AutoModel.from_pretrained(packed_dir), AutoProcessor.from_pretrained(packed_dir)
+    gold = [[("PER", 0, 1)] for _ in range(40)]
+    at_half = [[("PER", 0, 1)] if index % 2 else [] for index in range(40)]
+    at_07 = [[("PER", 0, 1)] if index % 2 or index < 2 * better_examples else [] for index in range(40)]
+
+    def decoded_at(model, processor, examples, thresholds, flat, batch_size):
+        return gold, {t: at_07 if t >= 0.7 else at_half for t in thresholds}
+
+    monkeypatch.setattr(training_multiner, "_decoded_at", decoded_at)
+    model.config.decision_threshold = None
+    calibration = calibrate_threshold(model, processor, [{"tokens": ["x"], "entities": [1]}] * 40)
+    chosen = choose_threshold(calibration.f1)
+    assert chosen >= 0.7 and calibration.f1[chosen] > calibration.f1[0.5]
+    assert 0.0 <= calibration.confidence <= 1.0
+    if moves:
+        assert calibration.threshold == model.config.decision_threshold == chosen and calibration.reason is None
+        assert calibration.confidence >= 0.95
+    else:
+        assert calibration.threshold is None and model.config.decision_threshold is None
+        assert calibration.confidence < 0.95 and "within the slice's noise" in calibration.reason
+
+
 def test_callback_calibrates_when_the_stock_trainer_finishes(bert_dir, tmp_path):
     model = MultiNerModel.from_encoder(bert_dir, entity_types=["PER", "LOC", "ORG"], max_span_length=8)
     processor = MultiNerProcessor.from_model(model)
