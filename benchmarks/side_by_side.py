@@ -103,8 +103,8 @@ def arguments(args) -> TrainingArguments:
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float, dict]:
     """(dev predictions, training seconds, prediction seconds, what the row records of the recipe)."""
     overrides = {"positive_weight": args.positive_weight} if args.positive_weight is not None else {}
-    if args.casing_features:
-        overrides["casing_features"] = True
+    if args.no_casing_features:
+        overrides["casing_features"] = False
     model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)
     processor = MultiNerProcessor.from_model(model)
     held_out = []
@@ -143,7 +143,9 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
                     found[threshold][index] = [(e["entity_group"], e["start"], e["end"]) for e in entities]
     record = {
         "positive_weight": model.config.positive_weight,
+        "casing_features": model.config.casing_features,
         "decision_threshold": calibration.threshold if calibration else None,
+        "calibration_confidence": calibration.confidence if calibration else None,
         "predicted_at_0.5": found.get(0.5),
     }
     return found[None], train_seconds, time.perf_counter() - start, record
@@ -233,9 +235,10 @@ def run(args) -> None:
         "warmup": args.warmup,
         "head_learning_rate": args.head_learning_rate,
         "positive_weight": record.get("positive_weight"),
-        "casing_features": args.casing_features,
+        "casing_features": record.get("casing_features"),
         "calibration_fraction": args.calibration_fraction,
         "decision_threshold": record.get("decision_threshold"),
+        "calibration_confidence": record.get("calibration_confidence"),
         "dev_f1": scores["f1"],
         "dev_precision": scores["precision"],
         "dev_recall": scores["recall"],
@@ -264,7 +267,7 @@ def run(args) -> None:
     suffix += f"-wu{args.warmup:g}" if args.warmup != 100 else ""
     suffix += "-recipe" if args.head_learning_rate or args.calibration_fraction else ""
     suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
-    suffix += "-casing" if args.casing_features else ""
+    suffix += "-casing" if result["casing_features"] else ""
     suffix += f"-seed{args.seed}" if args.seed != 42 else ""
     path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
@@ -286,10 +289,14 @@ def recipe(result: dict) -> str:
         words.append(f"heads lr {result['head_learning_rate']:g}")
     if result.get("positive_weight") is not None:
         words.append(f"positive weight {result['positive_weight']:g}")
+    if result.get("casing_features"):
+        words.append("casing")
     if result.get("calibration_fraction"):
-        threshold = result.get("decision_threshold")
+        threshold, confidence = result.get("decision_threshold"), result.get("calibration_confidence")
         held = f"{100 * result['calibration_fraction']:g}% held out"
-        words.append(f"threshold {threshold:g} ({held})" if threshold is not None else f"not calibrated ({held})")
+        if confidence is not None:
+            held += f", bootstrap {100 * confidence:.0f}%"
+        words.append(f"threshold {threshold:g} ({held})" if threshold is not None else f"0.5 kept ({held})")
         if "dev_f1_at_0.5" in result:
             words.append(f"dev F1 at 0.5: {100 * result['dev_f1_at_0.5']:.2f}")
     return ", ".join(words)
@@ -339,7 +346,9 @@ def main() -> None:
     one.add_argument("--positive_weight", type=float, default=None, help="MultiNerConfig.positive_weight override")
     one.add_argument("--dev_samples", type=int, default=None, help="only for smoke runs: the first N dev sentences")
     one.add_argument("--save_model", action="store_true", help="save a Multi-NER model under results/work/")
-    one.add_argument("--casing_features", action="store_true", help="MultiNerConfig.casing_features (Multi-NER)")
+    one.add_argument(
+        "--no_casing_features", action="store_true", help="Multi-NER without casing_features (on by default)"
+    )
     one.add_argument("--encoder", default=None, help="encoder folder (default: the packaged MiniLM)")
     commands.add_parser("report")
     args = parser.parse_args()

@@ -74,6 +74,10 @@ class ModelArguments(EncoderArguments):
     )
     max_span_length: int = 32
     head_dropout: float = 0.1
+    casing_features: bool = field(
+        default=True,
+        metadata={"help": "Give the heads each word's casing class (the packaged encoder is uncased). False: off."},
+    )
 
 
 @dataclass
@@ -205,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
             "positive_weight",
             "max_span_length",
             "head_dropout",
+            "casing_features",
         )
     }
     if model_args.bert_mrc:

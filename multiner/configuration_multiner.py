@@ -22,7 +22,7 @@ MULTINER_TASK = "multi-ner"
 REMOTE_MULTINER_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
-BERT_MRC = {"share_heads": True, "type_attention": "none"}
+BERT_MRC = {"share_heads": True, "type_attention": "none", "casing_features": False}
 # The decision threshold of a model that was not calibrated.
 DEFAULT_THRESHOLD = 0.5
 
@@ -78,10 +78,11 @@ class MultiNerConfig(PreTrainedConfig):
             The probability the start, end and span-match scores must each exceed for a span to be an entity when the
             caller gives none (pipeline, `processor.decode`, Trainer metrics); 0.5 when unset. Calibration on held-out
             training data sets it at the end of training (`MultiNerCalibrationCallback`); an explicit threshold wins.
-        casing_features (`bool`, defaults to `False`):
+        casing_features (`bool`, defaults to `True`):
             Give the heads each context token's casing class (`word_features.CASING_CLASSES`, of its whole word) as a
             learned vector added to its states; the vectors start at zero (the model without them). The packaged
             encoder is uncased: this is how capital letters reach the heads. The processor writes `casing_ids`.
+            Configs saved before this field existed load as `False`; `BERT_MRC` turns it off (the paper's model).
         encoder_name (`str`, *optional*):
             The name or path the encoder was loaded from (`from_encoder` sets it); model cards cite it.
         query_mode (`str`, defaults to `"per_type"`):
@@ -120,7 +121,7 @@ class MultiNerConfig(PreTrainedConfig):
     span_loss_weight: float = 0.1
     positive_weight: float = 5.0
     decision_threshold: float | None = None
-    casing_features: bool = False
+    casing_features: bool | None = None
     query_mode: str = "per_type"
     encoder_name: str | None = None
 
@@ -133,6 +134,8 @@ class MultiNerConfig(PreTrainedConfig):
         if self.span_features is None:
             # A saved config records the transformers version; one without span_features predates the field.
             self.span_features = "boundaries" if getattr(self, "transformers_version", None) else "interior"
+        if self.casing_features is None:  # likewise: a saved config without casing_features predates the feature
+            self.casing_features = not getattr(self, "transformers_version", None)
         self._check_fields()
 
     @property
