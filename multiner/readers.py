@@ -7,7 +7,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from itertools import accumulate
 from pathlib import Path
@@ -179,27 +179,32 @@ def read_word_span_jsonl(path: str | Path) -> list[dict]:
 
     Nested entities stay nested. Errors name the file and line.
     """
-    examples = []
+
+    def example(record: dict) -> dict:
+        entities = [
+            {"start": mention["start"], "end": mention["end"], "label": mention["entity_type"]}
+            for mention in record["entity_mentions"]
+        ]
+        return {"tokens": record["tokens"], "entities": entities}
+
+    expected = "{'tokens': [...], 'entity_mentions': [{'start', 'end', 'entity_type'}]}"
+    return [example for _, example in _json_lines(path, example, expected)]
+
+
+def _json_lines(path: str | Path, example: Callable[[dict], dict], expected: str) -> Iterator[tuple[int, dict]]:
+    """(line number, `example(record)`) for every non-blank line of a jsonlines file; a line that is not JSON, or
+    whose record `example` cannot read (a missing key, a wrong type), raises an error naming the file and line."""
     with open(path, encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-                entities = [
-                    {"start": mention["start"], "end": mention["end"], "label": mention["entity_type"]}
-                    for mention in record["entity_mentions"]
-                ]
-                examples.append({"tokens": record["tokens"], "entities": entities})
+                yield number, example(json.loads(line))
             except json.JSONDecodeError as error:
                 message = f"{path}:{number}: not a JSON object ({error.msg} at column {error.colno})."
                 raise ValueError(message) from None
             except (KeyError, TypeError) as error:
-                raise ValueError(
-                    f"{path}:{number}: expected {{'tokens': [...], 'entity_mentions': [{{'start', 'end', "
-                    f"'entity_type'}}]}}, missing or malformed {error}."
-                ) from None
-    return examples
+                raise ValueError(f"{path}:{number}: expected {expected}, missing or malformed {error}.") from None
 
 
 def read_spert_json(path: str | Path) -> list[dict]:
@@ -263,34 +268,22 @@ def read_relation_jsonl(path: str | Path) -> list[dict]:
     """Raw-text jsonlines with relations: per line `{"text", "entities": [{"start", "end", "label"}], "relations":
     [{"head", "tail", "type"}]}` (character offsets, end exclusive; head and tail index `entities`). Errors name the
     file and line; the processor checks offsets and types."""
+
+    def example(record: dict) -> dict:
+        return {
+            "text": record["text"],
+            "entities": [{"start": e["start"], "end": e["end"], "label": e["label"]} for e in record["entities"]],
+            "relations": [
+                {"head": r["head"], "tail": r["tail"], "type": r["type"]} for r in record.get("relations", [])
+            ],
+        }
+
+    expected = "{'text': ..., 'entities': [{'start', 'end', 'label'}], 'relations': [{'head', 'tail', 'type'}]}"
     examples = []
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                example = {
-                    "text": record["text"],
-                    "entities": [
-                        {"start": e["start"], "end": e["end"], "label": e["label"]} for e in record["entities"]
-                    ],
-                    "relations": [
-                        {"head": r["head"], "tail": r["tail"], "type": r["type"]} for r in record.get("relations", [])
-                    ],
-                }
-            except json.JSONDecodeError as error:
-                raise ValueError(
-                    f"{path}:{number}: not a JSON object ({error.msg} at column {error.colno})."
-                ) from None
-            except (KeyError, TypeError) as error:
-                raise ValueError(
-                    f"{path}:{number}: expected {{'text': ..., 'entities': [{{'start', 'end', 'label'}}], "
-                    f"'relations': [{{'head', 'tail', 'type'}}]}}, missing or malformed {error}."
-                ) from None
-            if not isinstance(example["text"], str):
-                raise ValueError(f"{path}:{number}: 'text' must be a string, got {type(example['text']).__name__}.")
-            examples.append(example)
+    for number, read in _json_lines(path, example, expected):
+        if not isinstance(read["text"], str):
+            raise ValueError(f"{path}:{number}: 'text' must be a string, got {type(read['text']).__name__}.")
+        examples.append(read)
     return examples
 
 
