@@ -39,6 +39,7 @@ from multiner.training_core import (
     HYPERPARAMETERS,
     SCRIPT_DEFAULTS,
     EncoderArguments,
+    epoch_scores_callback,
     hold_out_last,
     parse_script_arguments,
     train_on_examples,
@@ -103,6 +104,9 @@ class DataArguments:
             "relation thresholds on them after training; 0 keeps the config's 0.5. Default: 0.1 with the span head "
             "(it helped it on ADE folds 0-2 and CoNLL04), 0 with the BIO head (it hurt it on CoNLL04)."
         },
+    )
+    score_each_epoch: bool = field(
+        default=False, metadata={"help": "Also score the validation set after every epoch (a dev curve)."}
     )
 
 
@@ -181,8 +185,27 @@ def main(argv: list[str] | None = None) -> dict:
     processor = JointErProcessor.from_model(model)
     if removed:
         print(f"overlapping entities removed before training: { ({k: dict(v) for k, v in removed.items()}) }")
+    metric, batch_size = load_ner_metric("relations"), training_args.per_device_eval_batch_size
+    references = [as_metric_example(example) for example in validation]
+
+    def score(model) -> dict:
+        """The validation set's strict entity and relation scores, through the pipeline."""
+        extract = pipeline("joint-er", model=model, processor=processor)
+        predicted = extract([example["text"] for example in validation], batch_size=batch_size)
+        predictions = [as_metric_example(example) for example in predicted]
+        kinds = {"entity_types": entity_types, "relation_types": relation_types}
+        return metric.compute(predictions=predictions, references=references, **kinds)
+
+    dev_curve = []
+    callbacks = [epoch_scores_callback(lambda model: _headline(score(model)), dev_curve)]
     unrepresentable, train_seconds = train_on_examples(
-        model, processor, JointErDataCollator, train, training_args, model_args.head_learning_rate
+        model,
+        processor,
+        JointErDataCollator,
+        train,
+        training_args,
+        model_args.head_learning_rate,
+        callbacks if data_args.score_each_epoch else None,
     )
     if not training_args.should_save:  # another process of a distributed run: the main one evaluates and saves
         return {}
@@ -195,15 +218,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"relation threshold {calibration.relation_threshold}" + "".join(f"; {r}" for r in calibration.reasons)
         )
     started = time.time()
-    batch_size = training_args.per_device_eval_batch_size
-    predicted = extract([example["text"] for example in validation], batch_size=batch_size)
+    scores = score(model)
     predict_seconds = time.time() - started
-    scores = load_ner_metric("relations").compute(
-        predictions=[as_metric_example(example) for example in predicted],
-        references=[as_metric_example(example) for example in validation],
-        entity_types=entity_types,
-        relation_types=relation_types,
-    )
     print(format_relation_scores(scores))
     # the same relation scorer given the gold entities: what entity errors cost the strict relation score
     oracle = oracle_relation_scores(model, processor, validation, batch_size)
@@ -240,7 +256,17 @@ def main(argv: list[str] | None = None) -> dict:
             p.numel() for name, p in model.named_parameters() if not name.startswith("encoder.")
         ),
     }
+    if dev_curve:
+        results["dev_curve"] = dev_curve
     return write_results(training_args.output_dir, "examples/train_joint_er.py", argv, results)
+
+
+def _headline(scores: dict) -> dict:
+    """An epoch's point of the dev curve: strict micro F1 of entities and relations, in percent."""
+    return {
+        "entity_f1": round(100 * scores["entities"]["micro"]["f1"], 2),
+        "relation_f1": round(100 * scores["relations"]["strict"]["micro"]["f1"], 2),
+    }
 
 
 if __name__ == "__main__":

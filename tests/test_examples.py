@@ -172,7 +172,8 @@ def test_joint_er_script_calibrates_the_span_head_by_default():
 
 def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     """examples/train_joint_er.py on the first CoNLL04 sentences (tiny encoder, frozen): it trains, scores the dev
-    split on raw text through the pipeline, and writes a folder whose reloaded pipeline predicts the same."""
+    split on raw text through the pipeline after each epoch and at the end, and writes a folder whose reloaded
+    pipeline predicts the same."""
     sys.path.insert(0, str(ROOT / "examples"))
     import train_joint_er
 
@@ -189,7 +190,8 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
             "--max_train_samples",
             "24",
             "--num_train_epochs",
-            "1",
+            "2",
+            "--score_each_epoch",
             "--freeze_encoder",
             "--calibration_fraction",
             "0.1",
@@ -198,6 +200,9 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
         ]
     )
     assert results["unrepresentable"] == {} and results["validation_examples"] == 231
+    # a dev curve through the same metric: its last point is the final score (the thresholds did not move)
+    assert [point["epoch"] for point in results["dev_curve"]] == [1.0, 2.0]
+    assert results["dev_curve"][-1] == {"epoch": 2.0, **train_joint_er._headline(results["scores"])}
     # the last 10% (2 sentences) held out to calibrate on: too few gold relations to move the thresholds
     assert results["train_examples"] == 22 and results["calibration"]["held_out_examples"] == 2
     assert (
