@@ -9,7 +9,6 @@ from torch import nn
 
 from .configuration_multiner import MultiNerConfig
 
-
 # The most attention scores FullTypeAttention computes at once (64 MB in float32).
 ATTENTION_BUDGET = 1 << 24
 
