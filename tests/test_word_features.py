@@ -66,8 +66,14 @@ def test_casing_classes_of_edge_words():
 
 
 def test_multiner_features_carry_casing_ids_only_when_the_config_asks(bert_dir):
-    off = processor_for(bert_dir)
-    assert "casing_ids" not in off("Ada met Bob.")  # the default: nothing more to build
+    off = processor_for(bert_dir, casing_features=False)
+    assert "casing_ids" not in off("Ada met Bob.")  # nothing more to build
+    assert "casing_ids" in processor_for(bert_dir)("Ada met Bob.")  # new models: on by default
+    # a config saved before the field existed (it records a transformers version) loads with the feature off
+    saved = tiny_config(bert_dir).to_dict()
+    del saved["casing_features"]
+    assert multiner.MultiNerConfig.from_dict(saved).casing_features is False
+    assert multiner.MultiNerConfig.from_dict({**saved, **multiner.BERT_MRC}).casing_features is False
     on = processor_for(bert_dir, casing_features=True)
     assert "casing_ids" in on.model_input_names
     rows = on.preprocess({"text": ["Ada met BOB.", "x"], "entities": [[], []]})
@@ -81,7 +87,7 @@ def test_multiner_casing_vectors_start_at_zero_and_are_read_once_learned(bert_di
     torch.manual_seed(0)
     model = multiner.MultiNerModel(tiny_config(bert_dir, casing_features=True, max_span_length=4)).eval()
     assert not model.casing_embedding.weight.any()
-    baseline = multiner.MultiNerModel(tiny_config(bert_dir, max_span_length=4)).eval()
+    baseline = multiner.MultiNerModel(tiny_config(bert_dir, casing_features=False, max_span_length=4)).eval()
     missing, unexpected = baseline.load_state_dict(model.state_dict(), strict=False)
     assert not missing and unexpected == ["casing_embedding.weight"]
     processor = multiner.MultiNerProcessor.from_model(model)
