@@ -97,48 +97,29 @@ class SpanHeads(nn.Module):
         batch, types, context, _ = hidden.shape
         # Spans cannot be longer than the context: score only those offsets, pad the rest (masked by the caller).
         span_size = min(self.max_span_length, context)
-        span_start = torch.einsum("btch,thd->btcd", hidden, self.span_start_weight[head_index])
-        span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
-        hidden_bias, output_weight = self.span_hidden_bias[head_index], self.span_output_weight[head_index]
-        output_bias = self.span_output_bias[head_index]
         if self.interior:
-            interior = torch.einsum("btch,thd->btcd", hidden, self.span_interior_weight[head_index])
-            prefix = F.pad(interior.cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, d]
-            widths = torch.arange(1, span_size + 1, device=hidden.device, dtype=hidden.dtype)
             breaks = torch.einsum("btch,th->btc", hidden, self.span_break_weight[head_index])
             breaks = breaks + self.span_break_bias[head_index][None, :, None]
             # [batch, types, context, span_size]: the highest break score among tokens i..i+k
             veto = shifted_windows(breaks, span_size, dim=2).cummax(dim=3).values
-            width_embedding = self.span_width_embedding[head_index][:, :span_size]  # [types, span_size, d]
         if candidates is None:
-            span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
-            span_hidden = span_start.unsqueeze(3) + span_end + hidden_bias[:, None, None, :]
-            if self.interior:
-                # spans past the context's end get meaningless sums here; they are masked by the caller
-                sums = shifted_windows(prefix[:, :, 1:], span_size, dim=2) - prefix[:, :, :-1, None]
-                span_hidden = span_hidden + sums / widths[:, None] + width_embedding[None, :, None]
-            span_hidden = self.dropout(self.activation(span_hidden))
-            span = torch.einsum("btckd,td->btck", span_hidden, output_weight) + output_bias[:, None, None]
+            span = self._dense_scores(hidden, head_index, span_size)
             if self.interior:
                 span = span - F.softplus(veto)
             span = span.permute(0, 2, 3, 1)  # [batch, context, span_size, types]
             return F.pad(span, (0, 0, 0, self.max_span_length - span_size), value=MASKED_LOGIT)
-        rows, first, width, type_pos = candidates.nonzero(as_tuple=True)
+        # grouped by type (the type axis first), so that each type's spans meet its own weights in one product
+        type_pos, rows, first, width = candidates.permute(3, 0, 1, 2).nonzero(as_tuple=True)
         count = rows.shape[0]
-        # In inference, padded (with copies of the first candidate, dropped below) to a power of two: tensor sizes
+        # In inference, padded (with copies of the last candidate, dropped below) to a power of two: tensor sizes
         # that vary from batch to batch fragment the C heap until memory grows with every forward pass of a long
         # text. (Training keeps the exact count, so that dropout draws what it always drew.)
         padding = (1 << max(count - 1, 0).bit_length()) - count if count and not self.training else 0
         if padding:
-            rows, first, width, type_pos = (F.pad(index, (0, padding)) for index in (rows, first, width, type_pos))
-            rows[count:], first[count:], width[count:], type_pos[count:] = rows[0], first[0], width[0], type_pos[0]
-        span_hidden = span_start[rows, type_pos, first] + span_end[rows, type_pos, first + width]
-        span_hidden = span_hidden + hidden_bias[type_pos]
-        if self.interior:
-            sums = prefix[rows, type_pos, first + width + 1] - prefix[rows, type_pos, first]
-            span_hidden = span_hidden + sums / widths[width, None] + width_embedding[type_pos, width]
-        span_hidden = self.dropout(self.activation(span_hidden))
-        scores = (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
+            rows, first, width, type_pos = (
+                F.pad(index, (0, padding), value=index[-1]) for index in (rows, first, width, type_pos)
+            )
+        scores = self._sparse_scores(hidden, head_index, rows, first, width, type_pos)
         if self.interior:
             scores = scores - F.softplus(veto[rows, type_pos, first, width])
         rows, first, width, type_pos, scores = (
@@ -150,6 +131,54 @@ class SpanHeads(nn.Module):
         )
         span = scores.new_full((batch, context, self.max_span_length, types), MASKED_LOGIT)
         return span.index_put((rows, first, width, type_pos), scores)
+
+    def _dense_scores(self, hidden: torch.Tensor, head_index: torch.Tensor, span_size: int) -> torch.Tensor:
+        """Every span up to `span_size` tokens: [batch, types, context, span_size], before the veto."""
+        span_start = torch.einsum("btch,thd->btcd", hidden, self.span_start_weight[head_index])
+        span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
+        span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
+        span_hidden = span_start.unsqueeze(3) + span_end + self.span_hidden_bias[head_index][:, None, None, :]
+        if self.interior:
+            interior = torch.einsum("btch,thd->btcd", hidden, self.span_interior_weight[head_index])
+            prefix = F.pad(interior.cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, d]
+            # spans past the context's end get meaningless sums here; they are masked by the caller
+            sums = shifted_windows(prefix[:, :, 1:], span_size, dim=2) - prefix[:, :, :-1, None]
+            widths = torch.arange(1, span_size + 1, device=hidden.device, dtype=hidden.dtype)
+            width_embedding = self.span_width_embedding[head_index][:, :span_size]  # [types, span_size, d]
+            span_hidden = span_hidden + sums / widths[:, None] + width_embedding[None, :, None]
+        span_hidden = self.dropout(self.activation(span_hidden))
+        output_weight, output_bias = self.span_output_weight[head_index], self.span_output_bias[head_index]
+        return torch.einsum("btckd,td->btck", span_hidden, output_weight) + output_bias[:, None, None]
+
+    def _sparse_scores(
+        self,
+        hidden: torch.Tensor,
+        head_index: torch.Tensor,
+        rows: torch.Tensor,
+        first: torch.Tensor,
+        width: torch.Tensor,
+        type_pos: torch.Tensor,
+    ) -> torch.Tensor:
+        """The spans (rows, first, first + width) of types `type_pos` (sorted), before the veto: [spans]. Only the
+        spans' own tokens are projected (a few rows of the [types, context] grid), not every token for every type."""
+        last = first + width
+        features = [hidden[rows, type_pos, first], hidden[rows, type_pos, last]]
+        weights = [self.span_start_weight[head_index], self.span_end_weight[head_index]]
+        if self.interior:
+            # the mean of the span's tokens, projected once (the projection is linear)
+            prefix = F.pad(hidden.cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, hidden]
+            sums = prefix[rows, type_pos, last + 1] - prefix[rows, type_pos, first]
+            features.append(sums / (width + 1)[:, None].to(sums.dtype))
+            weights.append(self.span_interior_weight[head_index])
+        sizes = torch.bincount(type_pos, minlength=hidden.shape[1]).tolist()
+        pieces = zip(*(feature.split(sizes) for feature in features))
+        span_hidden = torch.cat([sum(x @ w[t] for x, w in zip(piece, weights)) for t, piece in enumerate(pieces)])
+        span_hidden = span_hidden + self.span_hidden_bias[head_index][type_pos]
+        if self.interior:
+            span_hidden = span_hidden + self.span_width_embedding[head_index][type_pos, width]
+        span_hidden = self.dropout(self.activation(span_hidden))
+        output_weight, output_bias = self.span_output_weight[head_index], self.span_output_bias[head_index]
+        return (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
 
 
 class SpanCandidatesCappedWarning(UserWarning):
