@@ -62,12 +62,15 @@ def train_command(bert_dir, conll_file, output_dir):
     ]  # fmt: skip
 
 
-def check_saved_model(output_dir, processes, query_mode="per_type"):
+def check_saved_model(output_dir, processes, query_mode="per_type", calibrated=False):
     metrics = json.loads((output_dir / "results.json").read_text())
     assert {"eval_f1", "eval_PER_f1", "eval_seqeval_f1", "train_loss"} <= set(metrics)
     assert metrics["world_size"] == processes
-    # the last of the 8 sentences is held out; its 2 entities are too few to move the threshold from 0.5
-    assert metrics["calibration_examples"] == 1 and metrics["decision_threshold"] is None
+    if calibrated:
+        # the last of the 8 sentences is held out; its 2 entities are too few to move the threshold from 0.5
+        assert metrics["calibration_examples"] == 1 and metrics["decision_threshold"] is None
+    else:  # the default: every sentence trains, no threshold is chosen
+        assert "calibration_examples" not in metrics
     assert (output_dir / "README.md").is_file() and (output_dir / "model.safetensors").is_file()
     model = AutoModel.from_pretrained(output_dir).eval()
     processor = AutoProcessor.from_pretrained(output_dir)
@@ -100,15 +103,17 @@ def test_calibration_slice_is_the_last_fraction_of_the_training_examples():
 @pytest.mark.parametrize("query_mode", ["per_type", "packed"])
 def test_train_script_single_process(bert_dir, conll_file, tmp_path, query_mode):
     output_dir = tmp_path / "out"
+    # the per-type run also calibrates its threshold on a held-out slice (off by default)
+    calibration = ["--calibration_fraction", "0.1"] if query_mode == "per_type" else []
     result = subprocess.run(
-        [sys.executable, *train_command(bert_dir, conll_file, output_dir), "--query_mode", query_mode],
+        [sys.executable, *train_command(bert_dir, conll_file, output_dir), "--query_mode", query_mode, *calibration],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    check_saved_model(output_dir, processes=1, query_mode=query_mode)
+    check_saved_model(output_dir, processes=1, query_mode=query_mode, calibrated=bool(calibration))
 
 
 @pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate's launcher is not on PATH")
