@@ -39,6 +39,17 @@ def today() -> str:
     return datetime.date.today().isoformat()
 
 
+def write_result(path: Path, result: dict, echo: bool = False) -> None:
+    """A run's record as indented JSON at `path` (its folder made if needed); printed too with `echo`."""
+    import json
+
+    text = json.dumps(result, indent=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    if echo:
+        print(text)
+
+
 def run_training_script(script: str, runs: dict[str, list[str]], names: list[str], work: Path, results: Path) -> None:
     """Run `examples/<script>` once per named run, one at a time, each with its arguments and
     `--output_dir work/<name>`; its `results.json`, with the run's name, wall time, machine and date, goes to
@@ -47,7 +58,6 @@ def run_training_script(script: str, runs: dict[str, list[str]], names: list[str
     import subprocess
     import time
 
-    results.mkdir(parents=True, exist_ok=True)
     for name in names:
         arguments = runs[name] + ["--output_dir", str(work / name)]
         print("running", name, flush=True)
@@ -55,7 +65,7 @@ def run_training_script(script: str, runs: dict[str, list[str]], names: list[str
         subprocess.run([sys.executable, str(ROOT / "examples" / script), *arguments], check=True, cwd=ROOT)
         found = json.loads((work / name / "results.json").read_text())
         found.update(run=name, wall_seconds=round(time.time() - started, 1), machine=machine(), date=today())
-        (results / f"{name}.json").write_text(json.dumps(found, indent=1))
+        write_result(results / f"{name}.json", found)
 
 
 def runs_footer(results: list[dict], notes: str, heading: str) -> list[str]:

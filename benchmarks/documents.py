@@ -35,7 +35,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, runs_footer, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, runs_footer, today, write_result, write_section  # noqa: E402
 
 from multiner import (  # noqa: E402
     MultiNerDataCollator,
@@ -218,10 +218,7 @@ def run(args) -> None:
             "date": today(),
         }
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{run_name(args)}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS / f"{run_name(args)}.json", result, echo=True)
 
 
 def report() -> None:

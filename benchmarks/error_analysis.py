@@ -28,7 +28,7 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, today, write_result, write_section  # noqa: E402
 
 import multiner  # noqa: E402, F401  (registers the Auto classes)
 from multiner.evaluation import span_scores  # noqa: E402
@@ -110,9 +110,7 @@ def main() -> None:
         "machine": machine(),
         "date": today(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.model.name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS / f"{args.model.name}.json", result, echo=True)
     report()
 
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, today, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline_cost"
 COLUMNS = (
@@ -137,8 +137,7 @@ def main() -> None:
         "machine": machine(),
         "date": today(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.dataset}-{Path(args.model).name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(RESULTS / f"{args.dataset}-{Path(args.model).name}.json", result)
     report()
 
 

@@ -13,7 +13,6 @@ Writes benchmarks/results/pipeline_throughput.json and its section of BENCHMARKS
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, small_conll_model, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, small_conll_model, today, write_result, write_section  # noqa: E402
 
 from multiner import default_encoder_path  # noqa: E402
 from multiner.readers import read_conll  # noqa: E402
@@ -84,9 +83,7 @@ def main() -> None:
         "multi_ner_config": {k: multi_ner.model.config.to_dict()[k] for k in ("type_attention", "share_heads")},
         "query_tokens": {t: len(multi_ner.processor.tokenizer(q)["input_ids"]) for t, q in queries.items()},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pipeline_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS / "pipeline_throughput.json", result, echo=True)
     query_tokens = ", ".join(f"{name} {count}" for name, count in result["query_tokens"].items())
     write_section(
         "pipeline_throughput",

@@ -20,7 +20,6 @@ Writes benchmarks/results/query_modes.json and its section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, small_conll_model, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, small_conll_model, today, write_result, write_section  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.readers import read_conll  # noqa: E402
@@ -182,8 +181,7 @@ def main() -> None:
         "pipeline_4_types": pipeline_speed(texts, TYPES),
         "pipeline_18_types": pipeline_speed(texts[: args.sentences // 2], ONTONOTES),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "query_modes.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(RESULTS / "query_modes.json", result)
     report(result, args)
 
 

@@ -24,7 +24,7 @@ import datasets
 from transformers import Trainer, TrainingArguments, set_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command, machine, runs_footer, today, write_section  # noqa: E402
+from common import ROOT, command, machine, runs_footer, today, write_result, write_section  # noqa: E402
 from side_by_side import FLAT, load  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor  # noqa: E402
@@ -120,8 +120,7 @@ def run(args) -> None:
     name = f"{args.dataset}-{args.train_samples or 'all'}-{args.variant}" + (
         f"-seed{args.seed}" if args.seed != 42 else ""
     )
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS / f"{name}.json", result, echo=True)
 
 
 def report() -> None:

@@ -36,7 +36,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, runs_footer, today, write_section  # noqa: E402
+from common import DATA, ROOT, command, machine, runs_footer, today, write_result, write_section  # noqa: E402
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.evaluation import seqeval_scores, span_scores  # noqa: E402
@@ -278,9 +278,7 @@ def run(args) -> None:
     suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
     suffix += "-casing" if result["casing_features"] else ""
     suffix += f"-seed{args.seed}" if args.seed != 42 else ""
-    path = RESULTS / f"{args.dataset}-{args.system}{suffix}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS / f"{args.dataset}-{args.system}{suffix}.json", result, echo=True)
 
 
 def gpu_memory() -> dict:

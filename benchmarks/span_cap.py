@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command, machine, today, write_section  # noqa: E402
+from common import ROOT, command, machine, today, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "span_cap"
 MODES = ("capped", "uncapped", "dense")
@@ -116,8 +116,7 @@ def main() -> None:
         "machine": machine(),
         "date": today(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{result['model']}.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(RESULTS / f"{result['model']}.json", result)
     report()
 
 
