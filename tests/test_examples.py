@@ -82,6 +82,15 @@ def check_saved_model(output_dir, processes, query_mode="per_type", calibrated=F
     assert isinstance(found, list) and len(found) == 1
 
 
+def test_calibration_is_on_for_nested_decoding_and_off_for_flat_by_default():
+    sys.path.insert(0, str(ROOT / "examples"))
+    script = importlib.import_module("train")
+    arguments = ["--train_file", "train", "--validation_file", "dev", "--output_dir", "out"]
+    assert script.parse_args(arguments)[1].calibration_fraction == 0.1
+    assert script.parse_args([*arguments, "--flat"])[1].calibration_fraction == 0.0
+    assert script.parse_args([*arguments, "--flat", "--calibration_fraction", "0.2"])[1].calibration_fraction == 0.2
+
+
 def test_calibration_slice_is_the_last_fraction_of_the_training_examples():
     spec = importlib.util.spec_from_file_location("train_script", ROOT / "examples" / "train.py")
     script = importlib.util.module_from_spec(spec)
@@ -103,7 +112,7 @@ def test_calibration_slice_is_the_last_fraction_of_the_training_examples():
 @pytest.mark.parametrize("query_mode", ["per_type", "packed"])
 def test_train_script_single_process(bert_dir, conll_file, tmp_path, query_mode):
     output_dir = tmp_path / "out"
-    # the per-type run also calibrates its threshold on a held-out slice (off by default)
+    # the per-type run also calibrates its threshold on a held-out slice (off by default with --flat)
     calibration = ["--calibration_fraction", "0.1"] if query_mode == "per_type" else []
     result = subprocess.run(
         [sys.executable, *train_command(bert_dir, conll_file, output_dir), "--query_mode", query_mode, *calibration],
