@@ -48,7 +48,7 @@ from multiner.readers import (  # noqa: E402
     read_word_span_jsonl,
 )
 from multiner.training_core import head_optimizer, hold_out_last  # noqa: E402
-from multiner.training_multiner import calibrate_threshold  # noqa: E402
+from multiner.training_multiner import calibrate_threshold, rarity_positive_weights  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "side_by_side"
 SYSTEMS = {
@@ -108,6 +108,9 @@ def arguments(args) -> TrainingArguments:
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float, dict]:
     """(dev predictions, training seconds, prediction seconds, what the row records of the recipe)."""
     overrides = {"positive_weight": args.positive_weight} if args.positive_weight is not None else {}
+    if args.rarity_weights:
+        base = 5.0 if args.positive_weight is None else args.positive_weight
+        overrides["positive_weight"] = rarity_positive_weights(train, types, base)
     if args.no_casing_features:
         overrides["casing_features"] = False
     model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)
@@ -276,6 +279,7 @@ def run(args) -> None:
     suffix += "-recipe" if args.head_learning_rate or args.calibration_fraction else ""
     suffix += f"-cal{args.calibration_fraction:g}" if args.calibration_fraction else ""
     suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
+    suffix += "-rarity" if args.rarity_weights else ""
     suffix += "-casing" if result["casing_features"] else ""
     suffix += f"-seed{args.seed}" if args.seed != 42 else ""
     write_result(RESULTS / f"{args.dataset}-{args.system}{suffix}.json", result, echo=True)
@@ -294,8 +298,11 @@ def recipe(result: dict) -> str:
     words = [f"warmup {warmup:g} steps" if warmup >= 1 else f"warmup {100 * warmup:g}%"]
     if result.get("head_learning_rate"):
         words.append(f"heads lr {result['head_learning_rate']:g}")
-    if result.get("positive_weight") is not None:
-        words.append(f"positive weight {result['positive_weight']:g}")
+    weight = result.get("positive_weight")
+    if isinstance(weight, list):
+        words.append(f"positive weights by rarity ({min(weight):g}–{max(weight):g})")
+    elif weight is not None:
+        words.append(f"positive weight {weight:g}")
     if result.get("casing_features"):
         words.append("casing")
     if result.get("calibration_fraction"):
@@ -358,6 +365,11 @@ def main() -> None:
     one.add_argument("--head_learning_rate", type=float, default=None, help=f"{recipe}; default: one rate")
     one.add_argument("--calibration_fraction", type=float, default=0.0, help=f"{recipe}; default: threshold 0.5")
     one.add_argument("--positive_weight", type=float, default=None, help="MultiNerConfig.positive_weight override")
+    one.add_argument(
+        "--rarity_weights",
+        action="store_true",
+        help="each type's positive weight by its rarity in the training sentences (rarity_positive_weights)",
+    )
     one.add_argument("--dev_samples", type=int, default=None, help="only for smoke runs: the first N dev sentences")
     one.add_argument("--save_model", action="store_true", help="save a Multi-NER model under results/work/")
     one.add_argument(

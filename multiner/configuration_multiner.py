@@ -70,10 +70,12 @@ class MultiNerConfig(PreTrainedConfig):
             Configs saved before this field existed load as `"boundaries"`.
         start_loss_weight, end_loss_weight, span_loss_weight (`float`, defaults to 1.0, 1.0, 0.1):
             Weights of the three binary cross-entropy losses.
-        positive_weight (`float`, defaults to 5.0):
+        positive_weight (`float` or `list[float]`, defaults to 5.0):
             Weight of the positive targets (gold starts, ends and spans) in the three binary cross-entropies, against
             1 for the negatives: counters how few positions are entity boundaries of a rare type (BENCHMARKS.md,
-            rare types: with 1, a type with few examples was not learnt at all). Training only; 1 is plain BCE.
+            rare types: with 1, a type with few examples was not learnt at all). A list gives each of
+            `entity_types` its own weight, in order (`training_multiner.rarity_positive_weights` derives them from
+            the training counts). Training only; 1 is plain BCE.
         decision_threshold (`float`, *optional*):
             The probability the start, end and span-match scores must each exceed for a span to be an entity when the
             caller gives none (pipeline, `processor.decode`, Trainer metrics); 0.5 when unset. Calibration on held-out
@@ -119,7 +121,7 @@ class MultiNerConfig(PreTrainedConfig):
     start_loss_weight: float = 1.0
     end_loss_weight: float = 1.0
     span_loss_weight: float = 0.1
-    positive_weight: float = 5.0
+    positive_weight: float | list[float] = 5.0
     decision_threshold: float | None = None
     casing_features: bool | None = None
     query_mode: str = "per_type"
@@ -198,8 +200,16 @@ class MultiNerConfig(PreTrainedConfig):
             value = getattr(self, field_name)
             if value < 0:
                 raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be >= 0.")
-        if not self.positive_weight > 0:
-            raise ValueError(f"MultiNerConfig.positive_weight={self.positive_weight!r} must be > 0.")
+        weights = self.positive_weight if isinstance(self.positive_weight, list) else [self.positive_weight]
+        if isinstance(self.positive_weight, list) and len(weights) != len(self.entity_types):
+            raise ValueError(
+                f"MultiNerConfig.positive_weight holds {len(weights)} weights for {len(self.entity_types)} entity "
+                f"types ({self.entity_types}); give one number, or one per type in their order."
+            )
+        if not all(
+            isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight > 0 for weight in weights
+        ):
+            raise ValueError(f"MultiNerConfig.positive_weight={self.positive_weight!r} must be > 0 (each of them).")
         threshold = self.decision_threshold
         if threshold is not None and (isinstance(threshold, bool) or not 0.0 <= threshold < 1.0):
             raise ValueError(

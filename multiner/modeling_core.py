@@ -128,10 +128,13 @@ def checked_names(config: Any, field: str) -> list[str]:
     return names
 
 
-def weighted_bce(logits: torch.Tensor, targets: torch.Tensor, positive_weight: float) -> torch.Tensor:
+def weighted_bce(logits: torch.Tensor, targets: torch.Tensor, positive_weight: float | torch.Tensor) -> torch.Tensor:
     """Element-wise binary cross-entropy of `logits` against 0/1 `targets` (in float32), positives weighing
-    `positive_weight`, negatives 1."""
-    pos_weight = None if positive_weight == 1.0 else logits.new_tensor(positive_weight, dtype=torch.float)
+    `positive_weight` (a number, or a tensor that broadcasts against the last axis), negatives 1."""
+    if isinstance(positive_weight, torch.Tensor):
+        pos_weight = positive_weight.to(device=logits.device, dtype=torch.float)
+    else:
+        pos_weight = None if positive_weight == 1.0 else logits.new_tensor(positive_weight, dtype=torch.float)
     return F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none", pos_weight=pos_weight)
 
 

@@ -361,7 +361,8 @@ class MultiNerModel(MultiNerPreTrainedModel):
             # Training reads the span scores of the loss's candidates only; evaluation gets them all.
             scored = candidates if self.training and self.config.span_candidates == "pred_and_gold" else None
             span_logits = self.heads.spans(hidden, head_index, scored)
-            loss = self._loss(start_logits, end_logits, span_logits, start_mask, end_mask, candidates, targets)
+            weight = self._positive_weight(entity_type_ids)
+            loss = self._loss(start_logits, end_logits, span_logits, start_mask, end_mask, candidates, targets, weight)
         elif span_threshold is not None:
             if not 0.0 <= span_threshold < 1.0:
                 raise ValueError(f"span_threshold={span_threshold!r} must be a probability in [0, 1).")
@@ -451,10 +452,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
         end_mask: torch.Tensor,
         candidates: torch.Tensor,
         targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        weight: float | torch.Tensor,
     ) -> torch.Tensor:
         start_gold, end_gold, span_gold = targets
         types = start_logits.shape[-1]
-        weight = self.config.positive_weight
         start_loss = masked_bce(start_logits, start_gold, start_mask[:, :, None].expand(-1, -1, types), weight)
         end_loss = masked_bce(end_logits, end_gold, end_mask[:, :, None].expand(-1, -1, types), weight)
         span_loss = masked_bce(span_logits, span_gold, candidates, weight)
@@ -463,6 +464,13 @@ class MultiNerModel(MultiNerPreTrainedModel):
             + self.config.end_loss_weight * end_loss
             + self.config.span_loss_weight * span_loss
         )
+
+    def _positive_weight(self, entity_type_ids: torch.Tensor) -> float | torch.Tensor:
+        """`config.positive_weight`: one number, or each type's on the inputs' type axis ([types])."""
+        weight = self.config.positive_weight
+        if not isinstance(weight, list):
+            return weight
+        return torch.tensor(weight, device=entity_type_ids.device)[entity_type_ids]
 
     @staticmethod
     def _targets(
@@ -496,10 +504,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
 
 
 def masked_bce(
-    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, positive_weight: float = 1.0
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, positive_weight: float | torch.Tensor = 1.0
 ) -> torch.Tensor:
     """Mean binary cross-entropy over the positions where `mask` is true (0 with a gradient when there are none);
-    positive targets weigh `positive_weight`, negatives 1."""
+    positive targets weigh `positive_weight` (per type: a tensor over the last axis), negatives 1."""
     losses = weighted_bce(logits, targets, positive_weight)
     mask = mask.float()
     return (losses * mask).sum() / mask.sum().clamp(min=1.0)

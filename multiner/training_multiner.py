@@ -10,11 +10,15 @@ two learning rates and the held-out slice are the family-neutral `training_core`
   `config.decision_threshold`, which the pipeline and `processor.decode` use when the caller gives no threshold;
   only when it beats 0.5 beyond the held-out slice's noise (a paired bootstrap), since on a small slice the best
   grid point is mostly noise.
+- Positive weights by rarity (`rarity_positive_weights`): each type's weight of its gold positions from how few
+  training entities it has.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +91,21 @@ class Calibration:
     examples: int = 0
     entities: int = 0
     reason: str | None = None
+
+
+def rarity_positive_weights(examples: Sequence[dict], entity_types: Sequence[str], base: float = 5.0) -> list[float]:
+    """`MultiNerConfig.positive_weight` per type from the training examples ({"entities": [{"label", ...}]}): `base`
+    for the most frequent of `entity_types`, `base · sqrt(most / count)` for a type with `count` entities (at least
+    one counted), so a type with a quarter of the most frequent one's examples weighs its positives twice as much.
+
+    Example:
+        >>> examples = [{"entities": [{"label": "PER"}] * 4 + [{"label": "LOC"}]}]
+        >>> rarity_positive_weights(examples, ["PER", "LOC"])
+        [5.0, 10.0]
+    """
+    counts = Counter(entity["label"] for example in examples for entity in example["entities"])
+    most = max([counts[name] for name in entity_types] + [1])
+    return [round(base * math.sqrt(most / max(counts[name], 1)), 3) for name in entity_types]
 
 
 def threshold_sweep(
@@ -283,6 +302,7 @@ __all__ = [
     "MultiNerCardCallback",
     "MultiNerMetrics",
     "calibrate_threshold",
+    "rarity_positive_weights",
     "scores_from_trainer_metrics",
     "threshold_sweep",
 ]

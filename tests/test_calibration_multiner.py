@@ -16,7 +16,7 @@ from multiner import (
 )
 from multiner.modeling_multiner import masked_bce
 from multiner.training_core import THRESHOLD_GRID, choose_threshold, head_optimizer
-from multiner.training_multiner import threshold_sweep
+from multiner.training_multiner import rarity_positive_weights, threshold_sweep
 
 EXAMPLES = [
     {"text": text, "entities": [{"start": s, "end": e, "label": label} for s, e, label in entities]}
@@ -40,6 +40,38 @@ def test_positive_weight_scales_the_loss_of_positive_targets():
     positive, negative = torch.log1p(torch.exp(torch.tensor(-2.0))), torch.log1p(torch.exp(torch.tensor(-1.0)))
     assert masked_bce(logits, targets, mask).item() == pytest.approx(((positive + negative) / 2).item())
     assert masked_bce(logits, targets, mask, 4.0).item() == pytest.approx(((4 * positive + negative) / 2).item())
+
+
+def test_positive_weights_per_type_weigh_each_types_positives(bert_dir):
+    """A list of weights gives each type its own: the same loss as one number when they are equal; a larger weight
+    for ORG raises the loss of a sentence with an ORG entity and leaves one without ORG where it was."""
+    types = ["PER", "LOC", "ORG"]
+
+    def loss(weight, example):
+        torch.manual_seed(0)
+        model = MultiNerModel.from_encoder(bert_dir, entity_types=types, positive_weight=weight).eval()
+        processor = MultiNerProcessor.from_model(model)
+        rows = processor.preprocess({"text": [example["text"]], "entities": [example["entities"]]})
+        inputs = MultiNerDataCollator.from_processor(processor)([{key: value[0] for key, value in rows.items()}])
+        with torch.no_grad():
+            return model(**inputs).loss.item()
+
+    with_org, without_org = EXAMPLES[1], EXAMPLES[0]
+    assert "ORG" in {e["label"] for e in with_org["entities"]} - {e["label"] for e in without_org["entities"]}
+    assert loss([5.0, 5.0, 5.0], with_org) == pytest.approx(loss(5.0, with_org))
+    assert loss([5.0, 5.0, 20.0], with_org) > loss(5.0, with_org) + 1e-3
+    assert loss([5.0, 5.0, 20.0], without_org) == pytest.approx(loss(5.0, without_org))
+    with pytest.raises(ValueError, match="3 entity types"):
+        tiny_config(bert_dir, positive_weight=[5.0, 5.0])
+    with pytest.raises(ValueError, match="positive_weight"):
+        tiny_config(bert_dir, positive_weight=[5.0, 0.0, 5.0])
+
+
+def test_rarity_positive_weights_grow_with_the_square_root_of_rarity():
+    examples = [{"entities": [{"label": "PER"}] * 16 + [{"label": "LOC"}] * 4 + [{"label": "ORG"}]}]
+    assert rarity_positive_weights(examples, ["PER", "LOC", "ORG", "MISC"]) == [5.0, 10.0, 20.0, 20.0]
+    assert rarity_positive_weights(examples, ["LOC", "ORG"], base=2.0) == [2.0, 4.0]
+    assert rarity_positive_weights([], ["PER"]) == [5.0]
 
 
 def test_config_owns_the_decision_threshold(bert_dir, tmp_path):
