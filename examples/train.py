@@ -45,7 +45,7 @@ from multiner.readers import (
 )
 from multiner.training_core import EncoderArguments, parse_script_arguments, trainer_optimizer, write_results
 from multiner.training_core import hold_out_last as hold_out_last_examples
-from multiner.training_multiner import MultiNerMetrics
+from multiner.training_multiner import MultiNerMetrics, rarity_positive_weights
 
 logger = logging.getLogger("multiner.train")
 READERS = {"conll": read_conll, "jsonl": read_word_span_jsonl, "spert": read_spert_json}
@@ -71,6 +71,13 @@ class ModelArguments(EncoderArguments):
     span_loss_weight: float = 0.1
     positive_weight: float = field(
         default=5.0, metadata={"help": "Weight of gold starts, ends and spans in the binary losses (negatives: 1)."}
+    )
+    rarity_weights: bool = field(
+        default=True,
+        metadata={
+            "help": "Give each type its own positive weight from its training count: --positive_weight for the most "
+            "frequent type, times sqrt(most / count) for the others (rarity_positive_weights). False: one weight."
+        },
     )
     max_span_length: int = 32
     head_dropout: float = 0.1
@@ -217,6 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
             "casing_features",
         )
     }
+    if model_args.rarity_weights:
+        switches["positive_weight"] = rarity_positive_weights(train_examples, entity_types, model_args.positive_weight)
     if model_args.bert_mrc:
         switches.update(BERT_MRC)
     model = MultiNerModel.from_encoder(model_args.encoder, entity_types=entity_types, **switches)

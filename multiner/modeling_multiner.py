@@ -172,7 +172,9 @@ class SpanHeads(nn.Module):
             weights.append(self.span_interior_weight[head_index])
         sizes = torch.bincount(type_pos, minlength=hidden.shape[1]).tolist()
         pieces = zip(*(feature.split(sizes) for feature in features))
-        span_hidden = torch.cat([sum(x @ w[t] for x, w in zip(piece, weights)) for t, piece in enumerate(pieces)])
+        # types without candidates are skipped (one text at a time, most have none); no candidates at all: [0, d]
+        products = [sum(x @ w[t] for x, w in zip(piece, weights)) for t, piece in enumerate(pieces) if sizes[t]]
+        span_hidden = torch.cat(products) if products else hidden.new_zeros(0, self.span_hidden_bias.shape[-1])
         span_hidden = span_hidden + self.span_hidden_bias[head_index][type_pos]
         if self.interior:
             span_hidden = span_hidden + self.span_width_embedding[head_index][type_pos, width]

@@ -71,8 +71,10 @@ def check_saved_model(output_dir, processes, query_mode="per_type", calibrated=F
         assert metrics["calibration_examples"] == 1 and metrics["decision_threshold"] is None
     else:  # the default: every sentence trains, no threshold is chosen
         assert "calibration_examples" not in metrics
-    assert (output_dir / "README.md").is_file() and (output_dir / "model.safetensors").is_file()
     model = AutoModel.from_pretrained(output_dir).eval()
+    if not calibrated:  # rarity weights by default: PER 8 training entities, LOC and ORG 4 each
+        assert model.config.positive_weight == pytest.approx([5 * 2**0.5, 5 * 2**0.5, 5.0], abs=1e-3)
+    assert (output_dir / "README.md").is_file() and (output_dir / "model.safetensors").is_file()
     processor = AutoProcessor.from_pretrained(output_dir)
     assert model.config.entity_types == ["LOC", "ORG", "PER"]
     assert model.config.query_mode == processor.query_mode == query_mode

@@ -188,6 +188,12 @@ def test_interior_span_features_see_what_lies_between_the_ends(bert_dir):
     dense, sparse = heads.spans(hidden, torch.arange(2)), heads.spans(hidden, torch.arange(2), candidates)
     torch.testing.assert_close(sparse[candidates], dense[candidates])
     assert (sparse[~candidates] == MASKED_LOGIT).all() and candidates.sum() > 10
+    # one type without candidates, then none at all
+    only_first = candidates & (torch.arange(2) == 0)
+    one_type = heads.spans(hidden, torch.arange(2), only_first)
+    torch.testing.assert_close(one_type[only_first], dense[only_first])
+    assert (one_type[..., 1] == MASKED_LOGIT).all()
+    assert (heads.spans(hidden, torch.arange(2), torch.zeros_like(candidates)) == MASKED_LOGIT).all()
 
 
 def test_configs_saved_before_span_features_load_as_boundaries(bert_dir, tmp_path):
