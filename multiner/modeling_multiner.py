@@ -165,10 +165,11 @@ class SpanHeads(nn.Module):
         features = [hidden[rows, type_pos, first], hidden[rows, type_pos, last]]
         weights = [self.span_start_weight[head_index], self.span_end_weight[head_index]]
         if self.interior:
-            # the mean of the span's tokens, projected once (the projection is linear)
-            prefix = F.pad(hidden.cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, hidden]
+            # the mean of the span's tokens, projected once (the projection is linear); prefix sums in float32, so
+            # that a half-precision model does not lose a short span's sum to the rounding of a long prefix
+            prefix = F.pad(hidden.float().cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, hidden]
             sums = prefix[rows, type_pos, last + 1] - prefix[rows, type_pos, first]
-            features.append(sums / (width + 1)[:, None].to(sums.dtype))
+            features.append((sums / (width + 1)[:, None]).to(hidden.dtype))
             weights.append(self.span_interior_weight[head_index])
         sizes = torch.bincount(type_pos, minlength=hidden.shape[1]).tolist()
         pieces = zip(*(feature.split(sizes) for feature in features))
