@@ -108,9 +108,8 @@ def arguments(args) -> TrainingArguments:
 def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple[list, float, float, dict]:
     """(dev predictions, training seconds, prediction seconds, what the row records of the recipe)."""
     overrides = {"positive_weight": args.positive_weight} if args.positive_weight is not None else {}
-    if args.rarity_weights:
-        base = 5.0 if args.positive_weight is None else args.positive_weight
-        overrides["positive_weight"] = rarity_positive_weights(train, types, base)
+    if args.rarity_weights:  # from --positive_weight, else the config's default
+        overrides["positive_weight"] = rarity_positive_weights(train, types, args.positive_weight)
     if args.no_casing_features:
         overrides["casing_features"] = False
     model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)

@@ -27,7 +27,7 @@ import torch
 from transformers import TrainerCallback
 
 from .card_multiner import MultiNerCardData, write_multiner_card
-from .configuration_multiner import DEFAULT_THRESHOLD
+from .configuration_multiner import DEFAULT_THRESHOLD, MultiNerConfig
 from .decoding import decode_spans, keep_non_overlapping
 from .evaluation import Span, example_counts, flatten_scores, span_scores
 from .training_core import (
@@ -93,16 +93,20 @@ class Calibration:
     reason: str | None = None
 
 
-def rarity_positive_weights(examples: Sequence[dict], entity_types: Sequence[str], base: float = 5.0) -> list[float]:
+def rarity_positive_weights(
+    examples: Sequence[dict], entity_types: Sequence[str], base: float | None = None
+) -> list[float]:
     """`MultiNerConfig.positive_weight` per type from the training examples ({"entities": [{"label", ...}]}): `base`
-    for the most frequent of `entity_types`, `base · sqrt(most / count)` for a type with `count` entities (at least
-    one counted), so a type with a quarter of the most frequent one's examples weighs its positives twice as much.
+    (by default the config's one weight, 5) for the most frequent of `entity_types`, `base · sqrt(most / count)` for a
+    type with `count` entities (at least one counted), so a type with a quarter of the most frequent one's examples
+    weighs its positives twice as much.
 
     Example:
         >>> examples = [{"entities": [{"label": "PER"}] * 4 + [{"label": "LOC"}]}]
         >>> rarity_positive_weights(examples, ["PER", "LOC"])
         [5.0, 10.0]
     """
+    base = MultiNerConfig.positive_weight if base is None else base
     counts = Counter(entity["label"] for example in examples for entity in example["entities"])
     most = max([counts[name] for name in entity_types] + [1])
     return [round(base * math.sqrt(most / max(counts[name], 1)), 3) for name in entity_types]
