@@ -62,7 +62,7 @@ TRAINING_DEFAULTS = {
 class ModelArguments(EncoderArguments):
     """Every JointErConfig field not listed keeps its default."""
 
-    ner_head: str = field(default="bio_crf", metadata={"help": "bio_crf or span."})
+    ner_head: str = field(default="bio_crf", metadata={"help": "bio_crf, span or start_end_span."})
     freeze_encoder: bool = False
     ablation: str = field(default="full", metadata={"help": f"One of {sorted(ABLATIONS)}."})
     rnn_type: str = field(default="lstm", metadata={"help": "lstm or gru."})
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     entity_types, relation_types = types_of(train)
     # the span head keeps overlapping predictions only when the training data has overlapping entities
     overlapping = has_overlaps(train)
-    if model_args.ner_head == "span":
+    if model_args.ner_head != "bio_crf":
         print(f"span head: overlapping entities {'kept' if overlapping else 'resolved (flat data)'}")
     layers = {
         name: getattr(model_args, name)

@@ -12,7 +12,7 @@ from .encoders import default_encoder_path
 from .modeling_core import check_extra_fields, checked_names, signature_digest
 
 RNN_TYPES = ("lstm", "gru")
-NER_HEADS = ("bio_crf", "span")
+NER_HEADS = ("bio_crf", "span", "start_end_span")
 WORD_POOLINGS = ("first", "mean")
 ACTIVATIONS = ("relu", "gelu", "tanh", "linear")
 
@@ -61,15 +61,18 @@ class JointErConfig(PreTrainedConfig):
         num_re_layers (`int`, defaults to 2): RE-specific BiRNN layers on top of the shared ones (0 allowed).
         rnn_dropout (`float`, defaults to 0.1): dropout before each BiRNN layer.
         ner_head (`str`, defaults to `"bio_crf"`): `"bio_crf"`, BIO tags over words with a linear-chain CRF (the
-            paper; entities cannot overlap), or `"span"`, a score per (span, type) so overlapping and nested entities
-            are kept.
+            paper; entities cannot overlap); `"span"`, a score per (span, type) so overlapping and nested entities
+            are kept; or `"start_end_span"`, Multi-NER's start, end and span heads per type (with interior span
+            features) over the NER word states, an entity where all three exceed the threshold.
         ner_hidden_size (`int`, defaults to 128) / ner_activation (`str`, defaults to `"relu"`): the first NER
-            feed-forward layer (the second maps to tag scores, or span-type scores).
+            feed-forward layer (the second maps to tag scores, or span-type scores); `start_end_span`: the span-match
+            layer's width (its activation is Multi-NER's GELU).
         bio_constraints (`bool`, defaults to `True`): the CRF forbids I-X after anything but B-X / I-X, in training
             and decoding.
-        max_span_length (`int`, defaults to 16): longest entity in words the span head scores.
-        entity_threshold (`float`, defaults to 0.5): span head: probability a (span, type) must exceed.
-        overlapping_entities (`bool`, defaults to `True`): span head: keep every (span, type) above the threshold, so
+        max_span_length (`int`, defaults to 16): longest entity in words the span heads score.
+        entity_threshold (`float`, defaults to 0.5): span heads: probability a (span, type) must exceed (with
+            `start_end_span`, each of its start, end and span probabilities).
+        overlapping_entities (`bool`, defaults to `True`): span heads: keep every (span, type) above the threshold, so
             entities may overlap and nest; `False` keeps, of predicted spans that overlap, the most probable (greedy by
             probability), for flat data (`examples/train_joint_er.py` sets it from the training data). The BIO head is
             always flat.
@@ -146,6 +149,12 @@ class JointErConfig(PreTrainedConfig):
     @property
     def hidden_size(self) -> int:
         return self.encoder_config.hidden_size
+
+    @property
+    def span_entities(self) -> bool:
+        """Whether the NER head scores spans (`span`, `start_end_span`): entities above `entity_threshold`, at most
+        `max_span_length` words, overlapping ones kept with `overlapping_entities`; `False` for BIO tags."""
+        return self.ner_head != "bio_crf"
 
     @property
     def tags(self) -> list[str]:

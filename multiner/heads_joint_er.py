@@ -1,5 +1,5 @@
-"""The joint ER family's entity heads: BIO tags with a linear-chain CRF (Viterbi at inference), or a score per
-(span, type) that keeps nested entities; and the tensor helpers both heads decode with."""
+"""The joint ER family's entity heads: BIO tags with a linear-chain CRF (Viterbi at inference), a score per (span,
+type) that keeps nested entities, or Multi-NER's start, end and span heads; and the tensor helpers they decode with."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from torch import nn
 
 from .configuration_joint_er import JointErConfig
 from .decoding import keep_non_overlapping
-from .modeling_core import shifted_windows, weighted_bce
+from .modeling_core import SpanHeads, masked_bce, shifted_windows, weighted_bce
 
 # Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
 FORBIDDEN = -1.0e4
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "linear": nn.Identity}
+# Weights of the start, end and span parts of the `start_end_span` head's loss: Multi-NER's defaults
+# (`MultiNerConfig.start_loss_weight`, `end_loss_weight`, `span_loss_weight`).
+START_END_SPAN_LOSS_WEIGHTS = (1.0, 1.0, 0.1)
 # Prior probability the span head's output bias starts at: few spans are entities, and an untrained model that
 # called half of them entities would hand the relation scorer thousands of pairs.
 SPAN_PRIOR = 0.01
@@ -218,17 +221,93 @@ class SpanHead(nn.Module):
     ) -> tuple:
         """Every (span, type) above `threshold`, or with `overlapping=False` the greedy non-overlapping ones."""
         probabilities = torch.sigmoid(logits.float()) * self.valid(word_mask)[..., None]
-        rows, first, width, types = (probabilities > threshold).nonzero(as_tuple=True)
-        spans = torch.stack([first, first + width, types], dim=-1)
-        spans, scores = pad_rows(rows, spans, probabilities[rows, first, width, types], logits.shape[0])
-        if overlapping:
-            return spans, scores
-        kept = greedy_non_overlapping(spans, scores)
-        rows, position = kept.nonzero(as_tuple=True)
-        return pad_rows(rows, spans[rows, position], scores[rows, position], logits.shape[0])
+        return chosen_spans(probabilities > threshold, probabilities, overlapping)
 
 
-NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead}
+class StartEndSpanHead(nn.Module):
+    """Multi-NER's entity machinery over the NER word states (`modeling_core.SpanHeads`, one head set per entity type,
+    interior span features): a start, an end and a span-match score per (span of up to `max_span_length` words, type).
+    Trained as Multi-NER trains: binary cross-entropies over every word's start and end, and over the candidate spans'
+    match (both ends predicted, or both gold), positives weighing `positive_weight`. A (span, type) is an entity when
+    all three probabilities exceed the threshold; its score is their geometric mean.
+
+    Its logits `[batch, words, 2 + max_span_length, types]` hold the start logits at `[:, :, 0]`, the end logits at
+    `[:, :, 1]` and the span logits of span `i..i+k` at `[:, i, 2 + k]`.
+    """
+
+    def __init__(self, config: JointErConfig, input_size: int):
+        super().__init__()
+        self.max_span_length = config.max_span_length
+        self.heads = SpanHeads(
+            len(config.entity_types),
+            input_size,
+            config.ner_hidden_size,
+            config.max_span_length,
+            interior=True,
+            dropout=config.rnn_dropout,
+        )
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        """`[batch, words, input]` -> `[batch, words, 2 + max_span_length, types]` (start, end, span logits)."""
+        types = self.heads.span_output_bias.shape[0]
+        hidden = words[:, None].expand(-1, types, -1, -1)  # every type reads the same word states
+        head_index = torch.arange(types, device=words.device)
+        start, end = self.heads.boundaries(hidden, head_index)  # [batch, words, types] each
+        return torch.cat([start[:, :, None], end[:, :, None], self.heads.spans(hidden, head_index)], dim=2)
+
+    def loss(
+        self, logits: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor, positive_weight: float = 1.0
+    ) -> torch.Tensor:
+        """Multi-NER's loss: start, end and candidate-span binary cross-entropies, weighted
+        `START_END_SPAN_LOSS_WEIGHTS`."""
+        start, end, span = logits[:, :, 0], logits[:, :, 1], logits[:, :, 2:]
+        start_gold, end_gold, span_gold = torch.zeros_like(start), torch.zeros_like(end), torch.zeros_like(span)
+        rows, entities = (gold[:, :, 0] >= 0).nonzero(as_tuple=True)
+        first, last, types = gold[rows, entities].unbind(-1)
+        start_gold[rows, first, types] = 1.0
+        end_gold[rows, last, types] = 1.0
+        inside = last - first < self.max_span_length
+        span_gold[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
+        words = word_mask[:, :, None].expand_as(start)
+        predicted = (start > 0)[:, :, None] & shifted_windows(end > 0, self.max_span_length, dim=1)
+        both_gold = start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), self.max_span_length, dim=1)
+        candidates = (predicted | both_gold) & shifted_windows(word_mask, self.max_span_length)[..., None]
+        start_weight, end_weight, span_weight = START_END_SPAN_LOSS_WEIGHTS
+        return (
+            start_weight * masked_bce(start, start_gold, words, positive_weight)
+            + end_weight * masked_bce(end, end_gold, words, positive_weight)
+            + span_weight * masked_bce(span, span_gold, candidates, positive_weight)
+        )
+
+    def predict(
+        self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float, overlapping: bool = True
+    ) -> tuple:
+        """Every (span, type) whose start, end and span probabilities all exceed `threshold`, or with
+        `overlapping=False` the greedy non-overlapping ones (by the geometric mean of the three)."""
+        probabilities = torch.sigmoid(logits.float())
+        start = probabilities[:, :, 0, None]  # [batch, words, 1, types]
+        end = shifted_windows(probabilities[:, :, 1], self.max_span_length, dim=1)  # [batch, words, span, types]
+        span = probabilities[:, :, 2:]
+        valid = shifted_windows(word_mask, self.max_span_length)[..., None]
+        chosen = (start > threshold) & (end > threshold) & (span > threshold) & valid
+        return chosen_spans(chosen, (start * end * span).pow(1.0 / 3.0), overlapping)
+
+
+NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead, "start_end_span": StartEndSpanHead}
+
+
+def chosen_spans(chosen: torch.Tensor, scores: torch.Tensor, overlapping: bool) -> tuple:
+    """The (span, type)s `chosen` `[batch, words, max_span_length, types]` as padded `[batch, entities, 3]` (first,
+    last, type; -1 padding) with their `scores` `[batch, entities]`; with `overlapping=False` only the greedy
+    non-overlapping ones (`greedy_non_overlapping`)."""
+    rows, first, width, types = chosen.nonzero(as_tuple=True)
+    spans = torch.stack([first, first + width, types], dim=-1)
+    spans, kept_scores = pad_rows(rows, spans, scores[rows, first, width, types], chosen.shape[0])
+    if overlapping:
+        return spans, kept_scores
+    kept = greedy_non_overlapping(spans, kept_scores)
+    rows, position = kept.nonzero(as_tuple=True)
+    return pad_rows(rows, spans[rows, position], kept_scores[rows, position], chosen.shape[0])
 
 
 def spans_to_tags(spans: torch.Tensor, length: int) -> torch.Tensor:
@@ -299,7 +378,9 @@ __all__ = [
     "BioCrfHead",
     "LinearChainCrf",
     "SpanHead",
+    "StartEndSpanHead",
     "bio_transitions",
+    "chosen_spans",
     "greedy_non_overlapping",
     "pad_rows",
     "spans_to_tags",

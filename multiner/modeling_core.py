@@ -14,6 +14,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
+from torch import nn
+from transformers import initialization as init
+from transformers.activations import ACT2FN
 
 # Label of a padding position (and of the placeholder row of an example without entities): ignored by every loss.
 LABEL_PAD = -100
@@ -150,8 +153,183 @@ def shifted_windows(values: torch.Tensor, size: int, dim: int = 1) -> torch.Tens
     return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
 
 
+# Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
+MASKED_LOGIT = -1.0e4
+
+
+class SpanHeads(nn.Module):
+    """Start, end and span-match heads for several entity types at once, as weights with a leading type axis
+    (Multi-NER's heads over each type's states; the joint family's `start_end_span` head over its NER word states).
+
+    The span-match MLP scores span (i, j) as `w · act(A h_i + B h_j + b)`; splitting the first layer means no
+    [seq, seq, 2·hidden] tensor is built, and only spans with `j - i < max_span_length` are scored, so memory grows
+    linearly with the context length. With `interior` the first layer also gets `C · mean(h_i..h_j)`
+    (from prefix sums) and a width embedding `W[j - i]`, and the logit loses `max(g · h_m + c)` over the span's tokens
+    m: one token that cannot lie inside an entity vetoes every span across it.
+    """
+
+    def __init__(
+        self,
+        head_sets: int,
+        hidden_size: int,
+        span_hidden_size: int,
+        max_span_length: int,
+        interior: bool = True,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        hidden, span_hidden = hidden_size, span_hidden_size
+        self.max_span_length = max_span_length
+        self.boundary_weight = nn.Parameter(torch.empty(head_sets, 2, hidden))  # start and end
+        self.boundary_bias = nn.Parameter(torch.empty(head_sets, 2))
+        self.span_start_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
+        self.span_end_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
+        self.span_hidden_bias = nn.Parameter(torch.empty(head_sets, span_hidden))
+        self.span_output_weight = nn.Parameter(torch.empty(head_sets, span_hidden))
+        self.span_output_bias = nn.Parameter(torch.empty(head_sets))
+        self.interior = interior
+        if self.interior:
+            # What lies between the ends: the mean of the span's tokens, its width, and a veto from its most
+            # boundary-like token (a sentence end, the gap between two entities).
+            self.span_interior_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
+            self.span_width_embedding = nn.Parameter(torch.empty(head_sets, max_span_length, span_hidden))
+            self.span_break_weight = nn.Parameter(torch.empty(head_sets, hidden))
+            self.span_break_bias = nn.Parameter(torch.empty(head_sets))
+        self.activation = ACT2FN["gelu"]
+        self.dropout = nn.Dropout(dropout)
+
+    @torch.no_grad()
+    def initialize(self, std: float) -> None:
+        """The heads' start (called by a family's `_init_weights`): weights around 0 with `std`, biases 0, and the
+        interior veto almost silent (softplus(-4) ~ 0.018), learnt where it helps."""
+        for weight in (self.boundary_weight, self.span_start_weight, self.span_end_weight, self.span_output_weight):
+            init.normal_(weight, mean=0.0, std=std)
+        for bias in (self.boundary_bias, self.span_hidden_bias, self.span_output_bias):
+            init.zeros_(bias)
+        if self.interior:
+            for weight in (self.span_interior_weight, self.span_width_embedding, self.span_break_weight):
+                init.normal_(weight, mean=0.0, std=std)
+            init.constant_(self.span_break_bias, -4.0)
+
+    def boundaries(self, hidden: torch.Tensor, head_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """hidden: [batch, types, context, hidden]; head_index: [types], the head set of each type.
+
+        Returns start and end logits [batch, context, types]."""
+        boundary = torch.einsum("btch,tkh->bctk", hidden, self.boundary_weight[head_index])
+        boundary = boundary + self.boundary_bias[head_index]
+        return boundary[..., 0], boundary[..., 1]
+
+    def spans(
+        self, hidden: torch.Tensor, head_index: torch.Tensor, candidates: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Span logits [batch, context, max_span, types]. With `candidates` ([batch, context, max_span, types],
+        bool) only those spans are scored and the rest hold `MASKED_LOGIT`: the span MLP is the largest tensor of
+        the model, and training (span candidates "pred_and_gold") and thresholded decoding need few spans."""
+        batch, types, context, _ = hidden.shape
+        # Spans cannot be longer than the context: score only those offsets, pad the rest (masked by the caller).
+        span_size = min(self.max_span_length, context)
+        if self.interior:
+            breaks = torch.einsum("btch,th->btc", hidden, self.span_break_weight[head_index])
+            breaks = breaks + self.span_break_bias[head_index][None, :, None]
+            # [batch, types, context, span_size]: the highest break score among tokens i..i+k
+            veto = shifted_windows(breaks, span_size, dim=2).cummax(dim=3).values
+        if candidates is None:
+            span = self._dense_scores(hidden, head_index, span_size)
+            if self.interior:
+                span = span - F.softplus(veto)
+            span = span.permute(0, 2, 3, 1)  # [batch, context, span_size, types]
+            return F.pad(span, (0, 0, 0, self.max_span_length - span_size), value=MASKED_LOGIT)
+        # grouped by type (the type axis first), so that each type's spans meet its own weights in one product
+        type_pos, rows, first, width = candidates.permute(3, 0, 1, 2).nonzero(as_tuple=True)
+        count = rows.shape[0]
+        # In inference, padded (with copies of the last candidate, dropped below) to a power of two: tensor sizes
+        # that vary from batch to batch fragment the C heap until memory grows with every forward pass of a long
+        # text. (Training keeps the exact count, so that dropout draws what it always drew.)
+        padding = (1 << max(count - 1, 0).bit_length()) - count if count and not self.training else 0
+        if padding:
+            rows, first, width, type_pos = (
+                F.pad(index, (0, padding), value=index[-1]) for index in (rows, first, width, type_pos)
+            )
+        scores = self._sparse_scores(hidden, head_index, rows, first, width, type_pos)
+        if self.interior:
+            scores = scores - F.softplus(veto[rows, type_pos, first, width])
+        rows, first, width, type_pos, scores = (
+            rows[:count],
+            first[:count],
+            width[:count],
+            type_pos[:count],
+            scores[:count],
+        )
+        span = scores.new_full((batch, context, self.max_span_length, types), MASKED_LOGIT)
+        return span.index_put((rows, first, width, type_pos), scores)
+
+    def _dense_scores(self, hidden: torch.Tensor, head_index: torch.Tensor, span_size: int) -> torch.Tensor:
+        """Every span up to `span_size` tokens: [batch, types, context, span_size], before the veto."""
+        span_start = torch.einsum("btch,thd->btcd", hidden, self.span_start_weight[head_index])
+        span_end = torch.einsum("btch,thd->btcd", hidden, self.span_end_weight[head_index])
+        span_end = shifted_windows(span_end, span_size, dim=2)  # [batch, types, context, span_size, d]
+        span_hidden = span_start.unsqueeze(3) + span_end + self.span_hidden_bias[head_index][:, None, None, :]
+        if self.interior:
+            interior = torch.einsum("btch,thd->btcd", hidden, self.span_interior_weight[head_index])
+            prefix = F.pad(interior.cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, d]
+            # spans past the context's end get meaningless sums here; they are masked by the caller
+            sums = shifted_windows(prefix[:, :, 1:], span_size, dim=2) - prefix[:, :, :-1, None]
+            widths = torch.arange(1, span_size + 1, device=hidden.device, dtype=hidden.dtype)
+            width_embedding = self.span_width_embedding[head_index][:, :span_size]  # [types, span_size, d]
+            span_hidden = span_hidden + sums / widths[:, None] + width_embedding[None, :, None]
+        span_hidden = self.dropout(self.activation(span_hidden))
+        output_weight, output_bias = self.span_output_weight[head_index], self.span_output_bias[head_index]
+        return torch.einsum("btckd,td->btck", span_hidden, output_weight) + output_bias[:, None, None]
+
+    def _sparse_scores(
+        self,
+        hidden: torch.Tensor,
+        head_index: torch.Tensor,
+        rows: torch.Tensor,
+        first: torch.Tensor,
+        width: torch.Tensor,
+        type_pos: torch.Tensor,
+    ) -> torch.Tensor:
+        """The spans (rows, first, first + width) of types `type_pos` (sorted), before the veto: [spans]. Only the
+        spans' own tokens are projected (a few rows of the [types, context] grid), not every token for every type."""
+        last = first + width
+        features = [hidden[rows, type_pos, first], hidden[rows, type_pos, last]]
+        weights = [self.span_start_weight[head_index], self.span_end_weight[head_index]]
+        if self.interior:
+            # the mean of the span's tokens, projected once (the projection is linear); prefix sums in float32, so
+            # that a half-precision model does not lose a short span's sum to the rounding of a long prefix
+            prefix = F.pad(hidden.float().cumsum(dim=2), (0, 0, 1, 0))  # [batch, types, context + 1, hidden]
+            sums = prefix[rows, type_pos, last + 1] - prefix[rows, type_pos, first]
+            features.append((sums / (width + 1)[:, None]).to(hidden.dtype))
+            weights.append(self.span_interior_weight[head_index])
+        sizes = torch.bincount(type_pos, minlength=hidden.shape[1]).tolist()
+        pieces = zip(*(feature.split(sizes) for feature in features))
+        # types without candidates are skipped (one text at a time, most have none); no candidates at all: [0, d]
+        products = [sum(x @ w[t] for x, w in zip(piece, weights)) for t, piece in enumerate(pieces) if sizes[t]]
+        span_hidden = torch.cat(products) if products else hidden.new_zeros(0, self.span_hidden_bias.shape[-1])
+        span_hidden = span_hidden + self.span_hidden_bias[head_index][type_pos]
+        if self.interior:
+            span_hidden = span_hidden + self.span_width_embedding[head_index][type_pos, width]
+        span_hidden = self.dropout(self.activation(span_hidden))
+        output_weight, output_bias = self.span_output_weight[head_index], self.span_output_bias[head_index]
+        return (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
+
+
+def masked_bce(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, positive_weight: float | torch.Tensor = 1.0
+) -> torch.Tensor:
+    """Mean binary cross-entropy over the positions where `mask` is true (0 with a gradient when there are none);
+    positive targets weigh `positive_weight` (per type: a tensor over the last axis), negatives 1."""
+    losses = weighted_bce(logits, targets, positive_weight)
+    mask = mask.float()
+    return (losses * mask).sum() / mask.sum().clamp(min=1.0)
+
+
 __all__ = [
     "LABEL_PAD",
+    "MASKED_LOGIT",
+    "SpanHeads",
+    "masked_bce",
     "check_input_signature",
     "check_switch_input",
     "ChecksLoading",

@@ -21,7 +21,14 @@ from .heads_joint_er import (
     LinearChainCrf,
 )
 from .hub_folders import SavesPipelineCode
-from .modeling_core import LABEL_PAD, ChecksLoading, check_input_signature, check_switch_input, weighted_bce
+from .modeling_core import (
+    LABEL_PAD,
+    ChecksLoading,
+    SpanHeads,
+    check_input_signature,
+    check_switch_input,
+    weighted_bce,
+)
 from .word_features import CASING_CLASSES, CHAR_VOCABULARY
 
 
@@ -35,7 +42,8 @@ class JointErOutput(ModelOutput):
         ner_loss, relation_loss (`torch.FloatTensor` of shape `()`, *optional*): the two parts of the loss.
         ner_logits (`torch.FloatTensor`): the NER head's scores: `[batch, words, tags]` CRF emissions (`bio_crf`), or
             `[batch, words, max_span_length, entity types]` span logits (`span`; `[b, i, k, t]` is the span of words
-            i..i+k).
+            i..i+k), or `[batch, words, 2 + max_span_length, entity types]` start, end and span logits
+            (`start_end_span`: `[b, i, 0, t]` starts, `[b, i, 1, t]` ends, `[b, i, 2 + k, t]` the span i..i+k).
         entity_spans (`torch.LongTensor` of shape `[batch, entities, 3]`): the entities relations were scored
             between, as (first word, last word, type), padded with -1: the gold ones when `labels` are given, else
             the predicted ones.
@@ -202,6 +210,8 @@ class JointErPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel):
             # starts as their dot product), small around zero over layer-normalised entities (symmetric)
             mean, distmult_std = module.init_distmult
             init.normal_(module.distmult, mean=mean, std=std if distmult_std is None else distmult_std)
+        elif isinstance(module, SpanHeads):
+            module.initialize(std)
         elif isinstance(module, LinearChainCrf):
             for parameter in (module.transitions, module.start_transitions, module.end_transitions):
                 init.zeros_(parameter)

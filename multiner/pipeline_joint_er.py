@@ -20,7 +20,7 @@ class JointErPipeline(WindowedPipeline):
     predicted.
 
     Call options (anything else is a TypeError): `relation_threshold` (a number in [0, 1); the model config's by
-    default), `entity_threshold` (span head only), `batch_size` (texts per group and windows per forward pass,
+    default), `entity_threshold` (span heads only), `batch_size` (texts per group and windows per forward pass,
     default 8), `num_workers`.
 
     Example:
@@ -46,10 +46,11 @@ class JointErPipeline(WindowedPipeline):
             forward["relation_threshold"] = relation_threshold
         if entity_threshold is not None:
             check_threshold(entity_threshold, "entity_threshold")
-            if self.model.config.ner_head != "span":
+            if not self.model.config.span_entities:
                 raise ValueError(
-                    "entity_threshold applies to models with ner_head='span'; this model tags BIO with a CRF "
-                    "(ner_head='bio_crf'), whose entities come from Viterbi decoding, not from a threshold."
+                    "entity_threshold applies to span heads (ner_head='span' or 'start_end_span'); this model tags "
+                    "BIO with a CRF (ner_head='bio_crf'), whose entities come from Viterbi decoding, not from a "
+                    "threshold."
                 )
             forward["entity_threshold"] = entity_threshold
         return {}, forward, {}

@@ -130,7 +130,7 @@ class JointErProcessor(WindowedProcessor):
             span = None
             if first is None:
                 skipped["misaligned"] += 1
-            elif self.model_config.ner_head == "span" and (
+            elif self.model_config.span_entities and (
                 token_words[last] - token_words[first] >= self.model_config.max_span_length
             ):
                 skipped["too_long"] += 1
@@ -138,7 +138,7 @@ class JointErProcessor(WindowedProcessor):
                 span = (first, last, self.entity_types.index(label))
             span_of.append(span)
         kept = {span for span in span_of if span is not None}
-        if self.model_config.ner_head == "bio_crf":
+        if not self.model_config.span_entities:
             kept = _without_overlaps(kept, skipped)
         triples = set()
         for relation in relations:
@@ -230,7 +230,7 @@ class JointErProcessor(WindowedProcessor):
                     linked[window.example][relation_key] = max(score, linked[window.example].get(relation_key, 0.0))
         found = merge.best
         config = self._model_config
-        if config.ner_head == "bio_crf" or not config.overlapping_entities:
+        if not config.span_entities or not config.overlapping_entities:
             # a flat model: two windows that read a stretch differently may each find one of two overlapping entities;
             # keys (label, start, end) in order of start, so that of equal scores the earlier wins
             found = [

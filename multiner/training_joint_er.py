@@ -93,7 +93,7 @@ def calibrate_joint_thresholds(
     entities = sum(len(example["entities"]) for example in examples)
     relations = sum(len(example.get("relations") or []) for example in examples)
     calibration = JointErCalibration(examples=len(examples), entities=entities, relations=relations)
-    span_head = config.ner_head == "span"
+    span_head = config.span_entities
     floor = {"entity_threshold": grid[0]} if span_head else {}
     was_training = extract.model.training
     extract.model.eval()

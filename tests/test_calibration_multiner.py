@@ -14,7 +14,7 @@ from multiner import (
     calibrate_threshold,
     generate_multiner_card,
 )
-from multiner.modeling_multiner import masked_bce
+from multiner.modeling_core import masked_bce
 from multiner.training_core import THRESHOLD_GRID, choose_threshold, head_optimizer
 from multiner.training_multiner import rarity_positive_weights, threshold_sweep
 

@@ -255,3 +255,86 @@ def test_span_head_resolves_overlaps_only_when_asked(bert_dir):
     best = everything.entity_scores[0].argmax()
     assert tuple(everything.entity_spans[0, best].tolist()) in spans  # the most probable span is always kept
     assert flat.relation_logits.shape[1:3] == (len(spans), len(spans))
+
+
+def test_start_end_span_head_decides_as_multi_ner_decodes(bert_dir):
+    """The joint family's `start_end_span` head finds exactly the entities Multi-NER's decoder finds from the same
+    start, end and span logits (all three above the threshold, scored by their geometric mean), and with flat decoding
+    keeps the greedy non-overlapping ones."""
+    from multiner.decoding import decode_spans
+
+    torch.manual_seed(0)
+    model = joint_model(bert_dir, ner_head="start_end_span", max_span_length=3).eval()
+    words = 6
+    batch = {
+        "input_ids": torch.tensor([[101, *range(2000, 2000 + words), 102], [101, 2000, 2001, 102, 0, 0, 0, 0]]),
+        "attention_mask": torch.tensor([[1] * 8, [1] * 4 + [0] * 4]),
+        "word_ids": torch.tensor([[-1, *range(words), -1], [-1, 0, 1, -1, -1, -1, -1, -1]]),
+    }
+    with torch.no_grad():
+        for parameter in model.ner_head.parameters():
+            parameter.normal_(std=0.5)
+        output = model(**batch, entity_threshold=0.3)
+    logits = output.ner_logits
+    assert logits.shape == (2, words, 2 + 3, len(JOINT_ENTITY_TYPES))
+    start, end, span = logits[:, :, 0], logits[:, :, 1], logits[:, :, 2:]
+    # Multi-NER's decoder, with the second row's padding words masked as Multi-NER masks them
+    padding = ~output.word_mask
+    start, end = start.masked_fill(padding[..., None], -1e4), end.masked_fill(padding[..., None], -1e4)
+    expected = decode_spans(start, end, span, threshold=0.3)
+    found = [
+        {(t, a, b): s for (a, b, t), s in zip(spans.tolist(), scores.tolist()) if a >= 0}
+        for spans, scores in zip(output.entity_spans, output.entity_scores)
+    ]
+    assert sum(map(len, found)) > 5
+    for row, entities in enumerate(expected):
+        assert set(found[row]) == {entity[:3] for entity in entities}
+        for t, a, b, score in entities:
+            assert found[row][t, a, b] == pytest.approx(score, rel=1e-5)
+    model.config.overlapping_entities = False
+    with torch.no_grad():
+        flat = model(**batch, entity_threshold=0.3)
+    kept = greedy_non_overlapping(output.entity_spans, output.entity_scores)
+    assert sorted(map(tuple, flat.entity_spans[0][flat.entity_spans[0, :, 0] >= 0].tolist())) == sorted(
+        map(tuple, output.entity_spans[0][kept[0]].tolist())
+    )
+
+
+def test_start_end_span_head_loss_is_multi_ner_loss(bert_dir):
+    """Start and end cross-entropies over every real word, and 0.1 x the span cross-entropy over the candidate spans
+    (both ends predicted, or both gold), gold targets weighing the positive weight: Multi-NER's loss."""
+    torch.manual_seed(0)
+    model = joint_model(bert_dir, ner_head="start_end_span", max_span_length=2, positive_weight=3.0).eval()
+    batch = {
+        "input_ids": torch.tensor([[101, 2000, 2001, 2002, 102]]),
+        "attention_mask": torch.ones(1, 5, dtype=torch.long),
+        "word_ids": torch.tensor([[-1, 0, 1, 2, -1]]),
+        "labels": torch.tensor([[[0, 1, 2], [2, 2, 0]]]),
+        "relation_labels": torch.tensor([[[0, 1, 1]]]),
+    }
+    with torch.no_grad():
+        for parameter in model.ner_head.parameters():
+            parameter.normal_(std=0.5)
+        output = model(**batch)
+
+    def weighted(logit, gold):
+        return -(3.0 * gold * torch.log(torch.sigmoid(logit)) + (1 - gold) * torch.log(1 - torch.sigmoid(logit)))
+
+    logits = output.ner_logits[0]  # [words 3, 2 + widths 2, types]
+    start, end, span = logits[:, 0], logits[:, 1], logits[:, 2:]
+    start_gold, end_gold, span_gold = torch.zeros_like(start), torch.zeros_like(end), torch.zeros_like(span)
+    start_gold[0, 2] = end_gold[1, 2] = span_gold[0, 1, 2] = 1.0  # words 0..1 of type 2
+    start_gold[2, 0] = end_gold[2, 0] = span_gold[2, 0, 0] = 1.0  # word 2 of type 0
+    candidates = torch.zeros_like(span, dtype=torch.bool)
+    for first, width, kind in itertools.product(range(3), range(2), range(len(JOINT_ENTITY_TYPES))):
+        last = first + width
+        if last < 3:
+            predicted = start[first, kind] > 0 and end[last, kind] > 0
+            gold = start_gold[first, kind] > 0 and end_gold[last, kind] > 0
+            candidates[first, width, kind] = bool(predicted or gold)
+    expected = (
+        weighted(start, start_gold).mean()
+        + weighted(end, end_gold).mean()
+        + 0.1 * weighted(span, span_gold)[candidates].mean()
+    )
+    assert candidates.sum() > 2 and torch.isclose(output.ner_loss, expected, atol=1e-6)

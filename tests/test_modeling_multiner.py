@@ -4,12 +4,12 @@ import warnings
 
 import pytest
 import torch
-from conftest import processor_for, tiny_config
+from conftest import processor_for
 from transformers import AutoModel
 
 import multiner
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
-from multiner.modeling_multiner import MASKED_LOGIT
+from multiner.modeling_core import MASKED_LOGIT
 
 TYPES = ["PER", "LOC", "ORG"]
 TEXTS = ["Ada Lovelace was born in London, England.", "Alan Turing worked at the University of Manchester."]
@@ -162,10 +162,10 @@ def test_span_memory_is_linear_in_context_length(bert_dir):
     assert model(**short).span_logits.numel() * 4 == model(**long).span_logits.numel()
 
 
-def test_interior_span_features_see_what_lies_between_the_ends(bert_dir):
+def test_interior_span_features_see_what_lies_between_the_ends():
     """With span_features="interior" the score of span (i, j) changes with the tokens between i and j (their mean,
     and the veto of the most boundary-like one), not only with h_i and h_j; "boundaries" sees the ends alone."""
-    from multiner.modeling_multiner import SpanHeads
+    from multiner.modeling_core import SpanHeads
 
     torch.manual_seed(0)
     hidden = torch.randn(1, 2, 7, 32)  # [batch, types, context, hidden]
@@ -173,8 +173,7 @@ def test_interior_span_features_see_what_lies_between_the_ends(bert_dir):
     changed[:, :, 3] = torch.randn(2, 32) * 5  # token 3 only: inside span (1, 5), outside span (4, 6)
     heads_of = {}
     for features in ("boundaries", "interior"):
-        config = tiny_config(bert_dir, entity_types=("PER", "LOC"), max_span_length=6, span_features=features)
-        heads = SpanHeads(config).eval()
+        heads = SpanHeads(2, 32, 32, max_span_length=6, interior=features == "interior").eval()
         for parameter in heads.parameters():
             torch.nn.init.normal_(parameter, std=0.5)
         heads_of[features] = heads

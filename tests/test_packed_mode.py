@@ -7,7 +7,7 @@ from transformers import AutoModel, AutoProcessor, DistilBertConfig, DistilBertM
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel
 from multiner.card_multiner import generate_multiner_card
-from multiner.modeling_multiner import MASKED_LOGIT
+from multiner.modeling_core import MASKED_LOGIT
 
 TYPES = ["PER", "LOC", "ORG"]
 # Short queries: the tiny RoBERTa's 400-token BPE spells the default guideline queries out letter by letter.

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import RELATIONS, offline_joint_results
+from conftest import RELATIONS, offline_joint_results, train_tiny_joint_model
 from transformers import pipeline
 from transformers.dynamic_module_utils import get_relative_import_files
 
@@ -68,7 +68,7 @@ def test_long_text_is_read_in_windows(extract):
 def test_options_are_strict(extract):
     with pytest.raises(TypeError, match="Did you mean 'relation_threshold'"):
         extract(TEXTS[0], relation_treshold=0.3)
-    with pytest.raises(ValueError, match="entity_threshold applies to models with ner_head='span'"):
+    with pytest.raises(ValueError, match="entity_threshold applies to span heads"):
         extract(TEXTS[0], entity_threshold=0.3)
     with pytest.raises(ValueError, match="relation_threshold=2"):
         extract(TEXTS[0], relation_threshold=2)
@@ -105,6 +105,24 @@ def test_folder_loads_and_predicts_without_multiner(joint_er_dir, extract, tmp_p
     assert [[[tuple(e) for e in ents], [tuple(r) for r in rels]] for ents, rels in loaded] == [
         [list(ents), list(rels)] for ents, rels in expected
     ]
+
+
+def test_start_end_span_head_learns_and_its_folder_predicts_without_multiner(bert_dir, tmp_path):
+    """A tiny model with Multi-NER's start, end and span heads as its entity head memorises the examples through the
+    pipeline (entity threshold option included), and its Hub folder's own code finds the same."""
+    flat_head = {"ner_head": "start_end_span", "overlapping_entities": False}
+    folder = train_tiny_joint_model(bert_dir, tmp_path / "model", **flat_head)
+    extract = pipeline("joint-er", model=folder)
+    results = extract(TEXTS)
+    scores = relation_scores(RELATIONS, results)
+    assert scores["entities"]["micro"]["f1"] == 1.0 and scores["relations"]["strict"]["micro"]["f1"] == 1.0
+    assert extract(TEXTS[0], entity_threshold=0.999)["entities"] == []  # one decision point: the threshold reaches it
+    loaded = offline_joint_results(folder, TEXTS, tmp_path)
+    assert [[[tuple(e) for e in ents], [tuple(r) for r in rels]] for ents, rels in loaded] == [
+        [list(ents), list(rels)] for ents, rels in map(summary, results)
+    ]
+    card = (Path(folder) / "README.md").read_text()
+    assert "Multi-NER's start, end and span heads" in card
 
 
 def test_card_says_how_the_span_head_treats_overlaps(extract):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from multiner import AutoProcessor, MultiNerConfig, MultiNerProcessor, UnrepresentableEntityWarning, default_query
-from multiner.modeling_multiner import MASKED_LOGIT
+from multiner.modeling_core import MASKED_LOGIT
 
 TYPES = ["PER", "LOC", "ORG"]
 SHORT_QUERIES = {"PER": "person", "LOC": "place", "ORG": "group"}
