@@ -75,6 +75,10 @@ class ModelArguments(EncoderArguments):
         metadata={"help": "Weight of gold spans (span head) and relations in the binary losses (default: config's)."},
     )
     symmetric_relations: bool = field(default=False, metadata={"help": "The paper's plain DistMult scorer."})
+    relation_context: bool = field(
+        default=False,
+        metadata={"help": "Also score pairs by both entities' and the between-words' mean states (as SpERT does)."},
+    )
     casing_features: bool = field(default=False, metadata={"help": "seeds/003's one-hot casing vector per word."})
     char_features: bool = field(default=False, metadata={"help": "seeds/003's character-level BiLSTM word vector."})
 
@@ -177,6 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
         rnn_type=model_args.rnn_type,
         relation_loss_weight=model_args.relation_loss_weight,
         asymmetric_relations=not model_args.symmetric_relations,
+        relation_context=model_args.relation_context,
         casing_features=model_args.casing_features,
         char_features=model_args.char_features,
         **({} if model_args.positive_weight is None else {"positive_weight": model_args.positive_weight}),

@@ -32,7 +32,7 @@ Entities: Multi-NER's start, end and span heads per type (spans of up to {{ conf
 Entities: a score per (span of up to {{ config.max_span_length }} words, type){% if config.overlapping_entities %}; overlapping and nested entities are kept{% else %}; of overlapping predicted spans the most probable is kept (flat entities){% endif %}.
 {% endif %}
 Relations: DistMult per relation type{{ " over head and tail maps" if config.asymmetric_relations else " over layer-normalised entities (symmetric)" }} plus the
-cosine distance of transformed entity pairs, a sigmoid per type (threshold {{ config.relation_threshold }}).
+cosine distance of transformed entity pairs{{ ", plus a feed-forward layer over both entities' and the words-between's mean states (as SpERT scores pairs)" if config.relation_context else "" }}, a sigmoid per type (threshold {{ config.relation_threshold }}).
 
 | entity types | relation types |
 |---|---|

@@ -85,6 +85,11 @@ class JointErConfig(PreTrainedConfig):
             before DistMult. DistMult alone, the paper's scorer, is symmetric: it gives (i, j) and (j, i) the same
             score, so it cannot learn a directed relation (`False` for the paper's scorer, over layer-normalised
             entities: without the normalisation it did not train, BENCHMARKS.md).
+        relation_context (`bool`, defaults to `False`): beyond the paper, as SpERT scores pairs: the mean RE state of
+            each entity's words and of the words between the two entities (zeros when none lie between), with both
+            labels' embeddings, through a feed-forward layer (`re_hidden_size`) to a logit per relation type that is
+            added to the DistMult logits. Its output layer starts at zero: at initialisation the scores are the
+            scorer's without it.
         relation_threshold (`float`, defaults to 0.5): probability a relation must exceed to be predicted.
         relation_loss_weight (`float`, defaults to 5.0): λ in `L_NER + λ·L_RE` (the paper's 5).
         positive_weight (`float`, defaults to 5.0): weight of the positive targets in the binary cross-entropies
@@ -134,6 +139,7 @@ class JointErConfig(PreTrainedConfig):
     re_activation: str = "relu"
     re_dropout: float = 0.1
     asymmetric_relations: bool = True
+    relation_context: bool = False
     relation_threshold: float = 0.5
     relation_loss_weight: float = 5.0
     positive_weight: float = 5.0

@@ -130,7 +130,9 @@ class RelationScorer(nn.Module):
     diagonal matrix each) and the cosine distance of feed-forward-transformed pairs go through a linear layer to one
     logit per relation type. With `config.asymmetric_relations` the DistMult arguments are a linear map of the head
     entity and another of the tail entity, so that (i, j) and (j, i) score differently; without, both are the
-    layer-normalised entity (the paper's symmetric scorer, at a scale it can learn from)."""
+    layer-normalised entity (the paper's symmetric scorer, at a scale it can learn from). With
+    `config.relation_context` a feed-forward layer over `pair_features` (both entities' and the between-words' mean
+    states, both labels) adds a logit per relation type, starting at zero."""
 
     def __init__(self, config: JointErConfig, input_size: int):
         super().__init__()
@@ -158,6 +160,17 @@ class RelationScorer(nn.Module):
         # Every relation logit starts as its own DistMult score, heads and tails mapped at their scale: a small
         # random start would give the pair scores almost no gradient.
         self.output.init_identity = True
+        self.context = None
+        if config.relation_context:
+            # both entities' and the between-words' mean states, both labels -> a logit per relation type
+            pair_size = 3 * input_size + 2 * config.label_embedding_size
+            self.context = nn.Sequential(
+                nn.Linear(pair_size, config.re_hidden_size),
+                ACTIVATIONS[config.re_activation](),
+                nn.Dropout(config.re_dropout),
+                nn.Linear(config.re_hidden_size, len(config.relation_types)),
+            )
+            self.context[-1].init_std = 0.0  # starts at zero: the scores begin as the scorer's without it
 
     def forward(self, words: torch.Tensor, entity_spans: torch.Tensor) -> torch.Tensor:
         """RE word states `[batch, words, input]` and entities `[batch, entities, 3]` (padded with -1) -> logits
@@ -170,7 +183,10 @@ class RelationScorer(nn.Module):
         distmult = torch.einsum("bip,rp,bjp->bijr", self.head(entities), self.distmult, self.tail(entities))
         transformed = F.normalize(self.transform(entities), dim=-1)
         cosine_distance = 1.0 - transformed @ transformed.transpose(1, 2)  # [batch, entities, entities]
-        return self.output(torch.cat([distmult, cosine_distance[..., None]], dim=-1))
+        logits = self.output(torch.cat([distmult, cosine_distance[..., None]], dim=-1))
+        if self.context is None:
+            return logits
+        return logits + self.context(self.dropout(pair_features(words, entity_spans, labels)))
 
     @staticmethod
     def pair_mask(entity_spans: torch.Tensor) -> torch.Tensor:
@@ -406,8 +422,49 @@ def pool_words(states: torch.Tensor, word_ids: torch.Tensor, pooling: str) -> tu
     return pooled.view(batch, words, hidden), (counts > 0).view(batch, words)
 
 
+def pair_features(words: torch.Tensor, entity_spans: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per ordered pair of entities (i, j): the mean state of i's words, of j's words and of the words between them
+    (zeros when none lie between, as for overlapping entities), then i's and j's label embeddings. Words `[batch,
+    words, size]`, entities `[batch, entities, 3]` (first, last, type; -1 padding), labels `[batch, entities, label]`
+    -> `[batch, entities, entities, 3 · size + 2 · label]`. Means come from prefix sums (in float32), so memory grows
+    with the pairs, not with pairs times words.
+
+    Example:
+        >>> words = torch.arange(5.0)[None, :, None]; spans = torch.tensor([[[0, 0, 0], [3, 4, 0]]])
+        >>> pair_features(words, spans, torch.zeros(1, 2, 0))[0, 0, 1].tolist()  # 0 | mean(3, 4) | mean(1, 2)
+        [0.0, 3.5, 1.5]
+    """
+    prefix = F.pad(words.float().cumsum(dim=1), (0, 0, 1, 0))  # [batch, words + 1, size]
+
+    def mean(first: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        """Mean state of words first..last per index (zeros where last < first)."""
+        count = (last - first + 1).clamp(min=0)
+        shape = first.shape
+        rows = torch.arange(shape[0], device=words.device).view(-1, *([1] * (len(shape) - 1))).expand(shape)
+        top, bottom = (last + 1).clamp(min=0, max=words.shape[1]), first.clamp(min=0, max=words.shape[1])
+        sums = prefix[rows, top] - prefix[rows, bottom]
+        return (sums / count.clamp(min=1)[..., None] * (count > 0)[..., None]).to(words.dtype)
+
+    first, last = entity_spans[:, :, 0].clamp(min=0), entity_spans[:, :, 1].clamp(min=0)
+    entities = mean(first, last)  # [batch, entities, size]
+    between_first = torch.minimum(last[:, :, None], last[:, None, :]) + 1
+    between_last = torch.maximum(first[:, :, None], first[:, None, :]) - 1
+    between = mean(between_first, between_last)  # [batch, entities, entities, size]
+    count = entity_spans.shape[1]
+    return torch.cat(
+        [
+            entities[:, :, None].expand(-1, -1, count, -1),
+            entities[:, None, :].expand(-1, count, -1, -1),
+            between,
+            labels[:, :, None].expand(-1, -1, count, -1),
+            labels[:, None, :].expand(-1, count, -1, -1),
+        ],
+        dim=-1,
+    )
+
+
 def _optional(**inputs) -> dict:
     return {name: value for name, value in inputs.items() if value is not None}
 
 
-__all__ = ["JointErModel", "JointErOutput", "JointErPreTrainedModel", "RelationScorer", "pool_words"]
+__all__ = ["JointErModel", "JointErOutput", "JointErPreTrainedModel", "RelationScorer", "pair_features", "pool_words"]

@@ -2,6 +2,7 @@
 masks, word pooling, tag <-> span conversion, the paper's ablations as configs, a frozen encoder."""
 
 import itertools
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -18,7 +19,7 @@ from multiner.heads_joint_er import (
     spans_to_tags,
     tags_to_spans,
 )
-from multiner.modeling_joint_er import JointErPreTrainedModel, RelationScorer, pool_words
+from multiner.modeling_joint_er import JointErPreTrainedModel, RelationScorer, pair_features, pool_words
 
 
 def brute_force(crf, emissions, length):
@@ -338,3 +339,42 @@ def test_start_end_span_head_loss_is_multi_ner_loss(bert_dir):
         + 0.1 * weighted(span, span_gold)[candidates].mean()
     )
     assert candidates.sum() > 2 and torch.isclose(output.ner_loss, expected, atol=1e-6)
+
+
+def test_pair_features_are_the_means_of_both_entities_and_of_the_words_between():
+    """Against a loop over pairs: entity means, the between-words mean (zeros for adjacent, nested or overlapping
+    entities, in either order), then both labels."""
+    torch.manual_seed(0)
+    words = torch.randn(2, 9, 4)
+    padding = [-1, -1, -1]
+    spans = torch.tensor([[[0, 1, 2], [4, 4, 0], [2, 6, 1], [7, 8, 0]], [[3, 5, 1], [6, 6, 0], padding, padding]])
+    labels = torch.randn(2, 4, 3)
+    features = pair_features(words, spans, labels)
+    assert features.shape == (2, 4, 4, 3 * 4 + 2 * 3)
+    for row in range(2):
+        for i, j in itertools.product(range(4), repeat=2):
+            (a, b, _), (c, d, _) = spans[row, i].tolist(), spans[row, j].tolist()
+            if min(a, c) < 0:
+                continue
+            low, high = min(b, d) + 1, max(a, c) - 1  # the words strictly between, if any
+            between = words[row, low : high + 1].mean(0) if low <= high else torch.zeros(4)
+            expected = torch.cat([words[row, a : b + 1].mean(0), words[row, c : d + 1].mean(0), between])
+            expected = torch.cat([expected, labels[row, i], labels[row, j]])
+            torch.testing.assert_close(features[row, i, j], expected)
+    assert features[0, 0, 1, 8:12].abs().sum() > 0 and features[0, 2, 1, 8:12].abs().sum() == 0  # 1 inside 2
+
+
+def test_relation_context_starts_at_the_scorer_without_it_and_learns():
+    torch.manual_seed(0)
+    scorer = RelationScorer(scorer_config(re_dropout=0.0, relation_context=True), input_size=16).eval()
+    JointErPreTrainedModel._init_weights(SimpleNamespace(config=scorer_config()), scorer.context[-1])
+    words = torch.randn(2, 7, 16)
+    spans = torch.tensor([[[0, 1, 2], [3, 3, 0], [5, 6, 1]], [[2, 2, 0], [4, 5, 1], [-1, -1, -1]]])
+    with_context = scorer(words, spans)
+    context, scorer.context = scorer.context, None
+    assert torch.equal(with_context, scorer(words, spans))  # the context's output layer starts at zero
+    scorer.context = context
+    targets = torch.zeros_like(with_context)
+    targets[0, 0, 2, 1] = 1.0
+    F.binary_cross_entropy_with_logits(with_context, targets).backward()
+    assert context[-1].weight.grad.abs().sum() > 0  # it learns from the first step
