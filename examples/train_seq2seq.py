@@ -10,7 +10,8 @@ on a validation file through the pipeline, on raw text, greedy and with beam sea
 
 seeds/001's multi-task model: add --relation_prediction, --token_relation_attention, --entity_type_attention (each
 alone or together: the paper's ablation is four runs of this script); the entity base of type attention is the
-training set's own entities (counted per type) unless --gazetteer gives a file (`type<TAB>name[<TAB>count]` or json).
+training set's own entities (counted per type) unless --gazetteer gives a file (`type<TAB>name[<TAB>count]` or json);
+with --type_names_only there is none, and the type embeddings start from the type names.
 
 Inputs: the discontinuous format (`--data_format discontinuous`: a sentence line, then `start,end[,start,end...]
 TYPE|...` with inclusive word indices, then a blank line; CADEC), CoNLL columns (`--data_format conll`) or word-span
@@ -85,6 +86,10 @@ class ModelArguments(EncoderArguments):
     gazetteer: str | None = field(
         default=None, metadata={"help": "Entity base of type attention (default: the training entities)."}
     )
+    type_names_only: bool = field(
+        default=False,
+        metadata={"help": "Type attention without an entity base: type embeddings start from the type names."},
+    )
 
 
 @dataclass
@@ -113,6 +118,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
     return model_args, data_args, training_args
 
 
+def entity_base_for(args: ModelArguments, train: list[dict]) -> dict | None:
+    """ETA's entity base: none without type attention or with --type_names_only (the type embeddings start from
+    the type names), else --gazetteer's names, or the training set's own entities."""
+    if not args.entity_type_attention or args.type_names_only:
+        return None
+    return read_gazetteer(args.gazetteer) if args.gazetteer else entity_base_of(train)
+
+
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, training_args = parse_args(argv)
     set_seed(training_args.seed)
@@ -120,9 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     train = [words_to_text(example) for example in read(data_args.train_file)[: data_args.max_train_samples]]
     validation = read(data_args.validation_file)[: data_args.max_eval_samples]
     validation = [words_to_text(example) for example in validation]
-    entity_base = None
-    if model_args.entity_type_attention:
-        entity_base = read_gazetteer(model_args.gazetteer) if model_args.gazetteer else entity_base_of(train)
+    entity_base = entity_base_for(model_args, train)
     model = Seq2SeqNerModel.from_encoder(
         model_args.encoder,
         entity_types=entity_types_of(train),

@@ -173,6 +173,23 @@ def test_the_three_scripts_speak_one_language(script):
         module.parse_args([*arguments, "--epochs", "3"])
 
 
+def test_seq2seq_script_entity_base_follows_its_flags():
+    """ETA's type embeddings start from the training entities by default, from the type names alone with
+    --type_names_only; without ETA there is no entity base."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    import train_seq2seq
+
+    train = [{"text": "Aspirin helps.", "entities": [{"start": 0, "end": 7, "label": "Drug"}]}]
+    files = ["--train_file", "train.txt", "--validation_file", "dev.txt", "--output_dir", "out"]
+
+    def base(*arguments):
+        return train_seq2seq.entity_base_for(train_seq2seq.parse_args(files + list(arguments))[0], train)
+
+    assert base() is None and base("--type_names_only") is None
+    assert base("--entity_type_attention") == {"Drug": {"Aspirin": 1}}
+    assert base("--entity_type_attention", "--type_names_only") is None
+
+
 def test_joint_er_script_calibrates_the_span_head_by_default():
     sys.path.insert(0, str(ROOT / "examples"))
     import train_joint_er
