@@ -1,0 +1,38 @@
+"""The benchmark scripts' own logic that a number in BENCHMARKS.md depends on."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import discontinuous_errors as errors  # noqa: E402
+
+
+def test_discontinuous_error_categories():
+    """Each gold discontinuous mention, and each wrong predicted one, lands in the first category that holds."""
+    gold = ((0, 4), (10, 15))  # "pain … knees"
+    cases = {
+        "exact": [gold],
+        "boundaries off": [((0, 4), (10, 20))],
+        "gap filled": [((0, 15),)],
+        "one fragment": [((10, 15),)],
+        "other fragments": [((0, 4), (30, 35))],
+        "overlap": [((2, 8),)],
+        "missed": [((40, 45),)],
+    }
+    assert list(cases) == list(errors.GOLD_CATEGORIES)
+    for category, predicted in cases.items():
+        assert errors.gold_category(gold, predicted) == category
+    golds = [((0, 4), (10, 15)), ((20, 30),), ((40, 44),), ((50, 54),)]
+    found = {
+        None: ((0, 4), (10, 15)),
+        "boundaries off": ((0, 5), (9, 15)),
+        "contiguous gold split": ((20, 23), (26, 30)),
+        "gold fragments merged": ((40, 44), (50, 54)),
+        "wrong fragments": ((0, 4), (60, 65)),
+        "overlap": ((21, 22), (70, 75)),
+        "spurious": ((80, 85), (90, 95)),
+    }
+    assert list(found)[1:] == list(errors.PREDICTED_CATEGORIES)
+    for category, predicted in found.items():
+        assert errors.predicted_category(predicted, golds) == category
