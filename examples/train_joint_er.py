@@ -14,7 +14,7 @@ scripts': every TrainingArguments option, `--encoder`, `--learning_rate` for the
 `--head_learning_rate` for the BiRNN layers and heads. Runs under `accelerate launch` as any Trainer script does.
 Writes the model folder (Hub-ready: model, processor, code, card) and `results.json` (the command, scores, the
 relation scores with the gold entities given, training time, parameter counts). seeds/003's word features beside the
-encoder's states: `--casing_features`, `--char_features`.
+encoder's states are on by default (`--casing_features False`, `--char_features False` turn them off).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ TRAINING_DEFAULTS = {
 class ModelArguments(EncoderArguments):
     """Every JointErConfig field not listed keeps its default."""
 
-    ner_head: str = field(default="bio_crf", metadata={"help": "bio_crf, span or start_end_span."})
+    ner_head: str = field(default="start_end_span", metadata={"help": "start_end_span, bio_crf or span."})
     freeze_encoder: bool = False
     ablation: str = field(default="full", metadata={"help": f"One of {sorted(ABLATIONS)}."})
     rnn_type: str = field(default="lstm", metadata={"help": "lstm or gru."})
@@ -76,11 +76,13 @@ class ModelArguments(EncoderArguments):
     )
     symmetric_relations: bool = field(default=False, metadata={"help": "The paper's plain DistMult scorer."})
     relation_context: bool = field(
-        default=False,
+        default=True,
         metadata={"help": "Also score pairs by both entities' and the between-words' mean states (as SpERT does)."},
     )
-    casing_features: bool = field(default=False, metadata={"help": "seeds/003's one-hot casing vector per word."})
-    char_features: bool = field(default=False, metadata={"help": "seeds/003's character-level BiLSTM word vector."})
+    casing_features: bool = field(
+        default=True, metadata={"help": "seeds/003's one-hot casing vector per word (the encoder is uncased)."}
+    )
+    char_features: bool = field(default=True, metadata={"help": "seeds/003's character-level BiLSTM word vector."})
 
 
 @dataclass

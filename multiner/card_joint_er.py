@@ -21,7 +21,7 @@ built with the `multiner` package{% if base_model %} on the encoder [{{ base_mod
 It was trained on {{ datasets | join(", ") }}.
 {% endif %}
 
-Words (their {{ config.word_pooling }} sub-word state{{ ", encoder frozen" if config.freeze_encoder else "" }}) go
+Words (their {{ config.word_pooling }} sub-word state{{ ", encoder frozen" if config.freeze_encoder else "" }}{{ ", a casing vector" if config.casing_features else "" }}{{ ", a character BiLSTM vector" if config.char_features else "" }}) go
 through {{ config.num_shared_layers }} shared {{ config.rnn_type | upper }} BiRNN layer(s), then
 {{ config.num_ner_layers }} NER-specific and {{ config.num_re_layers }} RE-specific layer(s).
 {% if config.ner_head == "bio_crf" %}

@@ -43,13 +43,15 @@ class JointErConfig(PreTrainedConfig):
         entity_types (`list[str]`): entity types; their order is the type axis of every tensor.
         relation_types (`list[str]`): relation types; their order is the relation axis.
         freeze_encoder (`bool`, defaults to `False`): keep the encoder's weights fixed (the paper froze ELMo).
-        casing_features (`bool`, defaults to `False`): seeds/003's one-hot casing vector
+        casing_features (`bool`, defaults to `True`): seeds/003's one-hot casing vector
             (`word_features.CASING_CLASSES`) joined to each word's encoder state before the shared BiRNN; the packaged
             encoder is uncased, so this is how capital letters reach the model. The processor writes `casing_ids`.
-        char_features (`bool`, defaults to `False`): seeds/003's character-level word embedding, learned by one
+            (Configs saved before this field existed load with it off, the form they were trained in.)
+        char_features (`bool`, defaults to `True`): seeds/003's character-level word embedding, learned by one
             BiLSTM over each word's characters (the last states of both directions), joined to each word's encoder
             state; it sees the original case. The processor writes `char_ids` (each word's first
             `word_features.MAX_WORD_CHARS` characters, code points folded into `word_features.CHAR_VOCABULARY`).
+            (Likewise off for configs saved before it existed.)
         char_embedding_size (`int`, defaults to 25), char_hidden_size (`int`, defaults to 25): the character
             embedding and each direction of its BiLSTM.
         word_pooling (`str`, defaults to `"first"`): a word's representation from its sub-word states: its first
@@ -60,10 +62,10 @@ class JointErConfig(PreTrainedConfig):
         num_ner_layers (`int`, defaults to 1): NER-specific BiRNN layers on top of the shared ones (0 allowed).
         num_re_layers (`int`, defaults to 2): RE-specific BiRNN layers on top of the shared ones (0 allowed).
         rnn_dropout (`float`, defaults to 0.1): dropout before each BiRNN layer.
-        ner_head (`str`, defaults to `"bio_crf"`): `"bio_crf"`, BIO tags over words with a linear-chain CRF (the
-            paper; entities cannot overlap); `"span"`, a score per (span, type) so overlapping and nested entities
-            are kept; or `"start_end_span"`, Multi-NER's start, end and span heads per type (with interior span
-            features) over the NER word states, an entity where all three exceed the threshold.
+        ner_head (`str`, defaults to `"start_end_span"`): `"start_end_span"`, Multi-NER's start, end and span heads
+            per type (with interior span features) over the NER word states, an entity where all three exceed the
+            threshold (overlapping and nested entities can be kept); `"bio_crf"`, BIO tags over words with a
+            linear-chain CRF (the paper; entities cannot overlap); or `"span"`, one score per (span, type).
         ner_hidden_size (`int`, defaults to 128) / ner_activation (`str`, defaults to `"relu"`): the first NER
             feed-forward layer (the second maps to tag scores, or span-type scores); `start_end_span`: the span-match
             layer's width (its activation is Multi-NER's GELU).
@@ -85,11 +87,11 @@ class JointErConfig(PreTrainedConfig):
             before DistMult. DistMult alone, the paper's scorer, is symmetric: it gives (i, j) and (j, i) the same
             score, so it cannot learn a directed relation (`False` for the paper's scorer, over layer-normalised
             entities: without the normalisation it did not train, BENCHMARKS.md).
-        relation_context (`bool`, defaults to `False`): beyond the paper, as SpERT scores pairs: the mean RE state of
+        relation_context (`bool`, defaults to `True`): beyond the paper, as SpERT scores pairs: the mean RE state of
             each entity's words and of the words between the two entities (zeros when none lie between), with both
             labels' embeddings, through a feed-forward layer (`re_hidden_size`) to a logit per relation type that is
             added to the DistMult logits. Its output layer starts at zero: at initialisation the scores are the
-            scorer's without it.
+            scorer's without it. (Configs saved before this field existed load with it off.)
         relation_threshold (`float`, defaults to 0.5): probability a relation must exceed to be predicted.
         relation_loss_weight (`float`, defaults to 5.0): λ in `L_NER + λ·L_RE` (the paper's 5).
         positive_weight (`float`, defaults to 5.0): weight of the positive targets in the binary cross-entropies
@@ -116,8 +118,8 @@ class JointErConfig(PreTrainedConfig):
     entity_types: list[str] | None = None
     relation_types: list[str] | None = None
     freeze_encoder: bool = False
-    casing_features: bool = False
-    char_features: bool = False
+    casing_features: bool | None = None
+    char_features: bool | None = None
     char_embedding_size: int = 25
     char_hidden_size: int = 25
     word_pooling: str = "first"
@@ -127,7 +129,7 @@ class JointErConfig(PreTrainedConfig):
     num_ner_layers: int = 1
     num_re_layers: int = 2
     rnn_dropout: float = 0.1
-    ner_head: str = "bio_crf"
+    ner_head: str = "start_end_span"
     ner_hidden_size: int = 128
     ner_activation: str = "relu"
     bio_constraints: bool = True
@@ -139,7 +141,7 @@ class JointErConfig(PreTrainedConfig):
     re_activation: str = "relu"
     re_dropout: float = 0.1
     asymmetric_relations: bool = True
-    relation_context: bool = False
+    relation_context: bool | None = None
     relation_threshold: float = 0.5
     relation_loss_weight: float = 5.0
     positive_weight: float = 5.0
@@ -150,6 +152,10 @@ class JointErConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         self.entity_types = checked_names(self, "entity_types")
         self.relation_types = checked_names(self, "relation_types")
+        for switch in ("casing_features", "char_features", "relation_context"):
+            if getattr(self, switch) is None:
+                # A saved config records the transformers version; one without the switch predates it (trained off).
+                setattr(self, switch, not getattr(self, "transformers_version", None))
         self._check_fields()
 
     @property

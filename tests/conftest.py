@@ -193,9 +193,15 @@ def memorise(model, processor, collator_class, task, examples, steps, folder) ->
 
 
 def joint_model(encoder_dir, **config_fields):
-    """A joint entity-relation model over `encoder_dir` with the test entity and relation types."""
+    """A joint entity-relation model over `encoder_dir` with the test entity and relation types: the paper's model
+    (BIO-CRF head, DistMult scorer without pair context, no word features: tests that build inputs by hand give no
+    casing or character ids) unless the test asks for more."""
+    features = {"casing_features": False, "char_features": False, "ner_head": "bio_crf", "relation_context": False}
     return multiner.JointErModel.from_encoder(
-        encoder_dir, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **config_fields
+        encoder_dir,
+        entity_types=JOINT_ENTITY_TYPES,
+        relation_types=RELATION_TYPES,
+        **{**features, **config_fields},
     )
 
 

@@ -101,7 +101,9 @@ def test_pool_words_first_and_mean():
 
 
 def scorer_config(**fields):
+    """The paper's scorer (DistMult and cosine distance, no pair context) unless `fields` say otherwise."""
     encoder = AutoConfig.from_pretrained(multiner.default_encoder_path()).to_dict()
+    fields = {"relation_context": False, **fields}
     return JointErConfig(
         encoder_config=encoder, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **fields
     )
@@ -189,33 +191,41 @@ def test_frozen_encoder_gets_no_gradient_and_stays_in_eval_mode(bert_dir):
     assert torch.isclose(output.loss, output.ner_loss + 5.0 * output.relation_loss)
 
 
-def test_positive_weight_weighs_gold_spans_and_relations(bert_dir):
-    """Both binary losses against a hand-written weighted cross-entropy: gold targets weigh `positive_weight`."""
-    torch.manual_seed(0)
-    model = joint_model(bert_dir, ner_head="span", max_span_length=2, positive_weight=3.0).eval()
-    batch = {
+def three_words_two_entities() -> dict:
+    """One window of three words: entities words 0..1 (type 2) and word 2 (type 0), relation 0 -> 1 of type 1."""
+    return {
         "input_ids": torch.tensor([[101, 2000, 2001, 2002, 102]]),
         "attention_mask": torch.ones(1, 5, dtype=torch.long),
         "word_ids": torch.tensor([[-1, 0, 1, 2, -1]]),
         "labels": torch.tensor([[[0, 1, 2], [2, 2, 0]]]),
         "relation_labels": torch.tensor([[[0, 1, 1]]]),
     }
+
+
+def weighted_by_hand(logit, gold, weight=3.0):
+    """Binary cross-entropy with positives weighing `weight`, written out."""
+    return -(weight * gold * torch.log(torch.sigmoid(logit)) + (1 - gold) * torch.log(1 - torch.sigmoid(logit)))
+
+
+def test_positive_weight_weighs_gold_spans_and_relations(bert_dir):
+    """Both binary losses against a hand-written weighted cross-entropy: gold targets weigh `positive_weight`."""
+    torch.manual_seed(0)
+    model = joint_model(bert_dir, ner_head="span", max_span_length=2, positive_weight=3.0).eval()
+    batch = three_words_two_entities()
     with torch.no_grad():
         output = model(**batch)
-
-    def weighted(logit, gold):
-        return -(3.0 * gold * torch.log(torch.sigmoid(logit)) + (1 - gold) * torch.log(1 - torch.sigmoid(logit)))
 
     spans = output.ner_logits[0]  # [words 3, widths 2, types]
     gold_spans = torch.zeros_like(spans)
     gold_spans[0, 1, 2] = gold_spans[2, 0, 0] = 1.0
     valid = torch.tensor([[1, 1], [1, 1], [1, 0]]).bool()  # the span of words 2..3 runs past the end
-    assert torch.isclose(output.ner_loss, weighted(spans, gold_spans)[valid].mean(), atol=1e-6)
+    assert torch.isclose(output.ner_loss, weighted_by_hand(spans, gold_spans)[valid].mean(), atol=1e-6)
     relations = output.relation_logits[0]  # [2, 2, relation types]
     gold_relations = torch.zeros_like(relations)
     gold_relations[0, 1, 1] = 1.0
     off_diagonal = ~torch.eye(2, dtype=torch.bool)
-    assert torch.isclose(output.relation_loss, weighted(relations, gold_relations)[off_diagonal].mean(), atol=1e-6)
+    expected = weighted_by_hand(relations, gold_relations)[off_diagonal].mean()
+    assert torch.isclose(output.relation_loss, expected, atol=1e-6)
     with pytest.raises(ValueError, match="positive_weight=0"):
         scorer_config(positive_weight=0)
 
@@ -306,20 +316,11 @@ def test_start_end_span_head_loss_is_multi_ner_loss(bert_dir):
     (both ends predicted, or both gold), gold targets weighing the positive weight: Multi-NER's loss."""
     torch.manual_seed(0)
     model = joint_model(bert_dir, ner_head="start_end_span", max_span_length=2, positive_weight=3.0).eval()
-    batch = {
-        "input_ids": torch.tensor([[101, 2000, 2001, 2002, 102]]),
-        "attention_mask": torch.ones(1, 5, dtype=torch.long),
-        "word_ids": torch.tensor([[-1, 0, 1, 2, -1]]),
-        "labels": torch.tensor([[[0, 1, 2], [2, 2, 0]]]),
-        "relation_labels": torch.tensor([[[0, 1, 1]]]),
-    }
+    batch = three_words_two_entities()
     with torch.no_grad():
         for parameter in model.ner_head.parameters():
             parameter.normal_(std=0.5)
         output = model(**batch)
-
-    def weighted(logit, gold):
-        return -(3.0 * gold * torch.log(torch.sigmoid(logit)) + (1 - gold) * torch.log(1 - torch.sigmoid(logit)))
 
     logits = output.ner_logits[0]  # [words 3, 2 + widths 2, types]
     start, end, span = logits[:, 0], logits[:, 1], logits[:, 2:]
@@ -334,9 +335,9 @@ def test_start_end_span_head_loss_is_multi_ner_loss(bert_dir):
             gold = start_gold[first, kind] > 0 and end_gold[last, kind] > 0
             candidates[first, width, kind] = bool(predicted or gold)
     expected = (
-        weighted(start, start_gold).mean()
-        + weighted(end, end_gold).mean()
-        + 0.1 * weighted(span, span_gold)[candidates].mean()
+        weighted_by_hand(start, start_gold).mean()
+        + weighted_by_hand(end, end_gold).mean()
+        + 0.1 * weighted_by_hand(span, span_gold)[candidates].mean()
     )
     assert candidates.sum() > 2 and torch.isclose(output.ner_loss, expected, atol=1e-6)
 

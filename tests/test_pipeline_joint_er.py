@@ -108,9 +108,10 @@ def test_folder_loads_and_predicts_without_multiner(joint_er_dir, extract, tmp_p
 
 
 def test_start_end_span_head_learns_and_its_folder_predicts_without_multiner(bert_dir, tmp_path):
-    """A tiny model with Multi-NER's start, end and span heads as its entity head memorises the examples through the
-    pipeline (entity threshold option included), and its Hub folder's own code finds the same."""
-    flat_head = {"ner_head": "start_end_span", "overlapping_entities": False}
+    """A tiny model with Multi-NER's start, end and span heads as its entity head and the pair context in its relation
+    scorer memorises the examples through the pipeline (entity threshold option included), and its Hub folder's own
+    code finds the same."""
+    flat_head = {"ner_head": "start_end_span", "overlapping_entities": False, "relation_context": True}
     folder = train_tiny_joint_model(bert_dir, tmp_path / "model", **flat_head)
     extract = pipeline("joint-er", model=folder)
     results = extract(TEXTS)
@@ -122,7 +123,8 @@ def test_start_end_span_head_learns_and_its_folder_predicts_without_multiner(ber
         [list(ents), list(rels)] for ents, rels in map(summary, results)
     ]
     card = (Path(folder) / "README.md").read_text()
-    assert "Multi-NER's start, end and span heads" in card
+    assert "Multi-NER's start, end and span heads" in card and "words-between's mean states" in card
+    assert "casing vector" not in card  # the tiny model has no word features, and its card says none
 
 
 def test_card_says_how_the_span_head_treats_overlaps(extract):

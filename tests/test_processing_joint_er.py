@@ -14,7 +14,9 @@ from multiner.modeling_joint_er import JointErOutput
 
 
 def processor(max_length=64, stride=8, **fields):
+    """A processor for the paper's BIO-CRF model unless `fields` say otherwise."""
     encoder = AutoConfig.from_pretrained(multiner.default_encoder_path()).to_dict()
+    fields = {"ner_head": "bio_crf", **fields}
     config = JointErConfig(
         encoder_config=encoder, entity_types=JOINT_ENTITY_TYPES, relation_types=RELATION_TYPES, **fields
     )

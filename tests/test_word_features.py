@@ -3,6 +3,8 @@ the processors' `casing_ids`, the two families that read them — Multi-NER: lea
 ER: seeds/003's one-hot vector before the shared BiRNN) and joint ER's character-level word embedding
 (`char_features`), through saved models and their pipelines."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from conftest import (
@@ -148,6 +150,8 @@ def test_joint_model_joins_seeds_003_word_features_and_saves_them(bert_dir, tmp_
     folder = train_tiny_joint_model(bert_dir, tmp_path / "model", steps=150, **features)
     extract = pipeline("joint-er", model=folder)
     assert extract.model.config.casing_features
+    card = (Path(folder) / "README.md").read_text()
+    assert "a casing vector" in card and ("a character BiLSTM vector" in card) == bool(features.get("char_features"))
     found = extract([example["text"] for example in RELATIONS])
     gold = [{(e["start"], e["end"], e["label"]) for e in example["entities"]} for example in RELATIONS]
     assert [{(e["start"], e["end"], e["entity_group"]) for e in result["entities"]} for result in found] == gold
@@ -178,3 +182,20 @@ def test_multiner_pipeline_of_a_casing_model_round_trips(bert_dir, tmp_path):
         [(0, 12, "PER")],
         [(0, 3, "PER")],
     ]
+
+
+def test_joint_configs_have_word_features_by_default_and_old_ones_load_without():
+    """New joint configs switch both of seeds/003's word features and the relation scorer's pair context on, with
+    the start/end/span entity head; a saved config from before the switches existed (it records a transformers
+    version, not the switches) loads with them off, the form it was trained in."""
+    from transformers import AutoConfig
+
+    encoder = AutoConfig.from_pretrained(multiner.default_encoder_path()).to_dict()
+    fields = {"encoder_config": encoder, "entity_types": ["Peop"], "relation_types": ["Kill"]}
+    new = multiner.JointErConfig(**fields)
+    switches = ("casing_features", "char_features", "relation_context")
+    assert all(getattr(new, switch) for switch in switches) and new.ner_head == "start_end_span"
+    saved = {key: value for key, value in new.to_dict().items() if key not in switches}
+    old = multiner.JointErConfig.from_dict({**saved, "transformers_version": "5.23.0"})
+    assert not any(getattr(old, switch) for switch in switches)
+    assert multiner.JointErConfig(**fields, casing_features=False).char_features  # one switch at a time
