@@ -166,8 +166,6 @@ def main(argv: list[str] | None = None) -> dict:
     entity_types, relation_types = types_of(train)
     # the span head keeps overlapping predictions only when the training data has overlapping entities
     overlapping = has_overlaps(train)
-    if model_args.ner_head != "bio_crf":
-        print(f"span head: overlapping entities {'kept' if overlapping else 'resolved (flat data)'}")
     layers = {
         name: getattr(model_args, name)
         for name in ("num_shared_layers", "num_ner_layers", "num_re_layers")
@@ -189,6 +187,8 @@ def main(argv: list[str] | None = None) -> dict:
         **({} if model_args.positive_weight is None else {"positive_weight": model_args.positive_weight}),
         **{**ABLATIONS[model_args.ablation], **layers},
     )
+    if model.config.span_entities:
+        print(f"span head: overlapping entities {'kept' if overlapping else 'resolved (flat data)'}")
     processor = JointErProcessor.from_model(model)
     if removed:
         print(f"overlapping entities removed before training: { ({k: dict(v) for k, v in removed.items()}) }")

@@ -9,7 +9,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import check_extra_fields, checked_names, signature_digest
+from .modeling_core import check_extra_fields, checked_names, is_saved_config, signature_digest
 
 RNN_TYPES = ("lstm", "gru")
 NER_HEADS = ("bio_crf", "span", "start_end_span")
@@ -153,9 +153,8 @@ class JointErConfig(PreTrainedConfig):
         self.entity_types = checked_names(self, "entity_types")
         self.relation_types = checked_names(self, "relation_types")
         for switch in ("casing_features", "char_features", "relation_context"):
-            if getattr(self, switch) is None:
-                # A saved config records the transformers version; one without the switch predates it (trained off).
-                setattr(self, switch, not getattr(self, "transformers_version", None))
+            if getattr(self, switch) is None:  # unset in a saved config: it predates the switch (trained off)
+                setattr(self, switch, not is_saved_config(self))
         self._check_fields()
 
     @property

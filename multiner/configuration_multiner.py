@@ -8,7 +8,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import check_extra_fields, checked_names, signature_digest
+from .modeling_core import check_extra_fields, checked_names, is_saved_config, signature_digest
 from .query_modes_multiner import QUERY_MODES
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
@@ -133,11 +133,11 @@ class MultiNerConfig(PreTrainedConfig):
         self.entity_types = checked_names(self, "entity_types")
         if self.span_hidden_size is None:
             self.span_hidden_size = self.encoder_config.hidden_size
+        # unset in a saved config: it predates the field, and the model was trained without what it switches on
         if self.span_features is None:
-            # A saved config records the transformers version; one without span_features predates the field.
-            self.span_features = "boundaries" if getattr(self, "transformers_version", None) else "interior"
-        if self.casing_features is None:  # likewise: a saved config without casing_features predates the feature
-            self.casing_features = not getattr(self, "transformers_version", None)
+            self.span_features = "boundaries" if is_saved_config(self) else "interior"
+        if self.casing_features is None:
+            self.casing_features = not is_saved_config(self)
         self._check_fields()
 
     @property

@@ -9,7 +9,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import check_extra_fields, checked_names, signature_digest
+from .modeling_core import check_extra_fields, checked_names, is_saved_config, signature_digest
 
 # How an entity's words are pointed at: every word of every fragment, or each fragment's first and last word.
 TARGET_MODES = ("all_words", "fragment_bounds")
@@ -115,9 +115,8 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         check_extra_fields(self, kwargs)
         super().__post_init__(**kwargs)
         self.entity_types = checked_names(self, "entity_types")
-        if self.gated_additions is None:
-            # A saved config records the transformers version; one without gated_additions predates the gates.
-            self.gated_additions = not getattr(self, "transformers_version", None)
+        if self.gated_additions is None:  # unset in a saved config: it predates the gates
+            self.gated_additions = not is_saved_config(self)
         self.is_encoder_decoder = True
         if isinstance(self.decoder_config, dict):
             # not a declared sub-config: "no decoder config" (an encoder-decoder backbone) must stay None

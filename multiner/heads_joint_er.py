@@ -14,7 +14,7 @@ from torch import nn
 
 from .configuration_joint_er import JointErConfig
 from .decoding import keep_non_overlapping
-from .modeling_core import SpanHeads, masked_bce, shifted_windows, weighted_bce
+from .modeling_core import SpanHeads, both_ends, masked_bce, shifted_windows, weighted_bce
 
 # Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
 FORBIDDEN = -1.0e4
@@ -199,10 +199,6 @@ class SpanHead(nn.Module):
         hidden = self.first(words)[:, :, None] + last + self.width.weight
         return self.output(self.activation(hidden))
 
-    def valid(self, word_mask: torch.Tensor) -> torch.Tensor:
-        """`[batch, words, max_span_length]`: spans whose last word is a real word."""
-        return shifted_windows(word_mask.long(), self.max_span_length).bool()
-
     def loss(
         self, logits: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor, positive_weight: float = 1.0
     ) -> torch.Tensor:
@@ -213,14 +209,14 @@ class SpanHead(nn.Module):
         inside = last - first < self.max_span_length
         targets[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
         losses = weighted_bce(logits, targets, positive_weight)
-        valid = self.valid(word_mask)[..., None].float()
+        valid = spans_in_words(word_mask, self.max_span_length)[..., None].float()
         return (losses * valid).sum() / (valid.sum() * logits.shape[-1]).clamp(min=1.0)
 
     def predict(
         self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float, overlapping: bool = True
     ) -> tuple:
         """Every (span, type) above `threshold`, or with `overlapping=False` the greedy non-overlapping ones."""
-        probabilities = torch.sigmoid(logits.float()) * self.valid(word_mask)[..., None]
+        probabilities = torch.sigmoid(logits.float()) * spans_in_words(word_mask, self.max_span_length)[..., None]
         return chosen_spans(probabilities > threshold, probabilities, overlapping)
 
 
@@ -269,9 +265,9 @@ class StartEndSpanHead(nn.Module):
         inside = last - first < self.max_span_length
         span_gold[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
         words = word_mask[:, :, None].expand_as(start)
-        predicted = (start > 0)[:, :, None] & shifted_windows(end > 0, self.max_span_length, dim=1)
-        both_gold = start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), self.max_span_length, dim=1)
-        candidates = (predicted | both_gold) & shifted_windows(word_mask, self.max_span_length)[..., None]
+        predicted = both_ends(start > 0, end > 0, self.max_span_length)
+        both_gold = both_ends(start_gold.bool(), end_gold.bool(), self.max_span_length)
+        candidates = (predicted | both_gold) & spans_in_words(word_mask, self.max_span_length)[..., None]
         start_weight, end_weight, span_weight = START_END_SPAN_LOSS_WEIGHTS
         return (
             start_weight * masked_bce(start, start_gold, words, positive_weight)
@@ -285,15 +281,21 @@ class StartEndSpanHead(nn.Module):
         """Every (span, type) whose start, end and span probabilities all exceed `threshold`, or with
         `overlapping=False` the greedy non-overlapping ones (by the geometric mean of the three)."""
         probabilities = torch.sigmoid(logits.float())
-        start = probabilities[:, :, 0, None]  # [batch, words, 1, types]
-        end = shifted_windows(probabilities[:, :, 1], self.max_span_length, dim=1)  # [batch, words, span, types]
-        span = probabilities[:, :, 2:]
-        valid = shifted_windows(word_mask, self.max_span_length)[..., None]
-        chosen = (start > threshold) & (end > threshold) & (span > threshold) & valid
-        return chosen_spans(chosen, (start * end * span).pow(1.0 / 3.0), overlapping)
+        start, end, span = probabilities[:, :, 0], probabilities[:, :, 1], probabilities[:, :, 2:]
+        ends = both_ends(start > threshold, end > threshold, self.max_span_length)
+        chosen = ends & (span > threshold) & spans_in_words(word_mask, self.max_span_length)[..., None]
+        # [batch, words, span, types]: each span's start, end and span probabilities
+        scores = start[:, :, None] * shifted_windows(end, self.max_span_length, dim=1) * span
+        return chosen_spans(chosen, scores.pow(1.0 / 3.0), overlapping)
 
 
 NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead, "start_end_span": StartEndSpanHead}
+
+
+def spans_in_words(word_mask: torch.Tensor, max_span_length: int) -> torch.Tensor:
+    """`[batch, words, max_span_length]`: the spans of up to `max_span_length` words whose last word is a real word
+    of `word_mask` `[batch, words]` (left-aligned, so the others are too)."""
+    return shifted_windows(word_mask.long(), max_span_length).bool()
 
 
 def chosen_spans(chosen: torch.Tensor, scores: torch.Tensor, overlapping: bool) -> tuple:
@@ -381,6 +383,7 @@ __all__ = [
     "StartEndSpanHead",
     "bio_transitions",
     "chosen_spans",
+    "spans_in_words",
     "greedy_non_overlapping",
     "pad_rows",
     "spans_to_tags",

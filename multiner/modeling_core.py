@@ -116,6 +116,19 @@ class ChecksLoading:
             ) from error
 
 
+def is_saved_config(config: Any) -> bool:
+    """Whether `config` was read from a saved folder (it records the transformers version that wrote it), not built
+    for a new model. A field a saved config leaves unset (None) predates that field: it takes the value the saved
+    model was trained with, where a new model takes the field's new default.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> is_saved_config(SimpleNamespace()), is_saved_config(SimpleNamespace(transformers_version="5.23.0"))
+        (False, True)
+    """
+    return bool(getattr(config, "transformers_version", None))
+
+
 def checked_names(config: Any, field: str) -> list[str]:
     """`config.<field>` (entity or relation types) as a list of distinct non-empty strings; None is no names. A string
     is refused rather than read as a list of its letters (`"ADR"` is not `["A", "D", "R"]`)."""
@@ -151,6 +164,18 @@ def shifted_windows(values: torch.Tensor, size: int, dim: int = 1) -> torch.Tens
     padding = [0, 0] * (values.dim() - dim - 1) + [0, size - 1]
     padded = F.pad(values, padding)
     return padded.unfold(dim, size, 1).movedim(-1, dim + 1)
+
+
+def both_ends(start: torch.Tensor, end: torch.Tensor, max_span_length: int) -> torch.Tensor:
+    """Spans whose two ends both hold: `out[b, i, k, ...] = start[b, i, ...] & end[b, i + k, ...]` for boolean
+    `start` and `end` `[batch, context, ...]` (start and end positions, e.g. predicted or gold per type); the spans
+    of the heads' `[batch, context, max_span_length, ...]` layout (spans past the context's end are False).
+
+    Example:
+        >>> both_ends(torch.tensor([[True, False, True]]), torch.tensor([[False, True, True]]), 2).tolist()
+        [[[False, True], [False, False], [True, False]]]
+    """
+    return start[:, :, None] & shifted_windows(end, max_span_length, dim=1)
 
 
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
@@ -327,6 +352,7 @@ def masked_bce(
 
 __all__ = [
     "LABEL_PAD",
+    "both_ends",
     "MASKED_LOGIT",
     "SpanHeads",
     "masked_bce",
@@ -335,6 +361,7 @@ __all__ = [
     "ChecksLoading",
     "check_extra_fields",
     "checked_names",
+    "is_saved_config",
     "shifted_windows",
     "signature_digest",
     "weighted_bce",

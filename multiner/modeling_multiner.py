@@ -20,6 +20,7 @@ from .modeling_core import (
     MASKED_LOGIT,
     ChecksLoading,
     SpanHeads,
+    both_ends,
     check_input_signature,
     check_switch_input,
     masked_bce,
@@ -221,7 +222,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
         start_logits, end_logits = self.heads.boundaries(hidden, head_index)
 
         start_mask, end_mask = start_mask.bool(), end_mask.bool()
-        span_mask = start_mask[:, :, None] & shifted_windows(end_mask, self.config.max_span_length, dim=1)
+        span_mask = both_ends(start_mask, end_mask, self.config.max_span_length)
         loss = None
         if labels is not None:
             targets = self._targets(labels, start_logits.shape, self.config.max_span_length)
@@ -278,10 +279,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
         candidates = span_mask[..., None].expand(-1, -1, -1, start_predicted.shape[-1])
         if targets is not None and self.config.span_candidates == "all":
             return candidates
-        chosen = start_predicted[:, :, None] & shifted_windows(end_predicted, span_size, dim=1)
+        chosen = both_ends(start_predicted, end_predicted, span_size)
         if targets is not None:
             start_gold, end_gold, _ = targets
-            chosen = chosen | (start_gold.bool()[:, :, None] & shifted_windows(end_gold.bool(), span_size, dim=1))
+            chosen = chosen | both_ends(start_gold.bool(), end_gold.bool(), span_size)
         return candidates & chosen
 
     def _capped(self, candidates: torch.Tensor, start_logits: torch.Tensor, end_logits: torch.Tensor) -> torch.Tensor:
