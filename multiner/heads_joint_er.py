@@ -159,8 +159,8 @@ class BioCrfHead(nn.Module):
         constraints = partial(bio_transitions, num_types) if config.bio_constraints else None
         self.crf = LinearChainCrf(1 + 2 * num_types, constraints)
 
-    def forward(self, words: torch.Tensor) -> torch.Tensor:
-        """`[batch, words, input]` -> emissions `[batch, words, tags]`."""
+    def forward(self, words: torch.Tensor, word_mask: torch.Tensor | None = None, gold=None, threshold=None):
+        """`[batch, words, input]` -> emissions `[batch, words, tags]` (the other arguments: unused)."""
         return self.output(self.activation(self.hidden(words)))
 
     def loss(
@@ -193,8 +193,9 @@ class SpanHead(nn.Module):
         self.output = nn.Linear(config.ner_hidden_size, len(config.entity_types))
         self.output.init_bias = math.log(SPAN_PRIOR / (1.0 - SPAN_PRIOR))
 
-    def forward(self, words: torch.Tensor) -> torch.Tensor:
-        """`[batch, words, input]` -> span logits `[batch, words, max_span_length, types]`."""
+    def forward(self, words: torch.Tensor, word_mask: torch.Tensor | None = None, gold=None, threshold=None):
+        """`[batch, words, input]` -> span logits `[batch, words, max_span_length, types]` (the other
+        arguments: unused)."""
         last = shifted_windows(self.last(words), self.max_span_length)  # [batch, words, span, hidden]
         hidden = self.first(words)[:, :, None] + last + self.width.weight
         return self.output(self.activation(hidden))
@@ -243,13 +244,33 @@ class StartEndSpanHead(nn.Module):
             dropout=config.rnn_dropout,
         )
 
-    def forward(self, words: torch.Tensor) -> torch.Tensor:
-        """`[batch, words, input]` -> `[batch, words, 2 + max_span_length, types]` (start, end, span logits)."""
+    def forward(
+        self,
+        words: torch.Tensor,
+        word_mask: torch.Tensor | None = None,
+        gold: torch.Tensor | None = None,
+        threshold: float | None = None,
+    ) -> torch.Tensor:
+        """`[batch, words, input]` -> `[batch, words, 2 + max_span_length, types]` (start, end, span logits).
+
+        The span MLP over every (span, type) is the head's largest tensor; scored densely it made training a fifth
+        slower and prediction a tenth (BENCHMARKS.md). So, as Multi-NER does, only the spans that can matter are
+        scored, the others holding `MASKED_LOGIT`: with `gold` (training) those the loss reads (both ends predicted
+        or both gold); with a `threshold` > 0 (prediction) those whose two ends exceed it, which are the only ones
+        `predict` at that threshold can choose. With neither, every span."""
         types = self.heads.span_output_bias.shape[0]
         hidden = words[:, None].expand(-1, types, -1, -1)  # every type reads the same word states
         head_index = torch.arange(types, device=words.device)
         start, end = self.heads.boundaries(hidden, head_index)  # [batch, words, types] each
-        return torch.cat([start[:, :, None], end[:, :, None], self.heads.spans(hidden, head_index)], dim=2)
+        candidates = None
+        if gold is not None:
+            candidates = self._candidates(start, end, self._targets(gold, start), word_mask)
+        elif threshold:
+            floor = math.log(threshold / (1.0 - threshold))
+            ends = both_ends(start > floor, end > floor, self.max_span_length)
+            candidates = ends & spans_in_words(word_mask, self.max_span_length)[..., None]
+        spans = self.heads.spans(hidden, head_index, candidates)
+        return torch.cat([start[:, :, None], end[:, :, None], spans], dim=2)
 
     def loss(
         self, logits: torch.Tensor, gold: torch.Tensor, word_mask: torch.Tensor, positive_weight: float = 1.0
@@ -257,23 +278,38 @@ class StartEndSpanHead(nn.Module):
         """Multi-NER's loss: start, end and candidate-span binary cross-entropies, weighted
         `START_END_SPAN_LOSS_WEIGHTS`."""
         start, end, span = logits[:, :, 0], logits[:, :, 1], logits[:, :, 2:]
-        start_gold, end_gold, span_gold = torch.zeros_like(start), torch.zeros_like(end), torch.zeros_like(span)
-        rows, entities = (gold[:, :, 0] >= 0).nonzero(as_tuple=True)
-        first, last, types = gold[rows, entities].unbind(-1)
-        start_gold[rows, first, types] = 1.0
-        end_gold[rows, last, types] = 1.0
-        inside = last - first < self.max_span_length
-        span_gold[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
+        targets = self._targets(gold, start)
+        start_gold, end_gold, span_gold = targets
         words = word_mask[:, :, None].expand_as(start)
-        predicted = both_ends(start > 0, end > 0, self.max_span_length)
-        both_gold = both_ends(start_gold.bool(), end_gold.bool(), self.max_span_length)
-        candidates = (predicted | both_gold) & spans_in_words(word_mask, self.max_span_length)[..., None]
+        candidates = self._candidates(start, end, targets, word_mask)
         start_weight, end_weight, span_weight = START_END_SPAN_LOSS_WEIGHTS
         return (
             start_weight * masked_bce(start, start_gold, words, positive_weight)
             + end_weight * masked_bce(end, end_gold, words, positive_weight)
             + span_weight * masked_bce(span, span_gold, candidates, positive_weight)
         )
+
+    def _targets(self, gold: torch.Tensor, start: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Gold entities `[batch, entities, 3]` (-1 padding) -> start, end `[batch, words, types]` and span
+        `[batch, words, max_span_length, types]` targets (spans longer than `max_span_length` only as ends)."""
+        start_gold, end_gold = torch.zeros_like(start), torch.zeros_like(start)
+        span_gold = start.new_zeros(*start.shape[:2], self.max_span_length, start.shape[2])
+        rows, entities = (gold[:, :, 0] >= 0).nonzero(as_tuple=True)
+        first, last, types = gold[rows, entities].unbind(-1)
+        start_gold[rows, first, types] = 1.0
+        end_gold[rows, last, types] = 1.0
+        inside = last - first < self.max_span_length
+        span_gold[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
+        return start_gold, end_gold, span_gold
+
+    def _candidates(
+        self, start: torch.Tensor, end: torch.Tensor, targets: tuple, word_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """The spans the span loss reads: both ends predicted (logits > 0) or both gold, inside the words."""
+        start_gold, end_gold, _ = targets
+        predicted = both_ends(start > 0, end > 0, self.max_span_length)
+        both_gold = both_ends(start_gold.bool(), end_gold.bool(), self.max_span_length)
+        return (predicted | both_gold) & spans_in_words(word_mask, self.max_span_length)[..., None]
 
     def predict(
         self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float, overlapping: bool = True

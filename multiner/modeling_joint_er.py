@@ -350,21 +350,25 @@ class JointErModel(JointErPreTrainedModel):
             words = torch.cat([words, self.char_rnn(char_ids, words.shape[1]).to(words.dtype)], dim=-1)
         lengths = word_mask.sum(dim=1).clamp(min=1)
         shared = self.shared(words, lengths)
-        ner_logits = self.ner_head(self.ner_layers(shared, lengths))
+        gold = threshold = None
+        if labels is not None:
+            gold = labels.masked_fill(labels == LABEL_PAD, -1)
+        else:
+            threshold = self.config.entity_threshold if entity_threshold is None else entity_threshold
+            if not 0.0 <= threshold < 1.0:
+                raise ValueError(f"entity_threshold={threshold!r} must be a probability in [0, 1).")
+        # a head may score only what its loss (gold) or its decision (threshold) reads
+        ner_logits = self.ner_head(self.ner_layers(shared, lengths), word_mask, gold, threshold)
         re_states = self.re_layers(shared, lengths)
 
         loss = ner_loss = relation_loss = None
         if labels is not None:
-            gold = labels.masked_fill(labels == LABEL_PAD, -1)
             entity_spans, entity_scores = gold, (gold[:, :, 0] >= 0).float()
             relation_logits = self.relation_scorer(re_states, entity_spans)
             ner_loss = self.ner_head.loss(ner_logits, gold, word_mask, self.config.positive_weight)
             relation_loss = self._relation_loss(relation_logits, entity_spans, relation_labels)
             loss = ner_loss + self.config.relation_loss_weight * relation_loss
         else:
-            threshold = self.config.entity_threshold if entity_threshold is None else entity_threshold
-            if not 0.0 <= threshold < 1.0:
-                raise ValueError(f"entity_threshold={threshold!r} must be a probability in [0, 1).")
             entity_spans, entity_scores = self.ner_head.predict(
                 ner_logits, word_mask, threshold, self.config.overlapping_entities
             )

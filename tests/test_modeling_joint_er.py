@@ -2,6 +2,7 @@
 masks, word pooling, tag <-> span conversion, the paper's ablations as configs, a frozen encoder."""
 
 import itertools
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +20,7 @@ from multiner.heads_joint_er import (
     spans_to_tags,
     tags_to_spans,
 )
+from multiner.modeling_core import MASKED_LOGIT, both_ends
 from multiner.modeling_joint_er import JointErPreTrainedModel, RelationScorer, pair_features, pool_words
 
 
@@ -340,6 +342,49 @@ def test_start_end_span_head_loss_is_multi_ner_loss(bert_dir):
         + 0.1 * weighted_by_hand(span, span_gold)[candidates].mean()
     )
     assert candidates.sum() > 2 and torch.isclose(output.ner_loss, expected, atol=1e-6)
+
+
+def logit(probability: float) -> float:
+    return math.log(probability / (1.0 - probability))
+
+
+def test_start_end_span_head_scores_only_the_spans_its_loss_or_decision_reads(bert_dir):
+    """Given gold entities the head scores the loss's candidate spans only (both ends predicted or both gold), given
+    a threshold the spans whose two ends exceed it; those logits are the dense head's, the rest `MASKED_LOGIT`, and
+    the loss and the chosen entities are the dense head's."""
+    torch.manual_seed(0)
+    head = joint_model(bert_dir, ner_head="start_end_span", max_span_length=3).eval().ner_head
+    with torch.no_grad():
+        for parameter in head.parameters():
+            parameter.normal_(std=0.5)
+    words = 0.1 * torch.randn(2, 6, head.heads.boundary_weight.shape[-1])  # logits of about unit scale
+    word_mask = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    gold = torch.tensor([[[0, 1, 2], [3, 3, 0]], [[1, 1, 1], [-1, -1, -1]]])
+    with torch.no_grad():
+        dense = head(words)
+        trained = head(words, word_mask, gold)
+        predicted = head(words, word_mask, threshold=0.4)
+    start, end = dense[:, :, 0], dense[:, :, 1]
+    assert torch.equal(trained[:, :, :2], dense[:, :, :2]) and torch.equal(predicted[:, :, :2], dense[:, :, :2])
+    lengths = (6, 4)
+    inside = torch.tensor([[[i + k < lengths[row] for k in range(3)] for i in range(6)] for row in range(2)])
+    gold_ends = torch.zeros_like(start, dtype=torch.bool), torch.zeros_like(end, dtype=torch.bool)
+    for row, (first, last, kind) in ((0, (0, 1, 2)), (0, (3, 3, 0)), (1, (1, 1, 1))):
+        gold_ends[0][row, first, kind] = gold_ends[1][row, last, kind] = True
+    expected = {
+        "trained": (both_ends(start > 0, end > 0, 3) | both_ends(*gold_ends, 3)) & inside[..., None],
+        "predicted": both_ends(start > logit(0.4), end > logit(0.4), 3) & inside[..., None],
+    }
+    for name, logits in {"trained": trained, "predicted": predicted}.items():
+        scored = logits[:, :, 2:] != MASKED_LOGIT
+        assert torch.equal(scored, expected[name]) and 0 < scored.sum() < inside.sum() * 4, name
+        assert torch.allclose(logits[:, :, 2:][scored], dense[:, :, 2:][scored], atol=1e-6), name
+    assert torch.isclose(head.loss(trained, gold, word_mask), head.loss(dense, gold, word_mask), atol=1e-6)
+    for overlapping in (True, False):
+        chosen = head.predict(predicted, word_mask, 0.4, overlapping)
+        reference = head.predict(dense, word_mask, 0.4, overlapping)
+        assert chosen[0].shape[1] > 0 and torch.equal(chosen[0], reference[0])  # the same spans, in order
+        assert torch.allclose(chosen[1], reference[1], atol=1e-6)
 
 
 def test_pair_features_are_the_means_of_both_entities_and_of_the_words_between():
