@@ -13,8 +13,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .configuration_joint_er import JointErConfig
-from .decoding import keep_non_overlapping
-from .modeling_core import SpanHeads, both_ends, masked_bce, shifted_windows, weighted_bce
+from .decoding import decode_spans, keep_non_overlapping
+from .modeling_core import (
+    MASKED_LOGIT,
+    SpanHeads,
+    masked_bce,
+    shifted_windows,
+    span_candidates,
+    span_targets,
+    weighted_bce,
+)
 
 # Score of a forbidden CRF transition: exp() of it is 0 in float32 sums, and it stays finite (no NaN gradients).
 FORBIDDEN = -1.0e4
@@ -264,11 +272,11 @@ class StartEndSpanHead(nn.Module):
         start, end = self.heads.boundaries(hidden, head_index)  # [batch, words, types] each
         candidates = None
         if gold is not None:
-            candidates = self._candidates(start, end, self._targets(gold, start), word_mask)
+            inside = spans_in_words(word_mask, self.max_span_length)
+            candidates = span_candidates(start > 0, end > 0, inside, self._targets(gold, start))
         elif threshold:
             floor = math.log(threshold / (1.0 - threshold))
-            ends = both_ends(start > floor, end > floor, self.max_span_length)
-            candidates = ends & spans_in_words(word_mask, self.max_span_length)[..., None]
+            candidates = span_candidates(start > floor, end > floor, spans_in_words(word_mask, self.max_span_length))
         spans = self.heads.spans(hidden, head_index, candidates)
         return torch.cat([start[:, :, None], end[:, :, None], spans], dim=2)
 
@@ -281,7 +289,7 @@ class StartEndSpanHead(nn.Module):
         targets = self._targets(gold, start)
         start_gold, end_gold, span_gold = targets
         words = word_mask[:, :, None].expand_as(start)
-        candidates = self._candidates(start, end, targets, word_mask)
+        candidates = span_candidates(start > 0, end > 0, spans_in_words(word_mask, self.max_span_length), targets)
         start_weight, end_weight, span_weight = START_END_SPAN_LOSS_WEIGHTS
         return (
             start_weight * masked_bce(start, start_gold, words, positive_weight)
@@ -290,39 +298,31 @@ class StartEndSpanHead(nn.Module):
         )
 
     def _targets(self, gold: torch.Tensor, start: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Gold entities `[batch, entities, 3]` (-1 padding) -> start, end `[batch, words, types]` and span
-        `[batch, words, max_span_length, types]` targets (spans longer than `max_span_length` only as ends)."""
-        start_gold, end_gold = torch.zeros_like(start), torch.zeros_like(start)
-        span_gold = start.new_zeros(*start.shape[:2], self.max_span_length, start.shape[2])
+        """Gold entities `[batch, entities, 3]` (-1 padding) -> `modeling_core.span_targets`."""
         rows, entities = (gold[:, :, 0] >= 0).nonzero(as_tuple=True)
         first, last, types = gold[rows, entities].unbind(-1)
-        start_gold[rows, first, types] = 1.0
-        end_gold[rows, last, types] = 1.0
-        inside = last - first < self.max_span_length
-        span_gold[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
-        return start_gold, end_gold, span_gold
-
-    def _candidates(
-        self, start: torch.Tensor, end: torch.Tensor, targets: tuple, word_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """The spans the span loss reads: both ends predicted (logits > 0) or both gold, inside the words."""
-        start_gold, end_gold, _ = targets
-        predicted = both_ends(start > 0, end > 0, self.max_span_length)
-        both_gold = both_ends(start_gold.bool(), end_gold.bool(), self.max_span_length)
-        return (predicted | both_gold) & spans_in_words(word_mask, self.max_span_length)[..., None]
+        return span_targets(rows, first, last, types, start.shape, self.max_span_length)
 
     def predict(
         self, logits: torch.Tensor, word_mask: torch.Tensor, threshold: float, overlapping: bool = True
     ) -> tuple:
-        """Every (span, type) whose start, end and span probabilities all exceed `threshold`, or with
-        `overlapping=False` the greedy non-overlapping ones (by the geometric mean of the three)."""
-        probabilities = torch.sigmoid(logits.float())
-        start, end, span = probabilities[:, :, 0], probabilities[:, :, 1], probabilities[:, :, 2:]
-        ends = both_ends(start > threshold, end > threshold, self.max_span_length)
-        chosen = ends & (span > threshold) & spans_in_words(word_mask, self.max_span_length)[..., None]
-        # [batch, words, span, types]: each span's start, end and span probabilities
-        scores = start[:, :, None] * shifted_windows(end, self.max_span_length, dim=1) * span
-        return chosen_spans(chosen, scores.pow(1.0 / 3.0), overlapping)
+        """Multi-NER's decision, by its own decoder (`decoding.decode_spans`): every (span, type) whose start, end and
+        span probabilities all exceed `threshold`, scored by their geometric mean; with `overlapping=False` the
+        greedy non-overlapping ones."""
+        # padding words start and end nothing
+        logits = logits.float().masked_fill(~word_mask[:, :, None, None], MASKED_LOGIT)
+        start, end, span = (part.cpu().numpy() for part in (logits[:, :, 0], logits[:, :, 1], logits[:, :, 2:]))
+        found = [
+            (row, first, last, kind, score)
+            for row, entities in enumerate(decode_spans(start, end, span, threshold))
+            for kind, first, last, score in entities
+        ]
+        rows, first, last, kinds = (
+            torch.tensor([entity[column] for entity in found], dtype=torch.long, device=logits.device)
+            for column in range(4)
+        )
+        scores = torch.tensor([entity[4] for entity in found], dtype=torch.float, device=logits.device)
+        return entity_rows(rows, torch.stack([first, last, kinds], dim=-1), scores, logits.shape[0], overlapping)
 
 
 NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead, "start_end_span": StartEndSpanHead}
@@ -335,17 +335,22 @@ def spans_in_words(word_mask: torch.Tensor, max_span_length: int) -> torch.Tenso
 
 
 def chosen_spans(chosen: torch.Tensor, scores: torch.Tensor, overlapping: bool) -> tuple:
-    """The (span, type)s `chosen` `[batch, words, max_span_length, types]` as padded `[batch, entities, 3]` (first,
-    last, type; -1 padding) with their `scores` `[batch, entities]`; with `overlapping=False` only the greedy
-    non-overlapping ones (`greedy_non_overlapping`)."""
+    """The (span, type)s `chosen` `[batch, words, max_span_length, types]` with their `scores` as `entity_rows`."""
     rows, first, width, types = chosen.nonzero(as_tuple=True)
     spans = torch.stack([first, first + width, types], dim=-1)
-    spans, kept_scores = pad_rows(rows, spans, scores[rows, first, width, types], chosen.shape[0])
+    return entity_rows(rows, spans, scores[rows, first, width, types], chosen.shape[0], overlapping)
+
+
+def entity_rows(rows: torch.Tensor, spans: torch.Tensor, scores: torch.Tensor, batch: int, overlapping: bool) -> tuple:
+    """Entities `spans` `[n, 3]` (first, last, type) with `scores` `[n]` of rows `rows` (sorted) as padded `[batch,
+    entities, 3]` (-1 padding) and `[batch, entities]`; with `overlapping=False` only the greedy non-overlapping ones
+    (`greedy_non_overlapping`)."""
+    spans, scores = pad_rows(rows, spans, scores, batch)
     if overlapping:
-        return spans, kept_scores
-    kept = greedy_non_overlapping(spans, kept_scores)
+        return spans, scores
+    kept = greedy_non_overlapping(spans, scores)
     rows, position = kept.nonzero(as_tuple=True)
-    return pad_rows(rows, spans[rows, position], kept_scores[rows, position], chosen.shape[0])
+    return pad_rows(rows, spans[rows, position], scores[rows, position], batch)
 
 
 def spans_to_tags(spans: torch.Tensor, length: int) -> torch.Tensor:
@@ -419,6 +424,7 @@ __all__ = [
     "StartEndSpanHead",
     "bio_transitions",
     "chosen_spans",
+    "entity_rows",
     "spans_in_words",
     "greedy_non_overlapping",
     "pad_rows",

@@ -178,6 +178,42 @@ def both_ends(start: torch.Tensor, end: torch.Tensor, max_span_length: int) -> t
     return start[:, :, None] & shifted_windows(end, max_span_length, dim=1)
 
 
+def span_targets(
+    rows: torch.Tensor,
+    first: torch.Tensor,
+    last: torch.Tensor,
+    types: torch.Tensor,
+    shape: torch.Size,
+    max_span_length: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Dense 0/1 targets of gold entities (`rows`, `first` and `last` position, `types`; one value per entity):
+    start and end of `shape` `[batch, context, types]`, span `[batch, context, max_span_length, types]` (`[b, i, k,
+    t]` the span i..i+k). An entity longer than `max_span_length` is a start and an end target only."""
+    start = torch.zeros(shape, device=rows.device)
+    end = torch.zeros_like(start)
+    span = start.new_zeros(shape[0], shape[1], max_span_length, shape[2])
+    start[rows, first, types] = 1.0
+    end[rows, last, types] = 1.0
+    inside = last - first < max_span_length
+    span[rows[inside], first[inside], (last - first)[inside], types[inside]] = 1.0
+    return start, end, span
+
+
+def span_candidates(
+    start: torch.Tensor,
+    end: torch.Tensor,
+    span_mask: torch.Tensor,
+    targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The spans of `span_mask` `[batch, context, max_span]` whose two ends are both in `start` and `end` (`[batch,
+    context, types]` bools: predicted), or with `targets` (`span_targets`) both gold: `[batch, context, max_span,
+    types]`. The spans a start/end/span loss reads in training, or a threshold's decision can choose."""
+    chosen = both_ends(start, end, span_mask.shape[2])
+    if targets is not None:
+        chosen = chosen | both_ends(targets[0].bool(), targets[1].bool(), span_mask.shape[2])
+    return chosen & span_mask[..., None]
+
+
 # Logit given to positions and spans that cannot be entity boundaries; sigmoid of it is 0 in every float type.
 MASKED_LOGIT = -1.0e4
 
@@ -363,6 +399,8 @@ __all__ = [
     "checked_names",
     "is_saved_config",
     "shifted_windows",
+    "span_candidates",
+    "span_targets",
     "signature_digest",
     "weighted_bce",
 ]

@@ -25,6 +25,8 @@ from .modeling_core import (
     check_switch_input,
     masked_bce,
     shifted_windows,
+    span_candidates,
+    span_targets,
 )
 from .query_modes_multiner import QueryAttention, query_mode_of
 from .type_attention_multiner import TYPE_ATTENTION_CLASSES, MaskedSelfAttention
@@ -273,17 +275,11 @@ class MultiNerModel(MultiNerPreTrainedModel):
         span_mask: torch.Tensor,
         targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """[batch, context, max_span, types]: valid spans whose start and end are both predicted ([batch, context,
-        types] bools), or with `targets` under "pred_and_gold" both gold; every valid span under "all"."""
-        span_size = self.config.max_span_length
-        candidates = span_mask[..., None].expand(-1, -1, -1, start_predicted.shape[-1])
+        """[batch, context, max_span, types]: `modeling_core.span_candidates` (both ends predicted, or with
+        `targets` under "pred_and_gold" both gold); every valid span under "all"."""
         if targets is not None and self.config.span_candidates == "all":
-            return candidates
-        chosen = both_ends(start_predicted, end_predicted, span_size)
-        if targets is not None:
-            start_gold, end_gold, _ = targets
-            chosen = chosen | both_ends(start_gold.bool(), end_gold.bool(), span_size)
-        return candidates & chosen
+            return span_mask[..., None].expand(-1, -1, -1, start_predicted.shape[-1])
+        return span_candidates(start_predicted, end_predicted, span_mask, targets)
 
     def _capped(self, candidates: torch.Tensor, start_logits: torch.Tensor, end_logits: torch.Tensor) -> torch.Tensor:
         """At most `config.max_span_candidates` of `candidates` [batch, context, max_span, types] per window and
@@ -363,13 +359,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
                 "labels hold an entity outside the inputs: each must be (type < types, 0 <= first <= last < context, "
                 f"last - first < max_span_length={max_span_length}); the processor builds valid labels."
             )
-        start_gold = labels.new_zeros(shape, dtype=torch.float)
-        end_gold = torch.zeros_like(start_gold)
-        span_gold = labels.new_zeros((batch, context, max_span_length, types), dtype=torch.float)
-        start_gold[rows, first, type_pos] = 1.0
-        end_gold[rows, last, type_pos] = 1.0
-        span_gold[rows, first, width, type_pos] = 1.0
-        return start_gold, end_gold, span_gold
+        return span_targets(rows, first, last, type_pos, shape, max_span_length)
 
 
 __all__ = [

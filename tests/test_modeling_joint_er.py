@@ -271,9 +271,9 @@ def test_span_head_resolves_overlaps_only_when_asked(bert_dir):
 
 
 def test_start_end_span_head_decides_as_multi_ner_decodes(bert_dir):
-    """The joint family's `start_end_span` head finds exactly the entities Multi-NER's decoder finds from the same
-    start, end and span logits (all three above the threshold, scored by their geometric mean), and with flat decoding
-    keeps the greedy non-overlapping ones."""
+    """The joint model decides with Multi-NER's decoder: from its own start, end and span logits (padding words
+    masked) it finds exactly the entities `decode_spans` finds (all three above the threshold, scored by their
+    geometric mean), and with flat decoding keeps the greedy non-overlapping ones."""
     from multiner.decoding import decode_spans
 
     torch.manual_seed(0)
