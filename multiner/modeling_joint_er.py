@@ -43,7 +43,9 @@ class JointErOutput(ModelOutput):
         ner_logits (`torch.FloatTensor`): the NER head's scores: `[batch, words, tags]` CRF emissions (`bio_crf`), or
             `[batch, words, max_span_length, entity types]` span logits (`span`; `[b, i, k, t]` is the span of words
             i..i+k), or `[batch, words, 2 + max_span_length, entity types]` start, end and span logits
-            (`start_end_span`: `[b, i, 0, t]` starts, `[b, i, 1, t]` ends, `[b, i, 2 + k, t]` the span i..i+k).
+            (`start_end_span`: `[b, i, 0, t]` starts, `[b, i, 1, t]` ends, `[b, i, 2 + k, t]` the span i..i+k;
+            spans the head did not need are `MASKED_LOGIT`: with `labels` those outside its loss's candidates, else
+            those whose ends do not clear the entity threshold).
         entity_spans (`torch.LongTensor` of shape `[batch, entities, 3]`): the entities relations were scored
             between, as (first word, last word, type), padded with -1: the gold ones when `labels` are given, else
             the predicted ones.
