@@ -1,5 +1,5 @@
 """What the three families' models share, tested once: the input signature and its check, the weighted binary
-cross-entropy, window shifting."""
+cross-entropy, window shifting, the span heads' head sets."""
 
 import json
 import math
@@ -12,7 +12,13 @@ from conftest import tiny_bart_config
 from transformers import AutoModel, pipeline
 
 import multiner
-from multiner.modeling_core import check_input_signature, shifted_windows, signature_digest, weighted_bce
+from multiner.modeling_core import (
+    SpanHeads,
+    check_input_signature,
+    shifted_windows,
+    signature_digest,
+    weighted_bce,
+)
 
 BART = tiny_bart_config().to_dict()
 
@@ -64,6 +70,27 @@ def test_shifted_windows_along_any_axis():
     windows = shifted_windows(states, 3)
     assert windows.shape == (2, 4, 3, 3) and torch.equal(windows[:, 1, 2], states[:, 3])
     assert torch.equal(windows[:, 2, 2], torch.zeros(2, 3))
+
+
+def test_span_heads_read_each_types_head_set_whatever_the_order():
+    """Types may use the head sets in any order, share one, or use each once in order (read without copying the
+    weights): the logits are each type's own head set's, so a permuted `head_index` permutes the type axis."""
+    torch.manual_seed(0)
+    heads = SpanHeads(3, 8, 6, max_span_length=3)
+    heads.initialize(0.5)
+    heads.eval()
+    hidden = torch.randn(2, 3, 5, 8)  # [batch, types, context, hidden]
+    in_order, permuted, shared = torch.arange(3), torch.tensor([2, 0, 1]), torch.zeros(3, dtype=torch.long)
+    outputs = {}
+    for name, index in {"in order": in_order, "permuted": permuted, "shared": shared}.items():
+        # the same states for every type, so that each type's logits are those of its head set alone
+        same = hidden[:, :1].expand(-1, 3, -1, -1)
+        outputs[name] = (*heads.boundaries(same, index), heads.spans(same, index))
+    for ordered, moved in zip(outputs["in order"], outputs["permuted"]):
+        assert torch.allclose(moved, ordered[..., permuted], atol=1e-6)
+    for ordered, one_set in zip(outputs["in order"], outputs["shared"]):
+        assert torch.allclose(one_set, ordered[..., [0, 0, 0]], atol=1e-6)
+        assert not torch.allclose(one_set, ordered, atol=1e-3)
 
 
 FAMILY_CONFIGS = {
