@@ -166,9 +166,16 @@ class QueryAttention(nn.Module):
         self.dropout = nn.Dropout(config.type_attention_dropout)
         self.layer_norm = nn.LayerNorm(hidden_size, eps=config.layer_norm_eps)
 
-    def forward(self, context: torch.Tensor, query_states: torch.Tensor, query_spans: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        context: torch.Tensor,
+        query_states: torch.Tensor,
+        query_spans: torch.Tensor,
+        projected: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """context: [batch, context, hidden]; query_states: [block, hidden], the encoded query block; query_spans:
-        [types, 2], each type's query tokens [start, stop) in the block. Returns [batch, types, context, hidden]."""
+        [types, 2], each type's query tokens [start, stop) in the block; projected: `self.key_value(query_states)`
+        when the caller kept it. Returns [batch, types, context, hidden]."""
         batch, length, hidden_size = context.shape
         heads = self.num_heads
         # each type's own query tokens, gathered into [types, longest query] (shorter ones masked)
@@ -177,7 +184,8 @@ class QueryAttention(nn.Module):
         own = positions < query_spans[:, 1:]
         positions = positions.clamp(max=query_states.shape[0] - 1)
         query = self.query(context).view(batch, length, heads, -1).transpose(1, 2)  # [batch, heads, context, d]
-        key, value = self.key_value(query_states).view(-1, 2, heads, hidden_size // heads).permute(1, 2, 0, 3)
+        projected = self.key_value(query_states) if projected is None else projected
+        key, value = projected.view(-1, 2, heads, hidden_size // heads).permute(1, 2, 0, 3)
         key, value = key[:, positions], value[:, positions]  # [heads, types, longest, d]
         scores = torch.einsum("bhcd,htld->bthcl", query, key) * query.shape[-1] ** -0.5
         scores = scores.masked_fill(~own[None, :, None, None, :], float("-inf"))
@@ -229,7 +237,7 @@ class PackedEncoding(nn.Module):
         if (query_input_ids != block).any() or (query_spans != spans).any():
             raise ValueError("All rows of a packed batch must share one query block; build them with one processor.")
         block_types = None if query_token_type_ids is None else query_token_type_ids[:1]
-        cache, query_states = self._encoded_block(encoder, block, block_types)
+        cache, query_states, projected = self._encoded_block(encoder, block, block_types)
         batch = input_ids.shape[0]
         shared = DynamicCache(config=encoder.config)
         for index, layer in enumerate(cache.layers):
@@ -242,31 +250,35 @@ class PackedEncoding(nn.Module):
             attention_mask=torch.cat([block_mask, attention_mask], dim=1),
             token_type_ids=token_type_ids,
         ).last_hidden_state[:, :context_length]
-        return self.query_attention(context, query_states[0], spans)
+        return self.query_attention(context, query_states[0], spans, projected)
 
     def _encoded_block(
         self, encoder: PreTrainedModel, block: torch.Tensor, block_types: torch.Tensor | None
-    ) -> tuple[DynamicCache, torch.Tensor]:
-        """The query block's keys and values (a cache) and its states. Without gradients in eval mode they are kept
-        for the next call with the same block, encoder weights (tensors and in-place versions), device and autocast
-        state: a prediction of one short text at a time would otherwise encode every query again for each text."""
+    ) -> tuple[DynamicCache, torch.Tensor, torch.Tensor | None]:
+        """The query block's keys and values (a cache), its states and (when kept) their projection to the query
+        attention's keys and values. Without gradients in eval mode they are kept for the next call with the same
+        block, encoder and query-attention weights (tensors and in-place versions), device and autocast state: a
+        prediction of one short text at a time would otherwise encode every query again for each text."""
         reusable = not self.training and not torch.is_grad_enabled()
         if reusable:
+            weights = (*encoder.parameters(), *self.query_attention.key_value.parameters())
             key = (
                 block.device,
                 tuple(block[0].tolist()),
                 None if block_types is None else tuple(block_types[0].tolist()),
                 torch.is_autocast_enabled(block.device.type),
-                tuple((parameter.data_ptr(), parameter._version) for parameter in encoder.parameters()),
+                tuple((parameter.data_ptr(), parameter._version) for parameter in weights),
             )
             if self._block is not None and self._block[0] == key:
-                return self._block[1], self._block[2]
+                return self._block[1]
         self._block = None
         cache = DynamicCache(config=encoder.config)
         states = call_with_cache(encoder, cache, input_ids=block, token_type_ids=block_types).last_hidden_state
-        if reusable:
-            self._block = (key, cache, states)
-        return cache, states
+        if not reusable:
+            return cache, states, None
+        encoded = (cache, states, self.query_attention.key_value(states[0]))
+        self._block = (key, encoded)
+        return encoded
 
 
 # ------------------------------------------------------------------------------------------------- the registry

@@ -118,7 +118,7 @@ def test_query_block_goes_through_the_encoder_once_per_batch(bert_dir):
 def test_prediction_encodes_the_query_block_once_until_the_weights_change(bert_dir):
     """Without gradients in eval mode the block's keys and values are kept: a second batch (one text) runs the
     encoder on its context only, with the same outputs as a fresh model; changing a weight in place, training mode
-    or gradients encode the block again."""
+    or gradients encode the block again, and the query attention's projection of it follows its own weights."""
     model, processor = build(bert_dir)
     shapes = []
     model.encoder.register_forward_hook(
@@ -141,6 +141,16 @@ def test_prediction_encodes_the_query_block_once_until_the_weights_change(bert_d
         changed = model(**second)
         model(**second)
     assert shapes == [1, 1, 1] and not torch.allclose(changed.start_logits, kept.start_logits)
+    # the query attention's projection of the block is kept with it, and recomputed when its weights change
+    key_value = model.query_encoding.query_attention.key_value
+    with torch.no_grad():
+        before = model(**second)
+        key_value.weight.mul_(0.5)
+        after = model(**second)
+        model.query_encoding._block = None  # nothing kept: computed afresh
+        recomputed = model(**second)
+    assert not torch.allclose(after.start_logits, before.start_logits)
+    torch.testing.assert_close(after.start_logits, recomputed.start_logits, rtol=0, atol=0)
     shapes.clear()
     model(**second)  # with gradients
     model.train()
