@@ -268,8 +268,7 @@ class StartEndSpanHead(nn.Module):
         `predict` at that threshold can choose. With neither, every span."""
         types = self.heads.span_output_bias.shape[0]
         hidden = words[:, None].expand(-1, types, -1, -1)  # every type reads the same word states
-        head_index = torch.arange(types, device=words.device)
-        start, end = self.heads.boundaries(hidden, head_index)  # [batch, words, types] each
+        start, end = self.heads.boundaries(hidden)  # [batch, words, types] each; type t reads head set t
         candidates = None
         if gold is not None:
             inside = spans_in_words(word_mask, self.max_span_length)
@@ -277,7 +276,7 @@ class StartEndSpanHead(nn.Module):
         elif threshold:
             floor = math.log(threshold / (1.0 - threshold))
             candidates = span_candidates(start > floor, end > floor, spans_in_words(word_mask, self.max_span_length))
-        spans = self.heads.spans(hidden, head_index, candidates)
+        spans = self.heads.spans(hidden, candidates=candidates)
         return torch.cat([start[:, :, None], end[:, :, None], spans], dim=2)
 
     def loss(

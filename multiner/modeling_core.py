@@ -260,14 +260,11 @@ class SpanHeads(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     @staticmethod
-    def _of(weight: torch.Tensor, head_index: torch.Tensor) -> torch.Tensor:
-        """`weight[head_index]`: each type's head set. When every set is used in order (one per type, the usual
-        case) that is `weight` itself, and indexing would copy every set's weights on every forward pass (a tenth of
-        Multi-NER's batch-1 prediction time on WNUT-16's ten types)."""
-        every_set = torch.arange(weight.shape[0], device=head_index.device)
-        if head_index.shape == every_set.shape and torch.equal(head_index, every_set):
-            return weight
-        return weight[head_index]
+    def _of(weight: torch.Tensor, head_index: torch.Tensor | None) -> torch.Tensor:
+        """Each type's head set: `weight[head_index]`, or `weight` itself for `head_index=None` (type t uses set t).
+        Indexing copies every set's weights, on every forward pass (a tenth of Multi-NER's batch-1 prediction time on
+        WNUT-16's ten types), so callers pass None when every set is used in order."""
+        return weight if head_index is None else weight[head_index]
 
     @torch.no_grad()
     def initialize(self, std: float) -> None:
@@ -282,8 +279,11 @@ class SpanHeads(nn.Module):
                 init.normal_(weight, mean=0.0, std=std)
             init.constant_(self.span_break_bias, -4.0)
 
-    def boundaries(self, hidden: torch.Tensor, head_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """hidden: [batch, types, context, hidden]; head_index: [types], the head set of each type.
+    def boundaries(
+        self, hidden: torch.Tensor, head_index: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """hidden: [batch, types, context, hidden]; head_index: [types], the head set of each type (None: type t
+        uses set t, every set in order).
 
         Returns start and end logits [batch, context, types]."""
         boundary = torch.einsum("btch,tkh->bctk", hidden, self._of(self.boundary_weight, head_index))
@@ -291,7 +291,7 @@ class SpanHeads(nn.Module):
         return boundary[..., 0], boundary[..., 1]
 
     def spans(
-        self, hidden: torch.Tensor, head_index: torch.Tensor, candidates: torch.Tensor | None = None
+        self, hidden: torch.Tensor, head_index: torch.Tensor | None = None, candidates: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Span logits [batch, context, max_span, types]. With `candidates` ([batch, context, max_span, types],
         bool) only those spans are scored and the rest hold `MASKED_LOGIT`: the span MLP is the largest tensor of
@@ -334,7 +334,7 @@ class SpanHeads(nn.Module):
         span = scores.new_full((batch, context, self.max_span_length, types), MASKED_LOGIT)
         return span.index_put((rows, first, width, type_pos), scores)
 
-    def _dense_scores(self, hidden: torch.Tensor, head_index: torch.Tensor, span_size: int) -> torch.Tensor:
+    def _dense_scores(self, hidden: torch.Tensor, head_index: torch.Tensor | None, span_size: int) -> torch.Tensor:
         """Every span up to `span_size` tokens: [batch, types, context, span_size], before the veto."""
         span_start = torch.einsum("btch,thd->btcd", hidden, self._of(self.span_start_weight, head_index))
         span_end = torch.einsum("btch,thd->btcd", hidden, self._of(self.span_end_weight, head_index))
@@ -360,7 +360,7 @@ class SpanHeads(nn.Module):
     def _sparse_scores(
         self,
         hidden: torch.Tensor,
-        head_index: torch.Tensor,
+        head_index: torch.Tensor | None,
         rows: torch.Tensor,
         first: torch.Tensor,
         width: torch.Tensor,

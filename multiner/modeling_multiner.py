@@ -216,11 +216,15 @@ class MultiNerModel(MultiNerPreTrainedModel):
         if self.casing_embedding is not None:
             hidden = hidden + self.casing_embedding(casing_ids)[:, None]
         types = hidden.shape[1]
+        every_type = entity_type_ids is None  # every type in the config's order: type t reads head set t
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)
         hidden = self.type_attention(hidden, context_mask)  # [batch, types, context, hidden]
         hidden = self.dropout(hidden)
 
-        head_index = torch.zeros_like(entity_type_ids) if self.config.share_heads else entity_type_ids
+        if self.config.share_heads:
+            head_index = torch.zeros_like(entity_type_ids)
+        else:
+            head_index = None if every_type else entity_type_ids
         start_logits, end_logits = self.heads.boundaries(hidden, head_index)
 
         start_mask, end_mask = start_mask.bool(), end_mask.bool()

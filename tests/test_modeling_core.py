@@ -73,8 +73,9 @@ def test_shifted_windows_along_any_axis():
 
 
 def test_span_heads_read_each_types_head_set_whatever_the_order():
-    """Types may use the head sets in any order, share one, or use each once in order (read without copying the
-    weights): the logits are each type's own head set's, so a permuted `head_index` permutes the type axis."""
+    """Types may use the head sets in any order, share one, or use each once in order (`head_index=None`, read
+    without copying the weights): the logits are each type's own head set's, so a permuted `head_index` permutes the
+    type axis, and None is the same as `0..types-1`."""
     torch.manual_seed(0)
     heads = SpanHeads(3, 8, 6, max_span_length=3)
     heads.initialize(0.5)
@@ -82,10 +83,12 @@ def test_span_heads_read_each_types_head_set_whatever_the_order():
     hidden = torch.randn(2, 3, 5, 8)  # [batch, types, context, hidden]
     in_order, permuted, shared = torch.arange(3), torch.tensor([2, 0, 1]), torch.zeros(3, dtype=torch.long)
     outputs = {}
-    for name, index in {"in order": in_order, "permuted": permuted, "shared": shared}.items():
+    for name, index in {"in order": in_order, "every set": None, "permuted": permuted, "shared": shared}.items():
         # the same states for every type, so that each type's logits are those of its head set alone
         same = hidden[:, :1].expand(-1, 3, -1, -1)
         outputs[name] = (*heads.boundaries(same, index), heads.spans(same, index))
+    for ordered, every_set in zip(outputs["in order"], outputs["every set"]):
+        assert torch.equal(every_set, ordered)
     for ordered, moved in zip(outputs["in order"], outputs["permuted"]):
         assert torch.allclose(moved, ordered[..., permuted], atol=1e-6)
     for ordered, one_set in zip(outputs["in order"], outputs["shared"]):
