@@ -316,12 +316,10 @@ class StartEndSpanHead(nn.Module):
             for row, entities in enumerate(decode_spans(start, end, span, threshold))
             for kind, first, last, score in entities
         ]
-        rows, first, last, kinds = (
-            torch.tensor([entity[column] for entity in found], dtype=torch.long, device=logits.device)
-            for column in range(4)
-        )
+        # (row, first, last, type) per entity
+        index = torch.tensor([entity[:4] for entity in found], dtype=torch.long, device=logits.device).view(-1, 4)
         scores = torch.tensor([entity[4] for entity in found], dtype=torch.float, device=logits.device)
-        return entity_rows(rows, torch.stack([first, last, kinds], dim=-1), scores, logits.shape[0], overlapping)
+        return entity_rows(index[:, 0], index[:, 1:], scores, logits.shape[0], overlapping)
 
 
 NER_HEADS = {"bio_crf": BioCrfHead, "span": SpanHead, "start_end_span": StartEndSpanHead}
