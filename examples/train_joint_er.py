@@ -13,8 +13,11 @@ Inputs: SpERT json (`--data_format spert`, CoNLL04 and ADE) or raw-text jsonline
 scripts': every TrainingArguments option, `--encoder`, `--learning_rate` for the pretrained encoder and
 `--head_learning_rate` for the BiRNN layers and heads. Runs under `accelerate launch` as any Trainer script does.
 Writes the model folder (Hub-ready: model, processor, code, card) and `results.json` (the command, scores, the
-relation scores with the gold entities given, training time, parameter counts). seeds/003's word features beside the
-encoder's states are on by default (`--casing_features False`, `--char_features False` turn them off).
+relation scores with the gold entities given, training time, parameter counts). Word-format data (SpERT json, ADE) is
+scored twice: on its words joined into text (`scores`), and on the dataset's own words (`word_scores`, the pipeline
+with `is_split_into_words=True`: the papers' protocol, where a word such as "Boise." is one unit). seeds/003's word
+features beside the encoder's states are on by default (`--casing_features False`, `--char_features False` turn them
+off).
 """
 
 from __future__ import annotations
@@ -103,6 +106,14 @@ class DataArguments:
             "the paper did for ADE; implied by the BIO head for training (the processor counts them either way)."
         },
     )
+    split_into_words: bool = field(
+        default=False,
+        metadata={
+            "help": "Train on the dataset's own words (SpERT json, ADE) instead of their text joined by spaces. "
+            "Either way the validation set of such data is scored twice: on that text, and on its words "
+            "(is_split_into_words=True: the papers' protocol, where a word such as 'Boise.' is one unit)."
+        },
+    )
     calibration_fraction: float | None = field(
         default=None,
         metadata={
@@ -129,8 +140,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
     return model_args, data_args, training_args
 
 
-def load_data(args: DataArguments) -> tuple[list[dict], list[dict], dict]:
-    """Train and validation examples as raw text, and what was removed from them."""
+def load_data(args: DataArguments) -> tuple[list[dict], list[dict], list[dict] | None, dict]:
+    """Train examples (raw text, or words with `--split_into_words`), validation examples as raw text and as words
+    (None for raw-text data), and what was removed from them."""
     if args.ade_folder:
         train, validation = ade_fold(args.ade_folder, args.ade_fold)
     else:
@@ -141,8 +153,12 @@ def load_data(args: DataArguments) -> tuple[list[dict], list[dict], dict]:
     if args.remove_overlaps:
         train, removed["train"] = remove_overlapping_entities(train)
         validation, removed["validation"] = remove_overlapping_entities(validation)
-    to_text = (lambda e: e) if args.data_format == "jsonl" and not args.ade_folder else words_to_text
-    return [to_text(e) for e in train], [to_text(e) for e in validation], removed
+    if args.data_format == "jsonl" and not args.ade_folder:
+        if args.split_into_words:
+            raise ValueError("--split_into_words needs word-format data (--data_format spert, or --ade_folder).")
+        return train, validation, None, removed
+    train = train if args.split_into_words else [words_to_text(e) for e in train]
+    return train, [words_to_text(e) for e in validation], validation, removed
 
 
 def types_of(examples: list[dict]) -> tuple[list[str], list[str]]:
@@ -159,7 +175,7 @@ def has_overlaps(examples: list[dict]) -> bool:
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, training_args = parse_args(argv)
     set_seed(training_args.seed)
-    train, validation, removed = load_data(data_args)
+    train, validation, validation_words, removed = load_data(data_args)
     held_out = []
     if data_args.calibration_fraction:
         train, held_out = hold_out_last(train, data_args.calibration_fraction)
@@ -195,13 +211,15 @@ def main(argv: list[str] | None = None) -> dict:
     metric, batch_size = load_ner_metric("relations"), training_args.per_device_eval_batch_size
     references = [as_metric_example(example) for example in validation]
 
-    def score(model) -> dict:
-        """The validation set's strict entity and relation scores, through the pipeline."""
+    def score(model, examples: list[dict] = validation, gold: list[dict] = references) -> dict:
+        """Strict entity and relation scores through the pipeline: of texts, or of word lists (offsets in words)."""
         extract = pipeline("joint-er", model=model, processor=processor)
-        predicted = extract([example["text"] for example in validation], batch_size=batch_size)
+        words = "tokens" in examples[0]
+        inputs = [example["tokens" if words else "text"] for example in examples]
+        predicted = extract(inputs, batch_size=batch_size, is_split_into_words=words)
         predictions = [as_metric_example(example) for example in predicted]
         kinds = {"entity_types": entity_types, "relation_types": relation_types}
-        return metric.compute(predictions=predictions, references=references, **kinds)
+        return metric.compute(predictions=predictions, references=gold, **kinds)
 
     dev_curve = []
     callbacks = [epoch_scores_callback(lambda model: _headline(score(model)), dev_curve)]
@@ -218,6 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
 
     extract = pipeline("joint-er", model=model.eval(), processor=processor)
+    held_out = [words_to_text(example) if "tokens" in example else example for example in held_out]
     calibration = calibrate_joint_thresholds(extract, held_out) if held_out else None
     if calibration:
         print(
@@ -228,9 +247,15 @@ def main(argv: list[str] | None = None) -> dict:
     scores = score(model)
     predict_seconds = time.time() - started
     print(format_relation_scores(scores))
+    word_scores = None
+    if validation_words:  # the papers' protocol: the dataset's own words, each one unit
+        word_scores = score(model, validation_words, [as_metric_example(example) for example in validation_words])
+        print("on the dataset's words (is_split_into_words=True):")
+        print(format_relation_scores(word_scores))
     # the same relation scorer given the gold entities: what entity errors cost the strict relation score
     oracle = oracle_relation_scores(model, processor, validation, batch_size)
     print(f"relations with gold entities given (oracle): micro F1 {100 * oracle['micro']['f1']:.2f}")
+    word_oracle = oracle_relation_scores(model, processor, validation_words, batch_size) if validation_words else None
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}
     card = JointErCardData(
@@ -243,7 +268,9 @@ def main(argv: list[str] | None = None) -> dict:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     results = {
         "scores": scores,
+        "word_scores": word_scores,
         "oracle_relations": oracle,
+        "word_oracle_relations": word_oracle,
         "unrepresentable": unrepresentable,
         "removed_overlaps": {name: dict(counts) for name, counts in removed.items()},
         "train_examples": len(train),

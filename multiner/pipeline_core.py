@@ -13,10 +13,17 @@ from typing import Any, ClassVar
 from torch.utils.data import Dataset as TorchDataset
 from transformers import Pipeline
 
-from .text_core import check_no_surrogate, what_was_given
+from .text_core import check_no_surrogate, checked_source, what_was_given
 
 # Texts per group and windows per forward pass when no batch_size is given: bounds memory on texts of any length.
 DEFAULT_BATCH_SIZE = 8
+# The call options every family's pipeline takes (a family lists its own before them).
+CORE_OPTIONS = ("is_split_into_words", "batch_size", "num_workers")
+
+
+class Words(tuple):
+    """One input given as its words (`is_split_into_words=True`): the processor reads it as `tokens=`, and its
+    results count words, not characters."""
 
 
 def unknown_option(pipeline_name: str, name: str, options: Sequence[str]) -> TypeError:
@@ -54,10 +61,54 @@ def check_pipeline_text(pipeline_name: str, text: Any, index: int) -> None:
 
 
 def check_pipeline_item(pipeline_name: str, text: Any, index: int) -> None:
-    """One text of a pipeline call, checked before any work on it: a string (else a `ValueError` naming `index`)
-    without lone surrogates."""
+    """One input of a pipeline call, checked before any work on it: a string (else a `ValueError` naming `index`)
+    without lone surrogates, or a `Words` of non-empty strings (an empty one finds nothing)."""
+    if isinstance(text, Words):
+        if text:
+            checked_source(text, index)
+        return
+    if isinstance(text, NotWords):
+        raise ValueError(
+            f"Input {index}: with is_split_into_words=True, {pipeline_name} takes lists of words (strings); "
+            f"{what_was_given(text.item)}. Pass texts without is_split_into_words."
+        )
     check_pipeline_text(pipeline_name, text, index)
     check_no_surrogate(text, index)
+
+
+def as_words(pipeline_name: str, inputs: Any) -> Any:
+    """The inputs of an `is_split_into_words=True` call as `Words`: one list of strings is one input (returned as a
+    `Words`); a list or tuple of word lists, a dataset column or a generator of them, one `Words` each. A list's
+    input that is not a list of words is a `ValueError` naming it; a stream's is refused when it comes
+    (`check_pipeline_item`), after the inputs before it are run."""
+    if isinstance(inputs, (list, tuple)):
+        if inputs and isinstance(inputs[0], str):  # one input's words
+            words = Words(inputs)
+            check_pipeline_item(pipeline_name, words, 0)
+            return words
+        items = [_as_words(item) for item in inputs]
+        for index, item in enumerate(items):
+            check_pipeline_item(pipeline_name, item, index)
+        return items
+    if isinstance(inputs, str) or inputs is None or isinstance(inputs, Mapping):
+        raise TypeError(
+            f"With is_split_into_words=True, {pipeline_name} takes a list of words or a list of word lists; "
+            f"{what_was_given(inputs)}."
+        )
+    return (_as_words(item) for item in inputs)
+
+
+@dataclass(frozen=True)
+class NotWords:
+    """An input of an `is_split_into_words=True` call that is not a list of words, refused when it is checked."""
+
+    item: Any
+
+
+def _as_words(item: Any) -> Words | NotWords:
+    if isinstance(item, (list, tuple)) and all(isinstance(word, str) for word in item):
+        return Words(item)
+    return NotWords(item)
 
 
 def check_pipeline_inputs(pipeline_name: str, inputs: Any) -> None:
@@ -119,12 +170,21 @@ def run_grouped(
         if group:
             yield from run(group, list(range(start, start + len(group))))
         return
-    order = sorted(range(len(inputs)), key=lambda index: len(inputs[index]) if isinstance(inputs[index], str) else 0)
+    order = sorted(range(len(inputs)), key=lambda index: _length(inputs[index]))
     results: list = [None] * len(inputs)
     for positions in chunks(order, size):
         for position, result in zip(positions, run([inputs[i] for i in positions], positions)):
             results[position] = result
     yield from results
+
+
+def _length(item: Any) -> int:
+    """Characters of a text or of a word list (0 for anything else: it is refused when it is run)."""
+    if isinstance(item, str):
+        return len(item)
+    if isinstance(item, Words):
+        return sum(len(word) for word in item if isinstance(word, str))
+    return 0
 
 
 @dataclass
@@ -141,7 +201,7 @@ class WindowedPipeline(Pipeline):
     family adds `_sanitize_parameters` (its call options), `_forward` (one batch of windows) and `save_pretrained`;
     its preprocess options go to `processor.tokenize`, its postprocess options to `postprocess`."""
 
-    call_options: ClassVar[tuple[str, ...]] = ("batch_size", "num_workers")
+    call_options: ClassVar[tuple[str, ...]] = CORE_OPTIONS
     processor_name: ClassVar[str]  # the family's processor class (by name: a Hub folder's copy is another class)
     _load_processor = True
     _load_tokenizer = False
@@ -166,15 +226,24 @@ class WindowedPipeline(Pipeline):
         self.processor.check_model_config(self.model.config)
         self.tokenizer = self.processor.tokenizer
 
-    def __call__(self, inputs, *args, **kwargs):
-        """The result of a text, or one per text of a list, dataset or generator."""
+    def __call__(self, inputs, *args, is_split_into_words: bool = False, **kwargs):
+        """The result of a text, or one per text of a list, dataset or generator. With `is_split_into_words=True`
+        (as transformers' token-classification pipeline), inputs are words: a list of words is one input, a list
+        (dataset, generator) of word lists several, and offsets in the results count words."""
         if args:
             raise TypeError(
                 f"{type(self).__name__} takes the texts and keyword options ({', '.join(self.call_options)}); got "
                 f"{len(args)} more positional argument(s)."
             )
         check_counts(kwargs)
-        check_pipeline_inputs(type(self).__name__, inputs)
+        if not isinstance(is_split_into_words, bool):
+            raise TypeError(f"is_split_into_words must be True or False, got {is_split_into_words!r}.")
+        if is_split_into_words:
+            inputs = as_words(type(self).__name__, inputs)
+            if isinstance(inputs, Words):
+                return self([inputs], **kwargs)[0]
+        else:
+            check_pipeline_inputs(type(self).__name__, inputs)
         if kwargs.get("batch_size") is None and self._batch_size is None:
             kwargs["batch_size"] = DEFAULT_BATCH_SIZE
         if isinstance(inputs, tuple):
@@ -191,6 +260,10 @@ class WindowedPipeline(Pipeline):
     def preprocess(self, texts: list[str], indices: list[int] | None = None, **tokenize_options):
         # every text was checked before it got here: a list's up front (`check_pipeline_inputs`), a stream's item by
         # item as it was taken (`run_grouped`'s check)
+        if texts and isinstance(texts[0], Words):  # an is_split_into_words call: every input is a Words
+            return self.processor.tokenize(
+                tokens=[list(words) for words in texts], indices=indices, allow_empty=True, **tokenize_options
+            )
         return self.processor.tokenize(text=texts, indices=indices, allow_empty=True, **tokenize_options)
 
     def postprocess(self, found: tuple) -> list:
@@ -224,7 +297,10 @@ class WindowedPipeline(Pipeline):
 
 
 __all__ = [
+    "CORE_OPTIONS",
     "DEFAULT_BATCH_SIZE",
+    "Words",
+    "as_words",
     "Windows",
     "WindowedPipeline",
     "check_counts",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .card_joint_er import JointErCardData, write_joint_er_card
-from .pipeline_core import WindowedPipeline, Windows, unknown_option
+from .pipeline_core import CORE_OPTIONS, WindowedPipeline, Windows, unknown_option
 from .text_core import check_threshold
 
-CALL_OPTIONS = ("relation_threshold", "entity_threshold", "batch_size", "num_workers")
+CALL_OPTIONS = ("relation_threshold", "entity_threshold", *CORE_OPTIONS)
 
 
 class JointErPipeline(WindowedPipeline):
@@ -21,7 +21,8 @@ class JointErPipeline(WindowedPipeline):
 
     Call options (anything else is a TypeError): `relation_threshold` (a number in [0, 1); the model config's by
     default), `entity_threshold` (span heads only), `batch_size` (texts per group and windows per forward pass,
-    default 8), `num_workers`.
+    default 8), `num_workers`, `is_split_into_words` (inputs are
+    word lists; offsets count words).
 
     Example:
         >>> from transformers import pipeline

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .card_multiner import MultiNerCardData, write_multiner_card
-from .pipeline_core import WindowedPipeline, Windows, unknown_option
+from .pipeline_core import CORE_OPTIONS, WindowedPipeline, Windows, unknown_option
 from .processing_multiner import MultiNerTexts
 
-CALL_OPTIONS = ("threshold", "entity_types", "flat", "batch_size", "num_workers")
+CALL_OPTIONS = ("threshold", "entity_types", "flat", *CORE_OPTIONS)
 
 
 class MultiNerPipeline(WindowedPipeline):
@@ -21,7 +21,7 @@ class MultiNerPipeline(WindowedPipeline):
     Call options (anything else is a TypeError): `threshold` (a number in [0, 1); default the model's calibrated
     `config.decision_threshold`, else 0.5), `entity_types` (a list of the model's types: only those are scored),
     `flat` (a bool), `batch_size` (a positive int: texts per group and windows per forward pass, default 8),
-    `num_workers`.
+    `num_workers`, `is_split_into_words` (inputs are word lists; offsets count words).
 
     Example:
         >>> from transformers import pipeline

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .card_seq2seq import Seq2SeqNerCardData, write_seq2seq_card
-from .pipeline_core import WindowedPipeline, Windows, unknown_option
+from .pipeline_core import CORE_OPTIONS, WindowedPipeline, Windows, unknown_option
 
-CALL_OPTIONS = ("num_beams", "max_new_tokens", "batch_size", "num_workers")
+CALL_OPTIONS = ("num_beams", "max_new_tokens", *CORE_OPTIONS)
 
 
 class Seq2SeqNerPipeline(WindowedPipeline):
@@ -19,7 +19,7 @@ class Seq2SeqNerPipeline(WindowedPipeline):
 
     Call options (anything else is a TypeError): `num_beams` (default 1: greedy), `max_new_tokens` (default the
     config's `max_target_length`), `batch_size` (texts per group and windows per generate call, default 8),
-    `num_workers`.
+    `num_workers`, `is_split_into_words` (inputs are word lists; offsets count words).
 
     Example:
         >>> from transformers import pipeline

@@ -139,6 +139,7 @@ def oracle_relation_scores(model, processor, examples: Sequence[dict], batch_siz
     (as in training) and its relations above `model.config.relation_threshold` are compared with the gold ones.
     Entity errors cannot cost a relation here, so the gap to the pipeline's strict relation score is what entity
     errors cost. Gold items the processor cannot represent (see `count_unrepresentable`) are out of both sides.
+    `examples` are texts (`{"text", "entities", "relations"}`) or word lists (`"tokens"`, offsets in words).
 
     Returns `micro_macro_scores` over the relation types, plus `windows` and the `unrepresentable` counts.
 
@@ -147,7 +148,8 @@ def oracle_relation_scores(model, processor, examples: Sequence[dict], batch_siz
         0.71
     """
     columns = {name: [example.get(name) or [] for example in examples] for name in ("entities", "relations")}
-    rows = processor.preprocess({"text": [example["text"] for example in examples], **columns})
+    source = "tokens" if examples and "tokens" in examples[0] else "text"  # texts, or word lists (offsets in words)
+    rows = processor.preprocess({source: [example[source] for example in examples], **columns})
     unrepresentable = processor.count_unrepresentable(rows)
     features = [{name: rows[name][i] for name in rows} for i in range(len(rows["input_ids"]))]
     collator = JointErDataCollator.from_processor(processor)

@@ -244,6 +244,10 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     )
     assert results["trainable_parameters"] == results["trainable_outside_encoder"] < results["parameters"]
     assert set(results["scores"]["relations"]) == {"strict", "boundaries"}
+    # CoNLL04 comes as words: scored again on them (the papers' protocol), the oracle too
+    assert set(results["word_scores"]) == {"entities", "relations"}
+    assert results["word_scores"]["entities"]["micro"]["gold"] == results["scores"]["entities"]["micro"]["gold"] == 893
+    assert 0.0 <= results["word_oracle_relations"]["micro"]["f1"] <= 1.0
     saved = json.loads((output / "results.json").read_text())
     assert saved["scores"] == results["scores"] and saved["command"].startswith("python examples/train_joint_er.py")
     from transformers import pipeline

@@ -71,6 +71,38 @@ def test_a_stream_gives_every_result_before_its_bad_item_then_the_error(family_p
             assert without_scores(result) == without_scores(expected[0])
 
 
+def entities_of(found) -> list[dict]:
+    return found["entities"] if isinstance(found, dict) else found
+
+
+def test_word_lists_with_is_split_into_words_give_word_offsets(family_pipeline):
+    """As transformers' token-classification pipeline: `is_split_into_words=True` takes word lists (one list is one
+    input); the model reads the same tokens as the words' text, and offsets count words."""
+    texts = ["Ada Lovelace lived in London .", "Grace Hopper met Ada in Paris ."]
+    words = [text.split() for text in texts]
+    from_texts = family_pipeline(texts)
+    from_words = family_pipeline(words, is_split_into_words=True)
+    assert sum(len(entities_of(found)) for found in from_texts) > 0
+    for text_found, word_found, sentence in zip(from_texts, from_words, words):
+        for by_text, by_words in zip(entities_of(text_found), entities_of(word_found), strict=True):
+            assert (by_words["entity_group"], by_words["word"]) == (by_text["entity_group"], by_text["word"])
+            assert by_words["score"] == pytest.approx(by_text["score"], abs=1e-5)
+            assert " ".join(sentence[by_words["start"] : by_words["end"]]) == by_words["word"]
+    assert without_scores(family_pipeline(words[0], is_split_into_words=True)) == without_scores(from_words[0])
+    assert without_scores(list(family_pipeline(iter(words), is_split_into_words=True))) == without_scores(from_words)
+    assert family_pipeline([], is_split_into_words=True) == []
+    with pytest.raises(TypeError, match=r"With is_split_into_words=True, \w+Pipeline takes a list of words or a list"):
+        family_pipeline(texts[0], is_split_into_words=True)
+    with pytest.raises(ValueError, match=r"Input 1: with is_split_into_words=True, .* got str 'Alan Turing'"):
+        family_pipeline([words[0], "Alan Turing"], is_split_into_words=True)
+    with pytest.raises(ValueError, match=r"Input 0 must be a non-empty string or a non-empty list of non-empty words"):
+        family_pipeline(["Ada", 3], is_split_into_words=True)
+    with pytest.raises(TypeError, match=r"is_split_into_words must be True or False, got 'yes'"):
+        family_pipeline(words, is_split_into_words="yes")
+    with pytest.raises(TypeError, match=r"unknown option 'is_split_into_word'\. Did you mean 'is_split_into_words'"):
+        family_pipeline(texts, is_split_into_word=True)
+
+
 def test_the_processor_refuses_what_is_not_text_or_words(family_pipeline):
     processor = family_pipeline.processor
     with pytest.raises(TypeError, match=r"text= takes a string or a list of strings; got int 123"):
