@@ -137,6 +137,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
         raise ValueError("Give --train_file and --validation_file, or --ade_folder (and --ade_fold).")
     if data_args.data_format not in READERS:
         raise ValueError(f"--data_format {data_args.data_format!r} is not one of {sorted(READERS)}.")
+    if data_args.split_into_words and data_args.data_format == "jsonl" and not data_args.ade_folder:
+        raise ValueError("--split_into_words needs word-format data (--data_format spert, or --ade_folder).")
     return model_args, data_args, training_args
 
 
@@ -154,8 +156,6 @@ def load_data(args: DataArguments) -> tuple[list[dict], list[dict], list[dict] |
         train, removed["train"] = remove_overlapping_entities(train)
         validation, removed["validation"] = remove_overlapping_entities(validation)
     if args.data_format == "jsonl" and not args.ade_folder:
-        if args.split_into_words:
-            raise ValueError("--split_into_words needs word-format data (--data_format spert, or --ade_folder).")
         return train, validation, None, removed
     train = train if args.split_into_words else [words_to_text(e) for e in train]
     return train, [words_to_text(e) for e in validation], validation, removed

@@ -36,3 +36,17 @@ def test_discontinuous_error_categories():
     assert list(found)[1:] == list(errors.PREDICTED_CATEGORIES)
     for category, predicted in found.items():
         assert errors.predicted_category(predicted, golds) == category
+
+
+def test_joint_protocols_counts_entities_missed_by_a_split_off_mark():
+    import joint_protocols
+
+    texts = [{"text": "north of Boise.", "entities": [{"start": 9, "end": 15, "label": "Loc"}]}]
+
+    def found(*entities):
+        return [{"entities": [{"start": s, "end": e, "entity_group": label} for s, e, label in entities]}]
+
+    assert joint_protocols.split_off_punctuation(texts, found((9, 14, "Loc"))) == 1
+    assert joint_protocols.split_off_punctuation(texts, found((9, 15, "Loc"), (9, 14, "Loc"))) == 0  # found whole
+    assert joint_protocols.split_off_punctuation(texts, found((9, 14, "Org"))) == 0  # another type: a type error
+    assert joint_protocols.split_off_punctuation(texts, found((9, 13, "Loc"))) == 0

@@ -259,6 +259,33 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     assert "trained on conll04" in (output / "README.md").read_text()
 
 
+def test_joint_er_script_trains_on_the_datasets_words(bert_dir, shared_data, tmp_path):
+    """--split_into_words trains on CoNLL04's own words ("Boise." one word) and scores both protocols; raw-text data
+    has no words to train on."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    import train_joint_er
+
+    conll04 = shared_data / "conll04"
+    files = [
+        "--train_file",
+        str(conll04 / "train_triples.json"),
+        "--validation_file",
+        str(conll04 / "dev_triples.json"),
+    ]
+    arguments = ["--encoder", bert_dir, "--max_train_samples", "24", "--max_eval_samples", "12", "--freeze_encoder"]
+    arguments += ["--num_train_epochs", "1", "--output_dir", str(tmp_path / "words"), "--split_into_words"]
+    train, validation, validation_words, _ = train_joint_er.load_data(train_joint_er.parse_args(files + arguments)[1])
+    assert (
+        "tokens" in train[0]
+        and "text" in validation[0]
+        and validation_words[0]["tokens"] == validation[0]["text"].split(" ")
+    )
+    results = train_joint_er.main(files + arguments)
+    assert results["train_examples"] == 24 and results["word_scores"]["entities"]["micro"]["gold"] > 0
+    with pytest.raises(ValueError, match="--split_into_words needs word-format data"):
+        train_joint_er.parse_args(files + arguments + ["--data_format", "jsonl"])
+
+
 def test_seq2seq_script_on_real_cadec(bert_dir, shared_data, tmp_path):
     """examples/train_seq2seq.py on the first CADEC sentences (tiny warm-started pair): it trains, scores dev
     sentences on raw text greedy and with beam search, and writes a folder whose reloaded pipeline predicts the
