@@ -22,7 +22,6 @@ from pathlib import Path
 
 from transformers import pipeline
 
-from multiner import JointErModel, JointErProcessor
 from multiner.ner_metric import as_metric_example, load_ner_metric
 from multiner.readers import ade_fold, read_spert_json, remove_overlapping_entities, words_to_text
 from multiner.training_joint_er import oracle_relation_scores
@@ -48,7 +47,7 @@ def split_off_punctuation(texts: list[dict], predicted: list[dict]) -> int:
 
 def score_model(folder: str, examples: list[dict], batch_size: int) -> dict:
     extract = pipeline("joint-er", model=folder)
-    model, processor = JointErModel.from_pretrained(folder).eval(), JointErProcessor.from_pretrained(folder)
+    model, processor = extract.model, extract.processor  # loaded once, for the oracle too
     metric = load_ner_metric("relations")
     kinds = {"entity_types": model.config.entity_types, "relation_types": model.config.relation_types}
     texts = [words_to_text(example) for example in examples]

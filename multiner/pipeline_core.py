@@ -179,12 +179,11 @@ def run_grouped(
 
 
 def _length(item: Any) -> int:
-    """Characters of a text or of a word list (0 for anything else: it is refused when it is run)."""
+    """Characters of a text or of a word list (a list's items are checked before it is sorted; 0 for anything
+    else)."""
     if isinstance(item, str):
         return len(item)
-    if isinstance(item, Words):
-        return sum(len(word) for word in item if isinstance(word, str))
-    return 0
+    return sum(map(len, item)) if isinstance(item, Words) else 0
 
 
 @dataclass
@@ -240,19 +239,17 @@ class WindowedPipeline(Pipeline):
             raise TypeError(f"is_split_into_words must be True or False, got {is_split_into_words!r}.")
         if is_split_into_words:
             inputs = as_words(type(self).__name__, inputs)
-            if isinstance(inputs, Words):
-                return self([inputs], **kwargs)[0]
         else:
             check_pipeline_inputs(type(self).__name__, inputs)
         if kwargs.get("batch_size") is None and self._batch_size is None:
             kwargs["batch_size"] = DEFAULT_BATCH_SIZE
+        if isinstance(inputs, (str, Words)):  # one input (checked above)
+            return super().__call__([inputs], **kwargs)[0]
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(inputs, list) and not inputs:
             self._sanitize_parameters(**{k: v for k, v in kwargs.items() if k not in ("batch_size", "num_workers")})
             return []
-        if isinstance(inputs, str):
-            return super().__call__([inputs], **kwargs)[0]
         if not isinstance(inputs, (list, TorchDataset, GeneratorType)):
             inputs = (text for text in inputs)  # any other iterable (an iterator, a column) streams as a generator
         return super().__call__(inputs, **kwargs)

@@ -21,8 +21,7 @@ class JointErPipeline(WindowedPipeline):
 
     Call options (anything else is a TypeError): `relation_threshold` (a number in [0, 1); the model config's by
     default), `entity_threshold` (span heads only), `batch_size` (texts per group and windows per forward pass,
-    default 8), `num_workers`, `is_split_into_words` (inputs are
-    word lists; offsets count words).
+    default 8), `num_workers`, `is_split_into_words` (inputs are word lists; offsets count words).
 
     Example:
         >>> from transformers import pipeline
