@@ -254,7 +254,12 @@ def main(argv: list[str] | None = None) -> dict:
         print(format_relation_scores(word_scores))
     # the same relation scorer given the gold entities: what entity errors cost the strict relation score
     oracle = oracle_relation_scores(model, processor, validation, batch_size)
-    print(f"relations with gold entities given (oracle): micro F1 {100 * oracle['micro']['f1']:.2f}")
+    unknown = (
+        f" (counted as missed, of types the model lacks: {oracle['unknown_types']})"
+        if oracle["unknown_types"]
+        else ""
+    )
+    print(f"relations with gold entities given (oracle): micro F1 {100 * oracle['micro']['f1']:.2f}{unknown}")
     word_oracle = oracle_relation_scores(model, processor, validation_words, batch_size) if validation_words else None
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}

@@ -11,7 +11,8 @@ pair, and the flat decoding is greedy from the most probable entity down), so th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -139,14 +140,18 @@ def oracle_relation_scores(model, processor, examples: Sequence[dict], batch_siz
     (as in training) and its relations above `model.config.relation_threshold` are compared with the gold ones.
     Entity errors cannot cost a relation here, so the gap to the pipeline's strict relation score is what entity
     errors cost. Gold items the processor cannot represent (see `count_unrepresentable`) are out of both sides.
-    `examples` are texts (`{"text", "entities", "relations"}`) or word lists (`"tokens"`, offsets in words).
+    `examples` are texts (`{"text", "entities", "relations"}`) or word lists (`"tokens"`, offsets in words). A gold
+    relation of a type the model does not have, or between entities of such types (validation data with a type the
+    training data lacked), is a miss the model cannot avoid, as in the pipeline's scores: counted in `unknown_types`.
 
-    Returns `micro_macro_scores` over the relation types, plus `windows` and the `unrepresentable` counts.
+    Returns `micro_macro_scores` over the relation types, plus `windows` and the `unrepresentable` and
+    `unknown_types` counts.
 
     Example:
         >>> oracle_relation_scores(model, processor, dev)["micro"]["f1"]  # doctest: +SKIP
         0.71
     """
+    examples, misses = known_types_only(examples, model.config.entity_types, model.config.relation_types)
     columns = {name: [example.get(name) or [] for example in examples] for name in ("entities", "relations")}
     source = "tokens" if examples and "tokens" in examples[0] else "text"  # texts, or word lists (offsets in words)
     rows = processor.preprocess({source: [example[source] for example in examples], **columns})
@@ -171,8 +176,58 @@ def oracle_relation_scores(model, processor, examples: Sequence[dict], batch_siz
                 predicted.append([(types[kind], head, tail) for head, tail, kind in chosen[row].nonzero().tolist()])
     finally:
         model.train(was_training)
+    gold.append(misses)  # one more row: what no threshold could find
+    predicted.append([])
     scores = micro_macro_scores(gold, predicted, types)
-    return {**scores, "windows": len(features), "unrepresentable": dict(unrepresentable)}
+    unknown_types = Counter(kind for kind, *_ in misses)
+    return {
+        **scores,
+        "windows": len(features),
+        "unrepresentable": dict(unrepresentable),
+        "unknown_types": dict(unknown_types),
+    }
 
 
-__all__ = ["JointErCalibration", "above", "calibrate_joint_thresholds", "oracle_relation_scores"]
+def known_types_only(
+    examples: Sequence[dict], entity_types: Sequence[str], relation_types: Sequence[str]
+) -> tuple[list[dict], list[tuple]]:
+    """`examples` without the gold entities and relations of types the model does not have, and those relations as
+    unique miss keys `(type, example index, relation index)`. A relation is a miss too when one of its entities is
+    taken out; the others' entity indices are renumbered. Malformed items are left for the processor to name.
+
+    Example:
+        >>> examples = [{"text": "Ann met Bob in Rome", "entities": [{"start": 0, "end": 3, "label": "Peop"},
+        ...     {"start": 15, "end": 19, "label": "City"}, {"start": 8, "end": 11, "label": "Peop"}],
+        ...     "relations": [{"head": 0, "tail": 1, "type": "Live_In"}, {"head": 0, "tail": 2, "type": "Knows"}]}]
+        >>> kept, misses = known_types_only(examples, ["Peop", "Loc"], ["Live_In", "Knows"])
+        >>> kept[0]["relations"], misses
+        ([{'head': 0, 'tail': 1, 'type': 'Knows'}], [('Live_In', 0, 0)])
+    """
+    kept, misses = [], []
+    for number, example in enumerate(examples):
+        entities = example.get("entities") or []
+        known = [not (isinstance(entity, Mapping) and entity.get("label") not in entity_types) for entity in entities]
+        if all(known) and all(
+            not isinstance(relation, Mapping) or relation.get("type") in relation_types
+            for relation in example.get("relations") or []
+        ):
+            kept.append(example)
+            continue
+        renumbered = {old: new for new, old in enumerate(i for i, keep in enumerate(known) if keep)}
+        relations = []
+        for position, relation in enumerate(example.get("relations") or []):
+            if not isinstance(relation, Mapping):
+                relations.append(relation)
+                continue
+            ends = {name: relation.get(name) for name in ("head", "tail")}
+            indices = {name: end for name, end in ends.items() if type(end) is int and 0 <= end < len(known)}
+            if relation.get("type") not in relation_types or any(end not in renumbered for end in indices.values()):
+                misses.append((relation.get("type"), number, position))
+            else:
+                relations.append({**relation, **{name: renumbered[end] for name, end in indices.items()}})
+        entities = [entity for entity, keep in zip(entities, known) if keep]
+        kept.append({**example, "entities": entities, "relations": relations})
+    return kept, misses
+
+
+__all__ = ["JointErCalibration", "above", "calibrate_joint_thresholds", "known_types_only", "oracle_relation_scores"]

@@ -82,3 +82,30 @@ def test_oracle_relations_read_the_gold_entities_whatever_the_entity_head_finds(
     model.config.relation_threshold = 0.0
     pairs = sum(len(e["entities"]) * (len(e["entities"]) - 1) for e in RELATIONS) * len(RELATION_TYPES)
     assert oracle_relation_scores(model, processor, RELATIONS)["micro"]["predicted"] == pairs
+
+
+def test_oracle_counts_relations_of_types_the_model_lacks_as_misses(joint_er_dir):
+    """Validation data may hold a type the (cut) training data lacked: the oracle scores it as the pipeline does, a
+    miss no threshold could avoid, instead of stopping at the processor's unknown-type error."""
+    extract = pipeline("joint-er", model=joint_er_dir)
+    known = oracle_relation_scores(extract.model, extract.processor, RELATIONS)
+    extra = {
+        "text": "Ada Lovelace met Alan Turing in Manchester.",
+        "entities": [
+            {"start": 0, "end": 12, "label": "Peop"},
+            {"start": 17, "end": 28, "label": "Peop"},
+            {"start": 32, "end": 42, "label": "City"},  # an entity type the model lacks
+        ],
+        "relations": [
+            {"head": 0, "tail": 1, "type": "Knows"},  # a relation type the model lacks
+            {"head": 1, "tail": 2, "type": "Live_In"},  # a known type, to an entity of an unknown type
+        ],
+    }
+    oracle = oracle_relation_scores(extract.model, extract.processor, [*RELATIONS, extra])
+    assert oracle["unknown_types"] == {"Knows": 1, "Live_In": 1}
+    assert oracle["micro"]["gold"] == known["micro"]["gold"] + 2
+    assert oracle["micro"]["recall"] == pytest.approx(
+        known["micro"]["recall"] * known["micro"]["gold"] / (known["micro"]["gold"] + 2)
+    )
+    with pytest.raises(ValueError, match="relation must be a dict"):  # malformed input is still named
+        oracle_relation_scores(extract.model, extract.processor, [{**extra, "relations": ["Knows"]}])
