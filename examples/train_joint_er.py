@@ -255,9 +255,7 @@ def main(argv: list[str] | None = None) -> dict:
     # the same relation scorer given the gold entities: what entity errors cost the strict relation score
     oracle = oracle_relation_scores(model, processor, validation, batch_size)
     unknown = (
-        f" (counted as missed, of types the model lacks: {oracle['unknown_types']})"
-        if oracle["unknown_types"]
-        else ""
+        f" (counted as missed, of types the model lacks: {oracle['unknown_types']})" if oracle["unknown_types"] else ""
     )
     print(f"relations with gold entities given (oracle): micro F1 {100 * oracle['micro']['f1']:.2f}{unknown}")
     word_oracle = oracle_relation_scores(model, processor, validation_words, batch_size) if validation_words else None
