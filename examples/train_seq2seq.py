@@ -31,7 +31,13 @@ from pathlib import Path
 
 from transformers import pipeline, set_seed
 
-from multiner import Seq2SeqNerCardData, Seq2SeqNerDataCollator, Seq2SeqNerModel, Seq2SeqNerProcessor
+from multiner import (
+    Seq2SeqNerCardData,
+    Seq2SeqNerConfig,
+    Seq2SeqNerDataCollator,
+    Seq2SeqNerModel,
+    Seq2SeqNerProcessor,
+)
 from multiner.ner_metric import as_metric_entities, load_ner_metric
 from multiner.readers import (
     entity_base_of,
@@ -70,7 +76,9 @@ class ModelArguments(EncoderArguments):
     """Every Seq2SeqNerConfig field not listed keeps its default; --encoder may also be an encoder-decoder (BART),
     and an encoder alone (the packaged MiniLM) is warm-started as a pair."""
 
-    target_mode: str = field(default="all_words", metadata={"help": "all_words or fragment_bounds."})
+    target_mode: str = field(
+        default=Seq2SeqNerConfig.target_mode, metadata={"help": "fragment_bounds (the config's default) or all_words."}
+    )
     share_encoder_decoder: bool = False
     relation_prediction: bool = field(default=False, metadata={"help": "seeds/001's word-pair task (RP)."})
     token_relation_attention: bool = field(default=False, metadata={"help": "seeds/001's TRA."})

@@ -28,7 +28,7 @@ from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .text_core import UnrepresentableEntityWarning
 from .training_multiner import MultiNerCalibrationCallback, MultiNerCardCallback, calibrate_threshold
 
-__version__ = "0.6.2"
+__version__ = "0.6.3"
 
 # Saved folders carry `auto_map` and these modules, so they also load with trust_remote_code=True and no multiner.
 MultiNerConfig.register_for_auto_class()

@@ -42,9 +42,10 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         encoder_config (`dict` or `PreTrainedConfig`): the encoder's config, or a whole encoder-decoder's config.
         decoder_config (`dict` or `PreTrainedConfig`, *optional*): the decoder's config for a warm-started pair.
         entity_types (`list[str]`): entity types; type `t` is output id `2 + t`.
-        target_mode (`str`, defaults to `"all_words"`): `"all_words"` points at every word of every fragment (a
-            contiguous entity of n words takes n pointers), `"fragment_bounds"` at each fragment's first and last word
-            (two pointers per fragment).
+        target_mode (`str`, defaults to `"fragment_bounds"`): `"fragment_bounds"` points at each fragment's first
+            and last word (two pointers per fragment), `"all_words"` at every word of every fragment (a contiguous
+            entity of n words takes n pointers). On CADEC the first found more of the discontinuous entities
+            (BENCHMARKS.md "seq2seq_targets"); models saved with either keep theirs.
         discontinuous (`bool`, defaults to `True`): entities may have several fragments. `False` (data with no
             discontinuous entities, flat or nested) makes generation write contiguous entities only.
         share_encoder_decoder (`bool`, defaults to `False`): a warm-started decoder shares the encoder's weights
@@ -93,7 +94,7 @@ class Seq2SeqNerConfig(PreTrainedConfig):
     encoder_config: dict | PreTrainedConfig | None = None
     decoder_config: dict | PreTrainedConfig | None = None
     entity_types: list[str] | None = None
-    target_mode: str = "all_words"
+    target_mode: str = "fragment_bounds"
     discontinuous: bool = True
     share_encoder_decoder: bool = False
     max_target_length: int = 256

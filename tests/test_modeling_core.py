@@ -50,7 +50,7 @@ def test_inputs_for_another_configuration_are_refused_naming_the_fields_and_the_
         check_input_signature(config, torch.tensor([own[0], other]), "Seq2SeqNerProcessor")
     message = str(error.value)
     assert "another model configuration (entity_types, target_mode or their order" in message
-    assert "entity_types=['ADR', 'Drug'], target_mode='all_words'" in message
+    assert "entity_types=['ADR', 'Drug'], target_mode='fragment_bounds'" in message
     assert "Seq2SeqNerProcessor.from_model(model) or Seq2SeqNerProcessor.from_pretrained(model folder)" in message
 
 

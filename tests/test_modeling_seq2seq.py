@@ -113,7 +113,9 @@ def test_type_embeddings_start_from_the_type_names(bert_dir):
 
 def test_an_encoder_decoder_backbone_trains_and_generates(tmp_path):
     bart = tiny_bart_config()
-    config = multiner.Seq2SeqNerConfig(encoder_config=bart.to_dict(), entity_types=["A", "B"], max_target_length=32)
+    config = multiner.Seq2SeqNerConfig(
+        encoder_config=bart.to_dict(), entity_types=["A", "B"], max_target_length=32, target_mode="all_words"
+    )
     assert not config.warm_start
     torch.manual_seed(0)
     model = multiner.Seq2SeqNerModel(config)

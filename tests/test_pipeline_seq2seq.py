@@ -100,7 +100,7 @@ def test_folder_holds_the_family_code_and_a_card(seq2seq_dir):
     config = json.loads((folder / "config.json").read_text())
     assert config["custom_pipelines"]["seq2seq-ner-remote"]["impl"] == "pipeline_seq2seq.Seq2SeqNerPipeline"
     card = (folder / "README.md").read_text()
-    assert "| ADR, Drug |" in card and "every word of every fragment" in card
+    assert "| ADR, Drug |" in card and "each fragment's first and last word" in card
 
 
 def test_folder_loads_and_predicts_without_multiner(seq2seq_dir, extract, tmp_path):

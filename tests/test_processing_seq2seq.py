@@ -15,7 +15,8 @@ from multiner.text_core import UnrepresentableEntityWarning
 
 @pytest.fixture(scope="module")
 def processor(bert_dir):
-    model = multiner.Seq2SeqNerModel.from_encoder(bert_dir, entity_types=SEQ2SEQ_TYPES)
+    # the targets below are written out word by word: all_words (fragment_bounds, the default, has its own test)
+    model = multiner.Seq2SeqNerModel.from_encoder(bert_dir, entity_types=SEQ2SEQ_TYPES, target_mode="all_words")
     return multiner.Seq2SeqNerProcessor.from_model(model, max_length=32, stride=8)
 
 
@@ -58,6 +59,7 @@ def test_fragment_bounds_targets(processor):
         "entities": [{"label": "ADR", "fragments": [{"start": 0, "end": 9}, {"start": 19, "end": 23}]}],
     }
     assert bounds.preprocess(example)["labels"] == [4 + 0, 4 + 1, 4 + 4, 4 + 4, 2, END_ID]
+    assert config_like(processor).target_mode == "fragment_bounds"  # the default of new models
 
 
 def test_touching_fragments_are_one_fragment_in_words(processor):
@@ -100,7 +102,10 @@ def test_bad_entities_are_clear_errors(processor, entity, message):
 
 def test_what_cannot_be_represented_is_counted(processor):
     tight = multiner.Seq2SeqNerProcessor(
-        processor.tokenizer, config_like(processor, max_target_length=6), max_length=16, stride=4
+        processor.tokenizer,
+        config_like(processor, max_target_length=6, target_mode="all_words"),
+        max_length=16,
+        stride=4,
     )
     text = "pain " * 30
     entities = [
