@@ -206,9 +206,12 @@ def known_types_only(
     kept, misses = [], []
     for number, example in enumerate(examples):
         entities = example.get("entities") or []
-        known = [not (isinstance(entity, Mapping) and entity.get("label") not in entity_types) for entity in entities]
+        known = [
+            not _well_formed(entity, ("start", "end", "label")) or entity["label"] in entity_types
+            for entity in entities
+        ]
         if all(known) and all(
-            not isinstance(relation, Mapping) or relation.get("type") in relation_types
+            not _well_formed(relation, ("head", "tail", "type")) or relation["type"] in relation_types
             for relation in example.get("relations") or []
         ):
             kept.append(example)
@@ -216,18 +219,23 @@ def known_types_only(
         renumbered = {old: new for new, old in enumerate(i for i, keep in enumerate(known) if keep)}
         relations = []
         for position, relation in enumerate(example.get("relations") or []):
-            if not isinstance(relation, Mapping):
+            if not _well_formed(relation, ("head", "tail", "type")):
                 relations.append(relation)
                 continue
             ends = {name: relation.get(name) for name in ("head", "tail")}
             indices = {name: end for name, end in ends.items() if type(end) is int and 0 <= end < len(known)}
-            if relation.get("type") not in relation_types or any(end not in renumbered for end in indices.values()):
-                misses.append((relation.get("type"), number, position))
+            if relation["type"] not in relation_types or any(end not in renumbered for end in indices.values()):
+                misses.append((relation["type"], number, position))
             else:
                 relations.append({**relation, **{name: renumbered[end] for name, end in indices.items()}})
         entities = [entity for entity, keep in zip(entities, known) if keep]
         kept.append({**example, "entities": entities, "relations": relations})
     return kept, misses
+
+
+def _well_formed(item, keys: tuple[str, ...]) -> bool:
+    """A dict holding `keys` with a hashable type name (what the processor checks further)."""
+    return isinstance(item, Mapping) and set(keys) <= set(item) and isinstance(item[keys[-1]], str)
 
 
 __all__ = ["JointErCalibration", "above", "calibrate_joint_thresholds", "known_types_only", "oracle_relation_scores"]

@@ -107,5 +107,11 @@ def test_oracle_counts_relations_of_types_the_model_lacks_as_misses(joint_er_dir
     assert oracle["micro"]["recall"] == pytest.approx(
         known["micro"]["recall"] * known["micro"]["gold"] / (known["micro"]["gold"] + 2)
     )
-    with pytest.raises(ValueError, match="relation must be a dict"):  # malformed input is still named
+    # malformed input is still named by the processor, not taken for an unknown type
+    with pytest.raises(ValueError, match="relation must be a dict"):
         oracle_relation_scores(extract.model, extract.processor, [{**extra, "relations": ["Knows"]}])
+    with pytest.raises(ValueError, match="relation must be a dict"):
+        oracle_relation_scores(extract.model, extract.processor, [{**extra, "relations": [{"head": 0, "tail": 1}]}])
+    with pytest.raises(ValueError, match="entity must be a dict"):
+        entities = [*extra["entities"][:2], {"start": 32, "end": 42}]
+        oracle_relation_scores(extract.model, extract.processor, [{**extra, "entities": entities}])
