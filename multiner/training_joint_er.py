@@ -210,20 +210,17 @@ def known_types_only(
             not _well_formed(entity, ("start", "end", "label")) or entity["label"] in entity_types
             for entity in entities
         ]
-        if all(known) and all(
-            not _well_formed(relation, ("head", "tail", "type")) or relation["type"] in relation_types
-            for relation in example.get("relations") or []
-        ):
-            kept.append(example)
-            continue
         renumbered = {old: new for new, old in enumerate(i for i, keep in enumerate(known) if keep)}
         relations = []
         for position, relation in enumerate(example.get("relations") or []):
             if not _well_formed(relation, ("head", "tail", "type")):
                 relations.append(relation)
                 continue
-            ends = {name: relation.get(name) for name in ("head", "tail")}
-            indices = {name: end for name, end in ends.items() if type(end) is int and 0 <= end < len(known)}
+            indices = {
+                name: relation[name]
+                for name in ("head", "tail")
+                if type(relation[name]) is int and 0 <= relation[name] < len(known)
+            }
             if relation["type"] not in relation_types or any(end not in renumbered for end in indices.values()):
                 misses.append((relation["type"], number, position))
             else:
