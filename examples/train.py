@@ -29,6 +29,7 @@ from multiner import (
     MultiNerCalibrationCallback,
     MultiNerCardCallback,
     MultiNerCardData,
+    MultiNerConfig,
     MultiNerDataCollator,
     MultiNerModel,
     MultiNerProcessor,
@@ -56,21 +57,23 @@ class ModelArguments(EncoderArguments):
     bert_mrc: bool = field(
         default=False, metadata={"help": "The BERT-MRC configuration: shared heads, no type attention."}
     )
-    type_attention: str = field(default="full", metadata={"help": "none, token or full."})
+    type_attention: str = field(default=MultiNerConfig.type_attention, metadata={"help": "none, token or full."})
     query_mode: str = field(
-        default="per_type", metadata={"help": "per_type (one sequence per type) or packed (all queries in one)."}
+        default=MultiNerConfig.query_mode,
+        metadata={"help": "per_type (one sequence per type) or packed (all queries in one)."},
     )
-    type_attention_heads: int = 4
-    share_heads: bool = False
-    span_candidates: str = field(default="pred_and_gold", metadata={"help": "pred_and_gold or all."})
+    type_attention_heads: int = MultiNerConfig.type_attention_heads
+    share_heads: bool = MultiNerConfig.share_heads
+    span_candidates: str = field(default=MultiNerConfig.span_candidates, metadata={"help": "pred_and_gold or all."})
     span_features: str = field(
         default="interior", metadata={"help": "interior (ends, mean, width, veto) or boundaries (the two ends)."}
     )
-    start_loss_weight: float = 1.0
-    end_loss_weight: float = 1.0
-    span_loss_weight: float = 0.1
+    start_loss_weight: float = MultiNerConfig.start_loss_weight
+    end_loss_weight: float = MultiNerConfig.end_loss_weight
+    span_loss_weight: float = MultiNerConfig.span_loss_weight
     positive_weight: float = field(
-        default=5.0, metadata={"help": "Weight of gold starts, ends and spans in the binary losses (negatives: 1)."}
+        default=MultiNerConfig.positive_weight,
+        metadata={"help": "Weight of gold starts, ends and spans in the binary losses (negatives: 1)."},
     )
     rarity_weights: bool = field(
         default=True,
@@ -79,8 +82,8 @@ class ModelArguments(EncoderArguments):
             "frequent type, times sqrt(most / count) for the others (rarity_positive_weights). False: one weight."
         },
     )
-    max_span_length: int = 32
-    head_dropout: float = 0.1
+    max_span_length: int = MultiNerConfig.max_span_length
+    head_dropout: float = MultiNerConfig.head_dropout
     casing_features: bool = field(
         default=True,
         metadata={"help": "Give the heads each word's casing class (the packaged encoder is uncased). False: off."},

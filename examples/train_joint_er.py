@@ -28,7 +28,7 @@ from pathlib import Path
 
 from transformers import pipeline, set_seed
 
-from multiner import ABLATIONS, JointErCardData, JointErDataCollator, JointErModel, JointErProcessor
+from multiner import ABLATIONS, JointErCardData, JointErConfig, JointErDataCollator, JointErModel, JointErProcessor
 from multiner.evaluation import format_relation_scores
 from multiner.ner_metric import as_metric_example, load_ner_metric
 from multiner.readers import (
@@ -65,14 +65,14 @@ TRAINING_DEFAULTS = {
 class ModelArguments(EncoderArguments):
     """Every JointErConfig field not listed keeps its default."""
 
-    ner_head: str = field(default="start_end_span", metadata={"help": "start_end_span, bio_crf or span."})
-    freeze_encoder: bool = False
+    ner_head: str = field(default=JointErConfig.ner_head, metadata={"help": "start_end_span, bio_crf or span."})
+    freeze_encoder: bool = JointErConfig.freeze_encoder
     ablation: str = field(default="full", metadata={"help": f"One of {sorted(ABLATIONS)}."})
-    rnn_type: str = field(default="lstm", metadata={"help": "lstm or gru."})
+    rnn_type: str = field(default=JointErConfig.rnn_type, metadata={"help": "lstm or gru."})
     num_shared_layers: int | None = None
     num_ner_layers: int | None = None
     num_re_layers: int | None = None
-    relation_loss_weight: float = 5.0
+    relation_loss_weight: float = JointErConfig.relation_loss_weight
     positive_weight: float | None = field(
         default=None,
         metadata={"help": "Weight of gold spans (span head) and relations in the binary losses (default: config's)."},

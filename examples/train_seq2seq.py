@@ -79,12 +79,14 @@ class ModelArguments(EncoderArguments):
     target_mode: str = field(
         default=Seq2SeqNerConfig.target_mode, metadata={"help": "fragment_bounds (the config's default) or all_words."}
     )
-    share_encoder_decoder: bool = False
+    share_encoder_decoder: bool = Seq2SeqNerConfig.share_encoder_decoder
     relation_prediction: bool = field(default=False, metadata={"help": "seeds/001's word-pair task (RP)."})
     token_relation_attention: bool = field(default=False, metadata={"help": "seeds/001's TRA."})
     entity_type_attention: bool = field(default=False, metadata={"help": "seeds/001's ETA."})
-    relation_loss_weight: float = field(default=0.3, metadata={"help": "w in L_entity + w * L_relation."})
-    relation_size: int = field(default=256, metadata={"help": "Word-pair grid size."})
+    relation_loss_weight: float = field(
+        default=Seq2SeqNerConfig.relation_loss_weight, metadata={"help": "w in L_entity + w * L_relation."}
+    )
+    relation_size: int = field(default=Seq2SeqNerConfig.relation_size, metadata={"help": "Word-pair grid size."})
     gated_additions: bool = field(
         default=True, metadata={"help": "TRA and ETA through gates that start closed (False: seeds/001's form)."}
     )
