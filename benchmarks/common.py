@@ -23,9 +23,10 @@ def machine() -> str:
     if Path("/proc/cpuinfo").is_file():
         names = re.findall(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
         cpu = names[0] if names else cpu
+    gpu = f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
     return (
         f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"transformers {transformers.__version__}, Python {platform.python_version()}"
+        f"transformers {transformers.__version__}, Python {platform.python_version()}{gpu}"
     )
 
 
@@ -37,6 +38,11 @@ def command() -> str:
 
 def today() -> str:
     return datetime.date.today().isoformat()
+
+
+def provenance() -> dict[str, str]:
+    """What every result records beside its numbers: the command that made it, the machine and the date."""
+    return {"command": command(), "machine": machine(), "date": today()}
 
 
 def write_result(path: Path, result: dict, echo: bool = False) -> None:

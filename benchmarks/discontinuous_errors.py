@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "discontinuous_errors"
 GOLD_CATEGORIES = ("exact", "boundaries off", "gap filled", "one fragment", "other fragments", "overlap", "missed")
@@ -157,9 +157,7 @@ def main() -> None:
         "predicted_discontinuous_wrong": {name: predicted_counts[name] for name in PREDICTED_CATEGORIES},
         "train": mention_shapes(train),
         "validation": mention_shapes(validation),
-        "command": command(),
-        "machine": machine(),
-        "date": today(),
+        **provenance(),
     }
     write_result(RESULTS / f"{result['model']}.json", result, echo=True)
     report()

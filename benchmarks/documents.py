@@ -35,7 +35,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, runs_footer, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, runs_footer, write_result, write_section  # noqa: E402
 
 from multiner import (  # noqa: E402
     MultiNerDataCollator,
@@ -213,9 +213,7 @@ def run(args) -> None:
             "learning_rate": args.learning_rate,
             "seed": args.seed,
             "train_seconds": round(train_seconds, 1),
-            "command": command(),
-            "machine": machine() + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""),
-            "date": today(),
+            **provenance(),
         }
     )
     write_result(RESULTS / f"{run_name(args)}.json", result, echo=True)

@@ -28,7 +28,7 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, write_result, write_section  # noqa: E402
 
 import multiner  # noqa: E402, F401  (registers the Auto classes)
 from multiner.evaluation import span_scores  # noqa: E402
@@ -106,9 +106,7 @@ def main() -> None:
         "type_attention": model.config.type_attention,
         "threshold_sweep": sweep,
         "errors_at_0.5": {name: dict(counts) for name, counts in classify(gold, predicted[0.5]).items()},
-        "command": command(),
-        "machine": machine(),
-        "date": today(),
+        **provenance(),
     }
     write_result(RESULTS / f"{args.model.name}.json", result, echo=True)
     report()

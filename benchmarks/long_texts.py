@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, small_conll_model, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, small_conll_model, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "long_texts.json"
 
@@ -95,7 +95,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     mode = "all windows at once" if args.all_windows_at_once else f"batch_size={args.batch_size}"
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results[mode] = {"rows": rows, "command": command(), "machine": machine(), "date": today()}
+    results[mode] = {"rows": rows, **provenance()}
     write_result(RESULTS, results)
     report(results)
 

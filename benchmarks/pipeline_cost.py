@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline_cost"
 COLUMNS = (
@@ -133,9 +133,7 @@ def main() -> None:
         "casing_features": config.casing_features,
         "entity_types": len(config.entity_types),
         "rows": rows,
-        "command": command(),
-        "machine": machine(),
-        "date": today(),
+        **provenance(),
     }
     write_result(RESULTS / f"{args.dataset}-{Path(args.model).name}.json", result)
     report()

@@ -25,7 +25,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, small_conll_model, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, small_conll_model, write_result, write_section  # noqa: E402
 
 from multiner import default_encoder_path  # noqa: E402
 from multiner.readers import read_conll  # noqa: E402
@@ -70,9 +70,7 @@ def main() -> None:
 
     queries = multi_ner.processor.queries
     result = {
-        "date": today(),
-        "machine": machine(),
-        "command": command(),
+        **provenance(),
         "sentences": len(texts),
         "batch_size": args.batch_size,
         "entity_types": len(TYPES),

@@ -37,7 +37,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, small_conll_model, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, small_conll_model, write_result, write_section  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.readers import read_conll  # noqa: E402
@@ -174,9 +174,7 @@ def main() -> None:
     texts = [" ".join(example["tokens"]) for example in read_conll(DATA / "conll2003" / "eng.testa")]
     texts = texts[: args.sentences]
     result = {
-        "date": today(),
-        "machine": machine(),
-        "command": command(),
+        **provenance(),
         "training": training(train, args.train_steps),
         "pipeline_4_types": pipeline_speed(texts, TYPES),
         "pipeline_18_types": pipeline_speed(texts[: args.sentences // 2], ONTONOTES),

@@ -24,7 +24,7 @@ import datasets
 from transformers import Trainer, TrainingArguments, set_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command, machine, runs_footer, today, write_result, write_section  # noqa: E402
+from common import ROOT, provenance, runs_footer, write_result, write_section  # noqa: E402
 from side_by_side import FLAT, load  # noqa: E402
 
 from multiner import MultiNerDataCollator, MultiNerModel, MultiNerProcessor  # noqa: E402
@@ -112,9 +112,7 @@ def run(args) -> None:
         "held_out_f1_by_threshold": calibration.f1,
         "best_on_dev_diagnosis": at(oracle),
         "train_seconds": round(train_seconds, 1),
-        "command": command(),
-        "machine": machine(),
-        "date": today(),
+        **provenance(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"{args.dataset}-{args.train_samples or 'all'}-{args.variant}" + (

@@ -31,7 +31,7 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command, machine, today, write_result, write_section  # noqa: E402
+from common import ROOT, provenance, write_result, write_section  # noqa: E402
 from side_by_side import load  # noqa: E402
 
 import multiner  # noqa: E402, F401  (registers the Auto classes)
@@ -212,7 +212,7 @@ def main() -> None:
     _, dev = load(args.dataset)
     dev = dev[: args.dev_samples]
     result = analyse(model, processor, dev)
-    result.update(command=command(), machine=machine(), date=today())
+    result.update(provenance())
     write_result(RESULTS / f"{Path(args.model).name}.json", result)
     report({path.stem: json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))})
 

@@ -36,7 +36,7 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, runs_footer, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, runs_footer, write_result, write_section  # noqa: E402
 
 from multiner import BERT_MRC, MultiNerDataCollator, MultiNerModel, MultiNerProcessor, default_encoder_path  # noqa: E402
 from multiner.evaluation import seqeval_scores, span_scores  # noqa: E402
@@ -262,9 +262,7 @@ def run(args) -> None:
         "train_peak_memory_mb": record["train_peak_memory_mb"],
         "peak_memory_mb": peak_memory_mb(),
         **gpu_memory(),
-        "command": command(),
-        "machine": machine(),
-        "date": today(),
+        **provenance(),
     }
     if record.get("predicted_at_0.5") is not None:
         result["dev_f1_at_0.5"] = span_scores(gold, record["predicted_at_0.5"], types)["f1"]

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command, machine, today, write_result, write_section  # noqa: E402
+from common import ROOT, provenance, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "span_cap"
 MODES = ("capped", "uncapped", "dense")
@@ -112,9 +112,7 @@ def main() -> None:
         "dataset": args.dataset,
         "capped_equals_uncapped": same,
         "rows": [{k: v for k, v in row.items() if k != "found"} for row in rows.values()],
-        "command": command(),
-        "machine": machine(),
-        "date": today(),
+        **provenance(),
     }
     write_result(RESULTS / f"{result['model']}.json", result)
     report()
