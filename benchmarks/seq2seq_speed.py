@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command, machine, today, write_result, write_section  # noqa: E402
+from common import DATA, ROOT, provenance, write_result, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "seq2seq_speed"
 SWITCHES = ("relation_prediction", "token_relation_attention", "entity_type_attention", "target_mode")
@@ -34,7 +34,7 @@ def main() -> None:
     from transformers import pipeline
 
     import multiner  # noqa: F401  (registers the "seq2seq-ner" task)
-    from multiner.ner_metric import as_metric_entities, load_ner_metric
+    from multiner.ner_metric import as_metric_entities, headline, load_ner_metric
     from multiner.readers import read_discontinuous, words_to_text
 
     examples = [words_to_text(example) for example in read_discontinuous(args.validation_file)]
@@ -53,13 +53,7 @@ def main() -> None:
             scores = metric.compute(
                 predictions=[as_metric_entities(entities, fragments=True) for entities in found], references=references
             )
-            rows[f"beams_{num_beams}"] = {
-                "sentences_per_second": round(len(texts) / seconds, 1),
-                "f1": round(100 * scores["all"]["f1"], 2),
-                "precision": round(100 * scores["all"]["precision"], 2),
-                "recall": round(100 * scores["all"]["recall"], 2),
-                "discontinuous_f1": round(100 * scores["discontinuous"]["f1"], 2),
-            }
+            rows[f"beams_{num_beams}"] = {"sentences_per_second": round(len(texts) / seconds, 1), **headline(scores)}
             print(f"{Path(folder).name} num_beams={num_beams}: {rows[f'beams_{num_beams}']}", flush=True)
         result = {
             "model": Path(folder).name,
@@ -68,9 +62,7 @@ def main() -> None:
             "sentences": len(texts),
             "batch_size": args.batch_size,
             "evaluations": rows,
-            "command": command(),
-            "machine": machine(),
-            "date": today(),
+            **provenance(),
         }
         write_result(RESULTS / f"{result['model']}.json", result)
     report()
@@ -95,13 +87,16 @@ def report() -> None:
         flags = " | ".join("yes" if switches[name] else "–" for name in SWITCHES[:3])
         cells = " | ".join(_cell(result["evaluations"].get(name)) for name in beams)
         lines.append(f"| {result['model']} | {flags} | {switches['target_mode']} | {cells} | {result['date']} |")
-    if results:
-        last = results[-1]
-        lines += [
-            "",
-            f"{last['sentences']} sentences of {last['validation_file']}, batch {last['batch_size']}. Command: "
-            f"`{last['command']}`. Machine: {last['machine']}.",
-        ]
+    runs = {}  # the models each command measured, in one process: speeds compare within a run, not across runs
+    for result in results:
+        runs.setdefault((result["command"], result["machine"]), []).append(result)
+    lines += ["", "Sentences/s compare within one run (one process), not across runs. Runs:", ""]
+    for (run_command, run_machine), measured in runs.items():
+        first = measured[0]
+        lines.append(
+            f"- `{run_command}` ({first['date']}; {', '.join(r['model'] for r in measured)}; {first['sentences']} "
+            f"sentences of {first['validation_file']}, batch {first['batch_size']}; {run_machine})"
+        )
     write_section("seq2seq_speed", "\n".join(lines))
 
 

@@ -30,7 +30,7 @@ from transformers import pipeline, set_seed
 
 from multiner import ABLATIONS, JointErCardData, JointErConfig, JointErDataCollator, JointErModel, JointErProcessor
 from multiner.evaluation import format_relation_scores
-from multiner.ner_metric import as_metric_example, load_ner_metric
+from multiner.ner_metric import as_metric_example, headline, load_ner_metric
 from multiner.readers import (
     ade_fold,
     read_relation_jsonl,
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
         return metric.compute(predictions=predictions, references=gold, **kinds)
 
     dev_curve = []
-    callbacks = [epoch_scores_callback(lambda model: _headline(score(model)), dev_curve)]
+    callbacks = [epoch_scores_callback(lambda model: headline(score(model)), dev_curve)]
     unrepresentable, train_seconds = train_on_examples(
         model,
         processor,
@@ -296,14 +296,6 @@ def main(argv: list[str] | None = None) -> dict:
     if dev_curve:
         results["dev_curve"] = dev_curve
     return write_results(training_args.output_dir, "examples/train_joint_er.py", argv, results)
-
-
-def _headline(scores: dict) -> dict:
-    """An epoch's point of the dev curve: strict micro F1 of entities and relations, in percent."""
-    return {
-        "entity_f1": round(100 * scores["entities"]["micro"]["f1"], 2),
-        "relation_f1": round(100 * scores["relations"]["strict"]["micro"]["f1"], 2),
-    }
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from multiner import (
     Seq2SeqNerModel,
     Seq2SeqNerProcessor,
 )
-from multiner.ner_metric import as_metric_entities, load_ner_metric
+from multiner.ner_metric import as_metric_entities, headline, load_ner_metric
 from multiner.readers import (
     entity_base_of,
     entity_types_of,
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
         return {"scores": scores, "sentences_per_second": round(len(texts) / seconds, 1)}
 
     dev_curve = []
-    callbacks = [epoch_scores_callback(lambda model: _headline(score(model)), dev_curve)]
+    callbacks = [epoch_scores_callback(lambda model: headline(score(model)["scores"]), dev_curve)]
     unrepresentable, train_seconds = train_on_examples(
         model,
         processor,
@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> dict:
     evaluations = {}
     for num_beams in data_args.num_beams:
         evaluations[f"beams_{num_beams}"] = evaluation = score(model, num_beams)
-        print(f"num_beams={num_beams}: {_headline(evaluation)}; {evaluation['sentences_per_second']} sentences/s")
+        speed = evaluation["sentences_per_second"]
+        print(f"num_beams={num_beams}: {headline(evaluation['scores'])}; {speed} sentences/s")
 
     settings = {**vars(model_args), **vars(data_args), **{k: getattr(training_args, k) for k in HYPERPARAMETERS}}
     card = Seq2SeqNerCardData(
@@ -219,17 +220,6 @@ def main(argv: list[str] | None = None) -> dict:
             "relation": [round(value, 4) for value in model.addition_gates[:, 1].tanh().tolist()],
         }
     return write_results(training_args.output_dir, "examples/train_seq2seq.py", argv, results)
-
-
-def _headline(evaluation: dict) -> dict:
-    """F1, P, R of all entities and F1 of the discontinuous ones, in percent."""
-    every, split = evaluation["scores"]["all"], evaluation["scores"]["discontinuous"]
-    return {
-        "f1": round(100 * every["f1"], 2),
-        "precision": round(100 * every["precision"], 2),
-        "recall": round(100 * every["recall"], 2),
-        "discontinuous_f1": round(100 * split["f1"], 2),
-    }
 
 
 if __name__ == "__main__":

@@ -92,9 +92,31 @@ def as_metric_example(example: dict) -> dict:
     return {"entities": as_metric_entities(example["entities"]), "relations": relations}
 
 
+def headline(scores: dict) -> dict[str, float]:
+    """What a results table or a dev curve reads of a "fragments" or "relations" result, in percent (two decimals):
+    micro F1, P, R of all entities and F1 of the discontinuous ones; or micro F1 of entities and of strict
+    relations."""
+    if "discontinuous" in scores:
+        every = scores["all"]
+        return {
+            **{name: _percent(every[name]) for name in ("f1", "precision", "recall")},
+            "discontinuous_f1": _percent(scores["discontinuous"]["f1"]),
+        }
+    if "relations" in scores:
+        return {
+            "entity_f1": _percent(scores["entities"]["micro"]["f1"]),
+            "relation_f1": _percent(scores["relations"]["strict"]["micro"]["f1"]),
+        }
+    raise ValueError(f"headline() reads 'fragments' or 'relations' scores; these have the keys {sorted(scores)}.")
+
+
+def _percent(value: float) -> float:
+    return round(100 * value, 2)
+
+
 def load_ner_metric(name: str = "spans", **kwargs) -> evaluate.Metric:
     """`evaluate.load` of this module by its path (offline): "spans", "fragments" or "relations"."""
     return evaluate.load(__file__, name, **kwargs)
 
 
-__all__ = ["NerMetric", "as_metric_entities", "as_metric_example", "load_ner_metric"]
+__all__ = ["NerMetric", "as_metric_entities", "as_metric_example", "headline", "load_ner_metric"]

@@ -14,6 +14,7 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 import multiner
+from multiner.ner_metric import headline
 
 ROOT = Path(__file__).resolve().parents[1]
 CONLL = """-DOCSTART- -X- O O
@@ -235,7 +236,7 @@ def test_joint_er_script_on_real_conll04(bert_dir, shared_data, tmp_path):
     assert results["unrepresentable"] == {} and results["validation_examples"] == 231
     # a dev curve through the same metric: its last point is the final score (the thresholds did not move)
     assert [point["epoch"] for point in results["dev_curve"]] == [1.0, 2.0]
-    assert results["dev_curve"][-1] == {"epoch": 2.0, **train_joint_er._headline(results["scores"])}
+    assert results["dev_curve"][-1] == {"epoch": 2.0, **headline(results["scores"])}
     # the last 10% (2 sentences) held out to calibrate on: too few gold relations to move the thresholds
     assert results["train_examples"] == 22 and results["calibration"]["held_out_examples"] == 2
     assert (
@@ -297,9 +298,21 @@ def test_seq2seq_script_on_real_cadec(bert_dir, shared_data, tmp_path):
     output = tmp_path / "seq2seq"
     arguments = ["--train_file", str(cadec / "train.txt"), "--validation_file", str(cadec / "dev.txt")]
     arguments += ["--encoder", bert_dir, "--max_train_samples", "32", "--max_eval_samples", "40"]
-    arguments += ["--num_train_epochs", "1", "--num_beams", "1", "2", "--output_dir", str(output)]
+    arguments += [
+        "--num_train_epochs",
+        "1",
+        "--num_beams",
+        "1",
+        "2",
+        "--score_each_epoch",
+        "--output_dir",
+        str(output),
+    ]
     results = train_seq2seq.main(arguments)
     assert results["unrepresentable"] == {} and results["validation_examples"] == 40
+    # the epoch's point of the dev curve: the same model, greedy, as the final greedy evaluation
+    greedy = headline(results["evaluations"]["beams_1"]["scores"])
+    assert results["dev_curve"] == [{"epoch": 1.0, **greedy}]
     assert set(results["evaluations"]) == {"beams_1", "beams_2"}
     assert set(results["evaluations"]["beams_1"]["scores"]) == {"all", "discontinuous"}
     assert results["evaluations"]["beams_1"]["scores"]["all"]["gold"] == sum(

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from multiner.evaluation import fragment_scores, relation_scores, span_scores
-from multiner.ner_metric import as_metric_entities, load_ner_metric
+from multiner.ner_metric import as_metric_entities, headline, load_ner_metric
 
 TYPES = ["PER", "LOC", "ORG"]
 
@@ -90,3 +90,23 @@ def test_relations_agree_with_relation_scores(seed):
 def test_an_unknown_configuration_names_the_known_ones():
     with pytest.raises(ValueError, match=r"configurations are \['fragments', 'relations', 'spans'\], got 'span'"):
         load_ner_metric("span")
+
+
+def test_headline_in_percent_by_hand():
+    contiguous = {"label": "ADR", "fragments": [{"start": 0, "end": 8}]}
+    split = {"label": "ADR", "fragments": [{"start": 0, "end": 4}, {"start": 12, "end": 16}]}
+    other = {"label": "ADR", "fragments": [{"start": 20, "end": 24}]}
+    # all: 2 right of 3 written, 2 of 2 gold; discontinuous: 1 of 1
+    fragments = load_ner_metric("fragments").compute(
+        predictions=[[contiguous, split, other]], references=[[contiguous, split]]
+    )
+    assert headline(fragments) == {"f1": 80.0, "precision": 66.67, "recall": 100.0, "discontinuous_f1": 100.0}
+
+    gold = {"entities": [{"label": "PER", "start": 0, "end": 3}, {"label": "LOC", "start": 7, "end": 9}]}
+    gold["relations"] = [{"head": 0, "tail": 1, "type": "Live_In"}]
+    found = {"entities": gold["entities"][:1], "relations": []}  # one entity of two, no relation
+    relations = load_ner_metric("relations").compute(predictions=[found], references=[gold])
+    assert headline(relations) == {"entity_f1": 66.67, "relation_f1": 0.0}
+
+    with pytest.raises(ValueError, match=r"reads 'fragments' or 'relations' scores; these have the keys \["):
+        headline(load_ner_metric("spans").compute(predictions=[[]], references=[[]]))
