@@ -30,34 +30,34 @@ from .training_multiner import MultiNerCalibrationCallback, MultiNerCardCallback
 
 __version__ = "0.6.3"
 
-# Saved folders carry `auto_map` and these modules, so they also load with trust_remote_code=True and no multiner.
-MultiNerConfig.register_for_auto_class()
-MultiNerModel.register_for_auto_class("AutoModel")
-MultiNerProcessor.register_for_auto_class("AutoProcessor")
 
-AutoConfig.register(MultiNerConfig.model_type, MultiNerConfig, exist_ok=True)
-AutoModel.register(MultiNerConfig, MultiNerModel, exist_ok=True)
-AutoProcessor.register(MultiNerConfig, MultiNerProcessor, exist_ok=True)
-# Also a token-classification model, so that pipeline("ner", model=folder, pipeline_class=MultiNerPipeline) loads it.
-AutoModelForTokenClassification.register(MultiNerConfig, MultiNerModel, exist_ok=True)
-PIPELINE_REGISTRY.register_pipeline(MULTINER_TASK, pipeline_class=MultiNerPipeline, pt_model=AutoModel, type="text")
+def _register_family(task, config_class, model_class, processor_class, pipeline_class, also_as=()) -> None:
+    """Register a family with the Auto classes (and `also_as`, further Auto model classes) and its pipeline task."""
+    # Saved folders carry `auto_map` and these modules, so they also load with trust_remote_code=True and no multiner.
+    config_class.register_for_auto_class()
+    model_class.register_for_auto_class("AutoModel")
+    processor_class.register_for_auto_class("AutoProcessor")
+    AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+    AutoProcessor.register(config_class, processor_class, exist_ok=True)
+    for auto_class in (AutoModel, *also_as):
+        auto_class.register(config_class, model_class, exist_ok=True)
+    PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=AutoModel, type="text")
 
-JointErConfig.register_for_auto_class()
-JointErModel.register_for_auto_class("AutoModel")
-JointErProcessor.register_for_auto_class("AutoProcessor")
-AutoConfig.register(JointErConfig.model_type, JointErConfig, exist_ok=True)
-AutoModel.register(JointErConfig, JointErModel, exist_ok=True)
-AutoProcessor.register(JointErConfig, JointErProcessor, exist_ok=True)
-PIPELINE_REGISTRY.register_pipeline(JOINT_ER_TASK, pipeline_class=JointErPipeline, pt_model=AutoModel, type="text")
 
-Seq2SeqNerConfig.register_for_auto_class()
-Seq2SeqNerModel.register_for_auto_class("AutoModel")
-Seq2SeqNerProcessor.register_for_auto_class("AutoProcessor")
-AutoConfig.register(Seq2SeqNerConfig.model_type, Seq2SeqNerConfig, exist_ok=True)
-AutoModel.register(Seq2SeqNerConfig, Seq2SeqNerModel, exist_ok=True)
-AutoModelForSeq2SeqLM.register(Seq2SeqNerConfig, Seq2SeqNerModel, exist_ok=True)
-AutoProcessor.register(Seq2SeqNerConfig, Seq2SeqNerProcessor, exist_ok=True)
-PIPELINE_REGISTRY.register_pipeline(SEQ2SEQ_TASK, pipeline_class=Seq2SeqNerPipeline, pt_model=AutoModel, type="text")
+# Multi-NER is a token-classification model too, so that pipeline("ner", model=folder, pipeline_class=MultiNerPipeline)
+# loads it; the seq2seq model is a seq2seq LM.
+_register_family(
+    MULTINER_TASK,
+    MultiNerConfig,
+    MultiNerModel,
+    MultiNerProcessor,
+    MultiNerPipeline,
+    [AutoModelForTokenClassification],
+)
+_register_family(JOINT_ER_TASK, JointErConfig, JointErModel, JointErProcessor, JointErPipeline)
+_register_family(
+    SEQ2SEQ_TASK, Seq2SeqNerConfig, Seq2SeqNerModel, Seq2SeqNerProcessor, Seq2SeqNerPipeline, [AutoModelForSeq2SeqLM]
+)
 
 __all__ = [
     "ABLATIONS",

@@ -9,7 +9,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import check_extra_fields, checked_names, is_saved_config, signature_digest
+from .modeling_core import check_extra_fields, check_field_values, checked_names, is_saved_config, signature_digest
 
 RNN_TYPES = ("lstm", "gru")
 NER_HEADS = ("bio_crf", "span", "start_end_span")
@@ -185,14 +185,6 @@ class JointErConfig(PreTrainedConfig):
             "ner_activation": ACTIVATIONS,
             "re_activation": ACTIVATIONS,
         }
-        for field_name, allowed in choices.items():
-            value = getattr(self, field_name)
-            if value not in allowed:
-                raise ValueError(f"JointErConfig.{field_name}={value!r} is not allowed; use one of {allowed}.")
-        for field_name in ("num_shared_layers", "num_ner_layers", "num_re_layers"):
-            value = getattr(self, field_name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"JointErConfig.{field_name}={value!r} must be a non-negative integer.")
         sizes = (
             "rnn_hidden_size",
             "ner_hidden_size",
@@ -202,16 +194,14 @@ class JointErConfig(PreTrainedConfig):
             "char_embedding_size",
             "char_hidden_size",
         )
-        for field_name in sizes:
-            value = getattr(self, field_name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"JointErConfig.{field_name}={value!r} must be a positive integer.")
-        for field_name in ("rnn_dropout", "re_dropout", "entity_threshold", "relation_threshold"):
-            value = getattr(self, field_name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"JointErConfig.{field_name}={value!r} must be in [0, 1).")
-        if self.relation_loss_weight < 0:
-            raise ValueError(f"JointErConfig.relation_loss_weight={self.relation_loss_weight!r} must be >= 0.")
+        check_field_values(
+            self,
+            choices,
+            positive_ints=sizes,
+            counts=("num_shared_layers", "num_ner_layers", "num_re_layers"),
+            fractions=("rnn_dropout", "re_dropout", "entity_threshold", "relation_threshold"),
+            non_negative=("relation_loss_weight",),
+        )
         if isinstance(self.positive_weight, bool) or not self.positive_weight > 0:
             raise ValueError(f"JointErConfig.positive_weight={self.positive_weight!r} must be > 0.")
 

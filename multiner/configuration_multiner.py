@@ -8,7 +8,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import check_extra_fields, checked_names, is_saved_config, signature_digest
+from .modeling_core import check_extra_fields, check_field_values, checked_names, is_saved_config, signature_digest
 from .query_modes_multiner import QUERY_MODES
 
 TYPE_ATTENTION_MODES = ("none", "token", "full")
@@ -173,33 +173,19 @@ class MultiNerConfig(PreTrainedConfig):
             "span_features": SPAN_FEATURE_MODES,
             "query_mode": tuple(QUERY_MODES),
         }
-        for field_name, allowed in choices.items():
-            value = getattr(self, field_name)
-            if value not in allowed:
-                raise ValueError(f"MultiNerConfig.{field_name}={value!r} is not allowed; use one of {allowed}.")
-        positive = {
-            "type_attention_heads": self.type_attention_heads,
-            "span_hidden_size": self.span_hidden_size,
-            "max_span_length": self.max_span_length,
-            "max_span_candidates": self.max_span_candidates,
-        }
-        for field_name, value in positive.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be a positive integer.")
+        check_field_values(
+            self,
+            choices,
+            positive_ints=("type_attention_heads", "span_hidden_size", "max_span_length", "max_span_candidates"),
+            fractions=("type_attention_dropout", "head_dropout"),
+            non_negative=("start_loss_weight", "end_loss_weight", "span_loss_weight"),
+        )
         uses_heads = self.type_attention != "none" or self.query_mode == "packed"
         if uses_heads and self.hidden_size % self.type_attention_heads:
             raise ValueError(
                 f"MultiNerConfig.type_attention_heads={self.type_attention_heads} must divide the encoder's hidden "
                 f"size {self.hidden_size} (they also serve the packed query attention)."
             )
-        for field_name in ("type_attention_dropout", "head_dropout"):
-            value = getattr(self, field_name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be in [0, 1).")
-        for field_name in ("start_loss_weight", "end_loss_weight", "span_loss_weight"):
-            value = getattr(self, field_name)
-            if value < 0:
-                raise ValueError(f"MultiNerConfig.{field_name}={value!r} must be >= 0.")
         weights = self.positive_weight if isinstance(self.positive_weight, list) else [self.positive_weight]
         if isinstance(self.positive_weight, list) and len(weights) != len(self.entity_types):
             raise ValueError(

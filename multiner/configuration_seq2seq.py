@@ -9,7 +9,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .encoders import default_encoder_path
-from .modeling_core import check_extra_fields, checked_names, is_saved_config, signature_digest
+from .modeling_core import check_extra_fields, check_field_values, checked_names, is_saved_config, signature_digest
 
 # How an entity's words are pointed at: every word of every fragment, or each fragment's first and last word.
 TARGET_MODES = ("all_words", "fragment_bounds")
@@ -166,23 +166,16 @@ class Seq2SeqNerConfig(PreTrainedConfig):
         return signature_digest(self)
 
     def _check_fields(self) -> None:
-        if self.target_mode not in TARGET_MODES:
-            raise ValueError(
-                f"Seq2SeqNerConfig.target_mode={self.target_mode!r} is not allowed; use one of {TARGET_MODES}."
-            )
         limit = self.max_target_length
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
             raise ValueError(f"Seq2SeqNerConfig.max_target_length={limit!r} must be an integer of at least 2.")
-        if not 0.0 <= self.pointer_dropout < 1.0:
-            raise ValueError(f"Seq2SeqNerConfig.pointer_dropout={self.pointer_dropout!r} must be in [0, 1).")
-        for name in ("relation_loss_weight", "focal_alpha", "focal_tau"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"Seq2SeqNerConfig.{name}={value!r} must be a number >= 0.")
-        for name in ("relation_size", "type_attention_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Seq2SeqNerConfig.{name}={value!r} must be a positive integer.")
+        check_field_values(
+            self,
+            {"target_mode": TARGET_MODES},
+            positive_ints=("relation_size", "type_attention_size"),
+            fractions=("pointer_dropout",),
+            non_negative=("relation_loss_weight", "focal_alpha", "focal_tau"),
+        )
         self._check_entity_base()
         if self.encoder_config is None:
             return

@@ -144,6 +144,50 @@ def checked_names(config: Any, field: str) -> list[str]:
     return names
 
 
+def check_field_values(
+    config: Any,
+    choices: dict[str, tuple] | None = None,
+    positive_ints: tuple[str, ...] = (),
+    counts: tuple[str, ...] = (),
+    fractions: tuple[str, ...] = (),
+    non_negative: tuple[str, ...] = (),
+) -> None:
+    """Refuse the first of `config`'s fields whose value is out of its range, naming the class, the field, the value
+    and what is allowed: `choices` (field -> allowed values), `positive_ints` (integers >= 1), `counts` (integers
+    >= 0), `fractions` (numbers in [0, 1)), `non_negative` (numbers >= 0). A bool is no number here.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_field_values(SimpleNamespace(max_span_length=0), positive_ints=("max_span_length",))
+        Traceback (most recent call last):
+        ...
+        ValueError: SimpleNamespace.max_span_length=0 must be a positive integer.
+    """
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def integer(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    ranges = (
+        (positive_ints, lambda value: integer(value) and value >= 1, "must be a positive integer"),
+        (counts, lambda value: integer(value) and value >= 0, "must be a non-negative integer"),
+        (fractions, lambda value: number(value) and 0 <= value < 1, "must be in [0, 1)"),
+        (non_negative, lambda value: number(value) and value >= 0, "must be a number >= 0"),
+    )
+    owner = type(config).__name__
+    for name, allowed in (choices or {}).items():
+        value = getattr(config, name)
+        if value not in allowed:
+            raise ValueError(f"{owner}.{name}={value!r} is not allowed; use one of {tuple(allowed)}.")
+    for names, fits, rule in ranges:
+        for name in names:
+            value = getattr(config, name)
+            if not fits(value):
+                raise ValueError(f"{owner}.{name}={value!r} {rule}.")
+
+
 def weighted_bce(logits: torch.Tensor, targets: torch.Tensor, positive_weight: float | torch.Tensor) -> torch.Tensor:
     """Element-wise binary cross-entropy of `logits` against 0/1 `targets` (in float32), positives weighing
     `positive_weight` (a number, or a tensor that broadcasts against the last axis), negatives 1."""
@@ -414,6 +458,7 @@ __all__ = [
     "check_switch_input",
     "ChecksLoading",
     "check_extra_fields",
+    "check_field_values",
     "checked_names",
     "is_saved_config",
     "shifted_windows",

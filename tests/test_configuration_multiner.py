@@ -41,7 +41,7 @@ def test_round_trip_keeps_encoder_config(tmp_path):
         ("max_span_length", 0, "max_span_length=0 must be a positive integer"),
         ("type_attention_heads", 3, "must divide the encoder's hidden size 32"),
         ("head_dropout", 1.0, r"head_dropout=1.0 must be in \[0, 1\)"),
-        ("span_loss_weight", -1.0, "span_loss_weight=-1.0 must be >= 0"),
+        ("span_loss_weight", -1.0, "span_loss_weight=-1.0 must be a number >= 0"),
     ],
 )
 def test_bad_values_name_the_field(field, value, message):

@@ -126,6 +126,38 @@ def test_every_config_refuses_a_string_for_a_list_of_names(family):
             config_class(**{**fields, "relation_types": "Work_For"})
 
 
+OUT_OF_RANGE = {
+    "multi-ner": [
+        ("query_mode", "stacked", r"MultiNerConfig.query_mode='stacked' is not allowed; use one of \('per_type', "),
+        ("max_span_length", True, r"MultiNerConfig.max_span_length=True must be a positive integer\."),
+        ("head_dropout", 1.0, r"MultiNerConfig.head_dropout=1.0 must be in \[0, 1\)\."),
+        ("span_loss_weight", "1", r"MultiNerConfig.span_loss_weight='1' must be a number >= 0\."),
+    ],
+    "joint-er": [
+        ("rnn_type", "gru2", r"JointErConfig.rnn_type='gru2' is not allowed; use one of \("),
+        ("num_ner_layers", -1, r"JointErConfig.num_ner_layers=-1 must be a non-negative integer\."),
+        ("char_hidden_size", 0, r"JointErConfig.char_hidden_size=0 must be a positive integer\."),
+        ("relation_threshold", -0.1, r"JointErConfig.relation_threshold=-0.1 must be in \[0, 1\)\."),
+        ("relation_loss_weight", -1, r"JointErConfig.relation_loss_weight=-1 must be a number >= 0\."),
+    ],
+    "seq2seq": [
+        ("target_mode", "words", r"Seq2SeqNerConfig.target_mode='words' is not allowed; use one of \("),
+        ("relation_size", 2.5, r"Seq2SeqNerConfig.relation_size=2.5 must be a positive integer\."),
+        ("pointer_dropout", None, r"Seq2SeqNerConfig.pointer_dropout=None must be in \[0, 1\)\."),
+        ("focal_tau", -2.0, r"Seq2SeqNerConfig.focal_tau=-2.0 must be a number >= 0\."),
+    ],
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILY_CONFIGS))
+def test_every_config_refuses_a_value_out_of_range_naming_field_value_and_rule(family):
+    config_class, fields, _, _ = FAMILY_CONFIGS[family]
+    for field_name, value, message in OUT_OF_RANGE[family]:
+        with pytest.raises(ValueError, match=message):
+            config_class(**{**fields, field_name: value})
+    assert config_class(**fields).entity_types  # the fixtures' own values pass
+
+
 @pytest.mark.parametrize("family", list(FAMILY_CONFIGS))
 def test_every_config_refuses_a_misspelled_field_and_names_the_right_one(family):
     config_class, fields, misspelled, meant = FAMILY_CONFIGS[family]
