@@ -298,16 +298,8 @@ def test_seq2seq_script_on_real_cadec(bert_dir, shared_data, tmp_path):
     output = tmp_path / "seq2seq"
     arguments = ["--train_file", str(cadec / "train.txt"), "--validation_file", str(cadec / "dev.txt")]
     arguments += ["--encoder", bert_dir, "--max_train_samples", "32", "--max_eval_samples", "40"]
-    arguments += [
-        "--num_train_epochs",
-        "1",
-        "--num_beams",
-        "1",
-        "2",
-        "--score_each_epoch",
-        "--output_dir",
-        str(output),
-    ]
+    arguments += ["--num_train_epochs", "1", "--num_beams", "1", "2", "--score_each_epoch"]
+    arguments += ["--output_dir", str(output)]
     results = train_seq2seq.main(arguments)
     assert results["unrepresentable"] == {} and results["validation_examples"] == 40
     # the epoch's point of the dev curve: the same model, greedy, as the final greedy evaluation
