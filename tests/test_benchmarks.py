@@ -50,3 +50,30 @@ def test_joint_protocols_counts_entities_missed_by_a_split_off_mark():
     assert joint_protocols.split_off_punctuation(texts, found((9, 15, "Loc"), (9, 14, "Loc"))) == 0  # found whole
     assert joint_protocols.split_off_punctuation(texts, found((9, 14, "Org"))) == 0  # another type: a type error
     assert joint_protocols.split_off_punctuation(texts, found((9, 13, "Loc"))) == 0
+
+
+def test_seq2seq_ablation_names_each_run_by_what_its_command_switches_on():
+    import seq2seq_ablation
+
+    script = "python examples/train_seq2seq.py --train_file t --num_train_epochs 8"
+    assert seq2seq_ablation.configuration(script) == ("Baseline", "", 42)
+    assert seq2seq_ablation.configuration(f"{script} --target_mode all_words --seed 43") == (
+        "Baseline",
+        "all_words targets",
+        43,
+    )
+    assert seq2seq_ablation.configuration(f"{script} --relation_prediction --seed 44") == ("RP", "", 44)
+    full = f"{script} --relation_prediction --token_relation_attention --entity_type_attention"
+    assert seq2seq_ablation.configuration(full) == ("RP & TRA & ETA", "entity base", 42)
+    assert seq2seq_ablation.configuration(f"{full} --type_names_only --gate_learning_rate 1e-2") == (
+        "RP & TRA & ETA",
+        "type names, gates at 1e-2",
+        42,
+    )
+    assert seq2seq_ablation.configuration(f"{script} --relation_prediction --token_relation_attention") == (
+        "RP & TRA",
+        "",
+        42,
+    )
+    assert seq2seq_ablation.spread([0.0, -0.25, 0.125]) == "-0.2500…+0.1250"
+    assert seq2seq_ablation.spread([]) == "–"
