@@ -26,8 +26,8 @@ ADDITIONS = {"--relation_prediction": "RP", "--token_relation_attention": "TRA",
 
 
 def configuration(command: str) -> tuple[str, str, int]:
-    """The additions a training command switches on, what else it changes (target mode, type embeddings, gates'
-    rate, ungated form) and its seed.
+    """The additions a training command switches on, what else it changes (target mode, RP's loss weight, type
+    embeddings, gates' rate, ungated form) and its seed.
 
     Example:
         >>> configuration("python t.py --relation_prediction --entity_type_attention --type_names_only --seed 43")
@@ -41,6 +41,8 @@ def configuration(command: str) -> tuple[str, str, int]:
     variant = []
     if options.get("--target_mode", "fragment_bounds") != "fragment_bounds":
         variant.append(f"{options['--target_mode']} targets")
+    if "--relation_loss_weight" in options:
+        variant.append(f"RP weight {options['--relation_loss_weight']}")
     if "--entity_type_attention" in words:
         variant.append("type names" if "--type_names_only" in words else "entity base")
     if "--gate_learning_rate" in options:

@@ -63,6 +63,11 @@ def test_seq2seq_ablation_names_each_run_by_what_its_command_switches_on():
         43,
     )
     assert seq2seq_ablation.configuration(f"{script} --relation_prediction --seed 44") == ("RP", "", 44)
+    assert seq2seq_ablation.configuration(f"{script} --relation_prediction --relation_loss_weight 0.1") == (
+        "RP",
+        "RP weight 0.1",
+        42,
+    )
     full = f"{script} --relation_prediction --token_relation_attention --entity_type_attention"
     assert seq2seq_ablation.configuration(full) == ("RP & TRA & ETA", "entity base", 42)
     assert seq2seq_ablation.configuration(f"{full} --type_names_only --gate_learning_rate 1e-2") == (
