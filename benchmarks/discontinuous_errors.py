@@ -16,8 +16,9 @@ mention); `contiguous gold split` (a gold contiguous mention from its
 first fragment's start to its last one's end); `gold fragments merged` (each fragment is a gold mention of its
 own); `wrong fragments` (it shares a fragment with a gold discontinuous mention); `overlap`; `spurious`.
 
-Writes benchmarks/results/discontinuous_errors/<model folder name>.json and the section "discontinuous_errors" of
-BENCHMARKS.md.
+Writes benchmarks/results/discontinuous_errors/<model folder name>.json (with each gold mention's category) and the
+section "discontinuous_errors" of BENCHMARKS.md, which also counts, for each pair of greedy runs, the gold mentions
+both wrote exactly: how far two runs' exact mentions are the same ones.
 """
 
 from __future__ import annotations
@@ -132,13 +133,16 @@ def main() -> None:
     extract = pipeline("seq2seq-ner", model=args.model, batch_size=args.batch_size)
     found = extract([example["text"] for example in examples], num_beams=args.num_beams)
     gold_counts, predicted_counts = Counter(), Counter()
-    for example, predicted in zip(examples, found):
-        for label in {entity["label"] for entity in example["entities"]} | {e["entity_group"] for e in predicted}:
+    gold_mentions = []
+    for sentence, (example, predicted) in enumerate(zip(examples, found)):
+        labels = {entity["label"] for entity in example["entities"]} | {e["entity_group"] for e in predicted}
+        for label in sorted(labels):
             gold = [fragments_of(e) for e in example["entities"] if e["label"] == label]
             mine = [fragments_of(e) for e in predicted if e["entity_group"] == label]
             for g in (g for g in gold if len(g) > 1):
                 category = gold_category(g, mine)
                 gold_counts[category] += 1
+                gold_mentions.append({"sentence": sentence, "label": label, "fragments": g, "category": category})
                 if category != "exact" and args.show > 0:
                     args.show -= 1
                     words = [example["text"][a:b] for a, b in g]
@@ -155,6 +159,7 @@ def main() -> None:
         "predicted_discontinuous": predicted_total,
         "predicted_discontinuous_right": right,
         "predicted_discontinuous_wrong": {name: predicted_counts[name] for name in PREDICTED_CATEGORIES},
+        "gold_mentions": gold_mentions,
         "train": mention_shapes(train),
         "validation": mention_shapes(validation),
         **provenance(),
@@ -195,7 +200,38 @@ def report() -> None:
             "",
             f"Commands: `{rows[-1]['command']}` (one per model). Machine: {rows[-1]['machine']}.",
         ]
+    lines += agreement(rows)
     write_section("discontinuous_errors", "\n".join(lines))
+
+
+def exact_mentions(row: dict) -> set[tuple]:
+    """The gold discontinuous mentions a record's model wrote exactly, as (sentence, label, fragments) keys."""
+    return {
+        (m["sentence"], m["label"], tuple(map(tuple, m["fragments"])))
+        for m in row["gold_mentions"]
+        if m["category"] == "exact"
+    }
+
+
+def agreement(rows: list[dict]) -> list[str]:
+    """Lines of a table: for each pair of greedy runs that kept their per-mention outcomes, how many gold
+    discontinuous mentions both wrote exactly (the diagonal: each run's own count), so that a difference between two
+    runs' counts can be read against how much two runs of one configuration differ."""
+    kept = [row for row in rows if "gold_mentions" in row and row["num_beams"] == 1]
+    if len(kept) < 2:
+        return []
+    found = [exact_mentions(row) for row in kept]
+    lines = [
+        "",
+        "Gold discontinuous mentions written exactly by both of two runs (greedy; runs that kept their per-mention",
+        "outcomes; the diagonal is each run's own count):",
+        "",
+        "| run | " + " | ".join(row["model"] for row in kept) + " |",
+        "|" + "---|" * (len(kept) + 1),
+    ]
+    for row, mine in zip(kept, found):
+        lines.append(f"| {row['model']} | " + " | ".join(str(len(mine & other)) for other in found) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -38,6 +38,30 @@ def test_discontinuous_error_categories():
         assert errors.predicted_category(predicted, golds) == category
 
 
+def test_discontinuous_agreement_counts_mentions_two_runs_both_wrote_exactly():
+    def record(model, categories, num_beams=1):
+        mentions = [
+            {"sentence": i, "label": "ADR", "fragments": [[0, 4], [10, 15 + i]], "category": category}
+            for i, category in enumerate(categories)
+        ]
+        return {"model": model, "num_beams": num_beams, "gold_mentions": mentions}
+
+    rows = [
+        record("a", ["exact", "exact", "missed", "exact"]),
+        record("b", ["exact", "one fragment", "exact", "exact"]),
+        record("a-beam", ["exact"] * 4, num_beams=4),  # beam rows are left out
+        {"model": "old", "num_beams": 1},  # a record from before per-mention outcomes
+    ]
+    assert errors.exact_mentions(rows[0]) == {
+        (0, "ADR", ((0, 4), (10, 15))),
+        (1, "ADR", ((0, 4), (10, 16))),
+        (3, "ADR", ((0, 4), (10, 18))),
+    }
+    table = errors.agreement(rows)
+    assert table[-3:] == ["|---|---|---|", "| a | 3 | 2 |", "| b | 2 | 3 |"]
+    assert errors.agreement(rows[:1]) == []
+
+
 def test_joint_protocols_counts_entities_missed_by_a_split_off_mark():
     import joint_protocols
 
