@@ -130,6 +130,23 @@ def test_relation_prediction_adds_its_weighted_loss_and_changes_nothing_else():
     assert torch.equal(model.generate(**inputs(), max_new_tokens=6), baseline.generate(**inputs(), max_new_tokens=6))
 
 
+def test_relation_prediction_at_weight_0_trains_the_baseline_exactly():
+    """At `relation_loss_weight=0` every shared weight gets the Baseline's gradient (the grid gets none): such a run
+    differs from the Baseline only by the random numbers the grid's initialisation and dropout draw."""
+    baseline = tiny_model()
+    model = tiny_model(relation_prediction=True, relation_loss_weight=0.0)
+    model.load_state_dict(baseline.state_dict(), strict=False)
+    baseline(**inputs(), labels=LABELS).loss.backward()
+    model(**inputs(), labels=LABELS, relation_labels=RELATION_LABELS).loss.backward()
+    shared = dict(baseline.named_parameters())
+    for name, parameter in model.named_parameters():
+        if name.startswith("relation_grid."):
+            assert parameter.grad is None or not parameter.grad.any(), name
+        elif shared[name].grad is not None:
+            assert torch.equal(parameter.grad, shared[name].grad), name
+    assert any(parameter.grad is not None for parameter in baseline.parameters())
+
+
 def open_gates(model, value=1.0):
     with torch.no_grad():
         model.addition_gates.fill_(value)
