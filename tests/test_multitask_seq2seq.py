@@ -142,7 +142,9 @@ def test_relation_prediction_at_weight_0_trains_the_baseline_exactly():
     for name, parameter in model.named_parameters():
         if name.startswith("relation_grid."):
             assert parameter.grad is None or not parameter.grad.any(), name
-        elif shared[name].grad is not None:
+        elif shared[name].grad is None:
+            assert parameter.grad is None, name
+        else:
             assert torch.equal(parameter.grad, shared[name].grad), name
     assert any(parameter.grad is not None for parameter in baseline.parameters())
 
