@@ -132,7 +132,7 @@ def main() -> None:
     examples = [words_to_text(example) for example in validation]
     extract = pipeline("seq2seq-ner", model=args.model, batch_size=args.batch_size)
     found = extract([example["text"] for example in examples], num_beams=args.num_beams)
-    gold_counts, predicted_counts = Counter(), Counter()
+    predicted_counts = Counter()
     gold_mentions = []
     for sentence, (example, predicted) in enumerate(zip(examples, found)):
         labels = {entity["label"] for entity in example["entities"]} | {e["entity_group"] for e in predicted}
@@ -141,7 +141,6 @@ def main() -> None:
             mine = [fragments_of(e) for e in predicted if e["entity_group"] == label]
             for g in (g for g in gold if len(g) > 1):
                 category = gold_category(g, mine)
-                gold_counts[category] += 1
                 gold_mentions.append({"sentence": sentence, "label": label, "fragments": g, "category": category})
                 if category != "exact" and args.show > 0:
                     args.show -= 1
@@ -149,6 +148,7 @@ def main() -> None:
                     guesses = [[example["text"][a:b] for a, b in p] for p in mine if overlaps(p, g)]
                     print(f"{category}: gold {words} predicted {guesses}")
             predicted_counts.update(predicted_category(p, gold) for p in mine if len(p) > 1)
+    gold_counts = Counter(mention["category"] for mention in gold_mentions)
     right = predicted_counts.pop(None, 0)
     predicted_total = right + sum(predicted_counts.values())
     result = {

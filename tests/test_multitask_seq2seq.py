@@ -133,9 +133,8 @@ def test_relation_prediction_adds_its_weighted_loss_and_changes_nothing_else():
 def test_relation_prediction_at_weight_0_trains_the_baseline_exactly():
     """At `relation_loss_weight=0` every shared weight gets the Baseline's gradient (the grid gets none): such a run
     differs from the Baseline only by the random numbers the grid's initialisation and dropout draw."""
-    baseline = tiny_model()
     model = tiny_model(relation_prediction=True, relation_loss_weight=0.0)
-    model.load_state_dict(baseline.state_dict(), strict=False)
+    baseline = baseline_with_weights_of(model)
     baseline(**inputs(), labels=LABELS).loss.backward()
     model(**inputs(), labels=LABELS, relation_labels=RELATION_LABELS).loss.backward()
     shared = dict(baseline.named_parameters())
