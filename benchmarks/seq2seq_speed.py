@@ -2,10 +2,13 @@
 folder through the `seq2seq-ner` pipeline over a development file, once per beam count, after one warm-up batch.
 
     python benchmarks/seq2seq_speed.py --model DIR [DIR ...] [--validation_file ../shared/data/cadec/dev.txt] \
-        [--num_beams 1 4] [--batch_size 16]
+        [--num_beams 1 4] [--batch_size 16] [--close_gates]
 
 Writes benchmarks/results/seq2seq_speed/<model folder name>.json (sentences/s, strict F1 / P / R of all and of the
-discontinuous mentions, the model's switches) and the section "seq2seq_speed" of BENCHMARKS.md.
+discontinuous mentions, the model's switches) and the section "seq2seq_speed" of BENCHMARKS.md. `--close_gates` sets
+a gated model's `addition_gates` to 0 before scoring, so that TRA and ETA add nothing to any layer: the trained
+weights read as a Baseline, which tells the additions' learned reading apart from what training with them did to the
+shared weights; its record is `<model folder name>-gates-closed.json`.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ def main() -> None:
     parser.add_argument("--validation_file", default=str(DATA / "cadec" / "dev.txt"))
     parser.add_argument("--num_beams", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--close_gates", action="store_true", help="Score with the addition gates set to 0.")
     args = parser.parse_args()
 
+    import torch
     from transformers import pipeline
 
     import multiner  # noqa: F401  (registers the "seq2seq-ner" task)
@@ -44,6 +49,13 @@ def main() -> None:
     for folder in args.model:
         extract = pipeline("seq2seq-ner", model=folder, batch_size=args.batch_size)
         config = extract.model.config
+        name = Path(folder).name
+        if args.close_gates:
+            if extract.model.addition_gates is None:
+                raise SystemExit(f"{folder}: the model has no addition gates to close (no gated TRA or ETA).")
+            with torch.no_grad():
+                extract.model.addition_gates.zero_()
+            name += "-gates-closed"
         rows = {}
         for num_beams in args.num_beams:
             extract(texts[: args.batch_size], num_beams=num_beams)  # warm-up
@@ -54,9 +66,9 @@ def main() -> None:
                 predictions=[as_metric_entities(entities, fragments=True) for entities in found], references=references
             )
             rows[f"beams_{num_beams}"] = {"sentences_per_second": round(len(texts) / seconds, 1), **headline(scores)}
-            print(f"{Path(folder).name} num_beams={num_beams}: {rows[f'beams_{num_beams}']}", flush=True)
+            print(f"{name} num_beams={num_beams}: {rows[f'beams_{num_beams}']}", flush=True)
         result = {
-            "model": Path(folder).name,
+            "model": name,
             "switches": {name: getattr(config, name) for name in SWITCHES},
             "validation_file": Path(args.validation_file).name,
             "sentences": len(texts),
