@@ -72,8 +72,10 @@ def report() -> None:
                 "precision": 100 * scores["all"]["precision"],
                 "recall": 100 * scores["all"]["recall"],
                 "disc": scores["discontinuous"],
-                "type_gates": spread(gates.get("type", [])),
-                "relation_gates": spread([value for value in gates.get("relation", []) if value != 0.0]),
+                "type_gates": spread(gates.get("type", []) if "ETA" in additions else []),
+                "relation_gates": spread(
+                    [value for value in gates.get("relation", []) if value != 0.0] if "TRA" in additions else []
+                ),
                 "minutes": record["train_seconds"] / 60,
             }
         )
@@ -85,7 +87,8 @@ def report() -> None:
         "16, lr 5e-5 backbone / 1e-4 new parts, `fragment_bounds` targets, greedy decoding, scored on CADEC **dev**",
         "(strict: type and every fragment). RP = the word-pair task, TRA = token-relation attention, ETA =",
         "entity-type attention (both behind gates that start closed). Gates: `tanh` of each attention layer's",
-        "learned gate, lowest…highest over the layers; of the relation gates only the non-zero ones (the layers",
+        "learned gate, lowest…highest over the layers (–: the run has no such addition, its gates stay at 0); of",
+        "the relation gates only the non-zero ones (the layers",
         "that read no relation vectors keep theirs at exactly 0). Written by",
         "`python benchmarks/seq2seq_ablation.py` from the records in `benchmarks/results/seq2seq_targets/`.",
         "",
