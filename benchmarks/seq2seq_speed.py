@@ -35,7 +35,6 @@ def main() -> None:
     parser.add_argument("--close_gates", action="store_true", help="Score with the addition gates set to 0.")
     args = parser.parse_args()
 
-    import torch
     from transformers import pipeline
 
     import multiner  # noqa: F401  (registers the "seq2seq-ner" task)
@@ -51,10 +50,7 @@ def main() -> None:
         config = extract.model.config
         name = Path(folder).name
         if args.close_gates:
-            if extract.model.addition_gates is None:
-                raise SystemExit(f"{folder}: the model has no addition gates to close (no gated TRA or ETA).")
-            with torch.no_grad():
-                extract.model.addition_gates.zero_()
+            close_gates(extract.model, folder)
             name += "-gates-closed"
         rows = {}
         for num_beams in args.num_beams:
@@ -78,6 +74,20 @@ def main() -> None:
         }
         write_result(RESULTS / f"{result['model']}.json", result)
     report()
+
+
+def close_gates(model, folder: str = "the model") -> None:
+    """Set a gated seq2seq model's addition gates to 0, in place: TRA and ETA then add nothing to any layer, and the
+    model computes the Baseline's outputs with its trained weights."""
+    import torch
+
+    if getattr(model, "addition_gates", None) is None:
+        raise ValueError(
+            f"{folder} has no addition gates to close: it was trained without token_relation_attention and "
+            "entity_type_attention, or with gated_additions=False. Leave out --close_gates for it."
+        )
+    with torch.no_grad():
+        model.addition_gates.zero_()
 
 
 def report() -> None:

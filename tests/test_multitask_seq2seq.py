@@ -5,6 +5,7 @@ the same output, with and without the package."""
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,23 @@ def test_gated_additions_compute_exactly_the_baseline_at_initialisation(fields):
     # open, they change the logits
     open_gates(model.eval())
     assert not torch.allclose(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, logits)
+
+
+def test_closing_a_trained_models_gates_gives_the_baseline_with_its_weights():
+    """`benchmarks/seq2seq_speed.py --close_gates`: a model whose gates opened computes the Baseline's logits with its
+    own weights once they are closed; a model without gates is refused with what to do."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from seq2seq_speed import close_gates
+
+    model = open_gates(tiny_model(**ALL_ON), 0.5)
+    baseline = baseline_with_weights_of(model)
+    decoder_input_ids = torch.tensor([[1, 4, 5], [1, 5, 3]])
+    expected = baseline(**inputs(), decoder_input_ids=decoder_input_ids).logits
+    assert not torch.allclose(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, expected)
+    close_gates(model)
+    assert torch.equal(model(**inputs(), decoder_input_ids=decoder_input_ids).logits, expected)
+    with pytest.raises(ValueError, match="has no addition gates to close.*Leave out --close_gates"):
+        close_gates(tiny_model(relation_prediction=True))
 
 
 def test_gated_additions_are_saved_and_a_model_saved_before_them_keeps_its_form(tmp_path):
