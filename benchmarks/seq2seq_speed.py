@@ -48,10 +48,9 @@ def main() -> None:
     for folder in args.model:
         extract = pipeline("seq2seq-ner", model=folder, batch_size=args.batch_size)
         config = extract.model.config
-        name = Path(folder).name
+        model_name = Path(folder).name + ("-gates-closed" if args.close_gates else "")
         if args.close_gates:
             close_gates(extract.model, folder)
-            name += "-gates-closed"
         rows = {}
         for num_beams in args.num_beams:
             extract(texts[: args.batch_size], num_beams=num_beams)  # warm-up
@@ -62,9 +61,9 @@ def main() -> None:
                 predictions=[as_metric_entities(entities, fragments=True) for entities in found], references=references
             )
             rows[f"beams_{num_beams}"] = {"sentences_per_second": round(len(texts) / seconds, 1), **headline(scores)}
-            print(f"{name} num_beams={num_beams}: {rows[f'beams_{num_beams}']}", flush=True)
+            print(f"{model_name} num_beams={num_beams}: {rows[f'beams_{num_beams}']}", flush=True)
         result = {
-            "model": name,
+            "model": model_name,
             "switches": {name: getattr(config, name) for name in SWITCHES},
             "validation_file": Path(args.validation_file).name,
             "sentences": len(texts),
