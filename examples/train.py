@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
     metrics: dict = {"world_size": training_args.world_size}
     logger.info("training on %d process(es), device %s", training_args.world_size, training_args.device)
     if training_args.do_train:
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
         metrics.update({f"train_{k}" if not k.startswith("train") else k: v for k, v in result.metrics.items()})
         if callbacks:
             calibration = callbacks[0].calibration

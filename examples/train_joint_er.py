@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     dev_curve = []
     callbacks = [epoch_scores_callback(lambda model: headline(score(model)), dev_curve)]
-    unrepresentable, train_seconds = train_on_examples(
+    unrepresentable, train_seconds, trained_share = train_on_examples(
         model,
         processor,
         JointErDataCollator,
@@ -295,6 +295,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if dev_curve:
         results["dev_curve"] = dev_curve
+    if training_args.resume_from_checkpoint:  # train_seconds covers only the part this run trained
+        results["resumed"] = {"from": training_args.resume_from_checkpoint, "trained_share": round(trained_share, 4)}
     return write_results(training_args.output_dir, "examples/train_joint_er.py", argv, results)
 
 

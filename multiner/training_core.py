@@ -164,7 +164,8 @@ def parse_script_arguments(argument_classes: Sequence[type], argv: Sequence[str]
     """The training scripts' one command line: `HfArgumentParser` over the script's dataclasses and
     `TrainingArguments` (so every Trainer option works on every script), with the family's defaults for Trainer
     fields (`num_train_epochs=20`, ...). A lone `.json` argument is a file of arguments, as in transformers'
-    examples. Returns one instance per class, `TrainingArguments` last."""
+    examples. `--resume_from_checkpoint` is checked and resolved here (`resume_checkpoint`). Returns one instance per
+    class, `TrainingArguments` last."""
     import json
     import sys
 
@@ -174,8 +175,11 @@ def parse_script_arguments(argument_classes: Sequence[type], argv: Sequence[str]
     parser.set_defaults(**defaults)
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
         with open(sys.argv[1], encoding="utf-8") as file:
-            return parser.parse_dict({**defaults, **json.load(file)})
-    return parser.parse_args_into_dataclasses(list(argv) if argv is not None else None)
+            parsed = parser.parse_dict({**defaults, **json.load(file)})
+    else:
+        parsed = parser.parse_args_into_dataclasses(list(argv) if argv is not None else None)
+    parsed[-1].resume_from_checkpoint = resume_checkpoint(parsed[-1])
+    return parsed
 
 
 def trainer_optimizer(
@@ -215,10 +219,15 @@ def write_results(output_dir: str, script: str, argv: Sequence[str] | None, resu
 
 def epoch_scores_callback(score: Callable[[torch.nn.Module], dict], curve: list):
     """A Trainer callback that appends `{"epoch": e, **score(model)}` to `curve` at the end of every epoch, on the
-    main process, the model in eval mode while it is scored (a development curve: `--score_each_epoch`)."""
+    main process, the model in eval mode while it is scored (a development curve: `--score_each_epoch`). Each entry
+    also goes into the Trainer's log history, so a checkpoint holds the curve so far and a resumed training
+    (`--resume_from_checkpoint`) starts `curve` from it."""
     from transformers import TrainerCallback
 
     class EpochScores(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            curve[:] = [entry["dev_curve"] for entry in state.log_history if "dev_curve" in entry]
+
         def on_epoch_end(self, args, state, control, model=None, **kwargs):
             if not state.is_world_process_zero:
                 return
@@ -226,9 +235,38 @@ def epoch_scores_callback(score: Callable[[torch.nn.Module], dict], curve: list)
             with torch.no_grad():
                 curve.append({"epoch": round(state.epoch, 2), **score(model)})
             model.train()
+            state.log_history.append({"epoch": curve[-1]["epoch"], "step": state.global_step, "dev_curve": curve[-1]})
             print(f"epoch {curve[-1]['epoch']}: {curve[-1]}")
 
     return EpochScores()
+
+
+def resume_checkpoint(training_args) -> str | None:
+    """The checkpoint `--resume_from_checkpoint` names, checked (None when not given): a checkpoint folder the
+    Trainer wrote (`--save_strategy epoch` or `steps`), or `last` for the newest one in `--output_dir`. The stock
+    Trainer leaves this field to the script; every training script here resumes from it (weights, optimizer,
+    schedule, random state and data order; a `--score_each_epoch` curve too). `parse_script_arguments` calls it."""
+    from pathlib import Path
+
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoint = training_args.resume_from_checkpoint
+    if checkpoint is None:
+        return None
+    if checkpoint == "last":
+        found = get_last_checkpoint(training_args.output_dir) if Path(training_args.output_dir).is_dir() else None
+        if found is None:
+            raise ValueError(
+                f"--resume_from_checkpoint last: no checkpoint-N folder in --output_dir {training_args.output_dir}; "
+                "save them with --save_strategy epoch (or steps), or name a checkpoint folder."
+            )
+        return found
+    if not Path(checkpoint, "trainer_state.json").is_file():
+        raise ValueError(
+            f"--resume_from_checkpoint {checkpoint}: not a checkpoint the Trainer wrote (no trainer_state.json "
+            "there); name a checkpoint-N folder of an earlier run, or `last` for the newest one in --output_dir."
+        )
+    return checkpoint
 
 
 def train_on_examples(
@@ -243,8 +281,11 @@ def train_on_examples(
 ):
     """The joint and seq2seq scripts' training: `examples` preprocessed into windows (once, on the main process
     first), the unrepresentable gold items counted, the stock Trainer with the two learning rates (and `callbacks`).
-    Returns the unrepresentable counts per reason and the training seconds."""
+    Returns the unrepresentable counts per reason, the training seconds and the share of the training schedule
+    those seconds ran (1.0; less when resumed from a checkpoint: `resume_checkpoint`)."""
+    import json
     import time
+    from pathlib import Path
 
     import datasets
     from transformers import Trainer
@@ -263,9 +304,14 @@ def train_on_examples(
         optimizers=(trainer_optimizer(model, training_args, head_learning_rate, gate_learning_rate), None),
         callbacks=callbacks,
     )
+    checkpoint = training_args.resume_from_checkpoint  # checked by parse_script_arguments
     started = time.time()
-    trainer.train()
-    return unrepresentable, time.time() - started
+    first_step = 0
+    if checkpoint:
+        first_step = json.loads(Path(checkpoint, "trainer_state.json").read_text())["global_step"]
+    trainer.train(resume_from_checkpoint=checkpoint)
+    share = (trainer.state.global_step - first_step) / max(trainer.state.max_steps, 1)
+    return unrepresentable, time.time() - started, share
 
 
 __all__ = [
@@ -279,6 +325,7 @@ __all__ = [
     "head_optimizer",
     "hold_out_last",
     "parse_script_arguments",
+    "resume_checkpoint",
     "train_on_examples",
     "trainer_optimizer",
     "write_results",

@@ -128,6 +128,43 @@ def test_train_script_single_process(bert_dir, conll_file, tmp_path, query_mode)
     check_saved_model(output_dir, processes=1, query_mode=query_mode, calibrated=bool(calibration))
 
 
+def test_train_script_resumes_from_a_checkpoint(bert_dir, conll_file, tmp_path):
+    """examples/train.py --resume_from_checkpoint: the training resumed after its first epoch ends with the
+    uninterrupted training's weights, and trained only the last two epochs (its mean loss is the uninterrupted
+    training's over those steps)."""
+
+    def train(output_dir, *arguments):
+        command = [
+            *train_command(bert_dir, conll_file, output_dir),
+            "--save_strategy",
+            "epoch",
+            "--logging_steps",
+            "1",
+            *arguments,
+        ]
+        result = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        loss = json.loads((output_dir / "results.json").read_text())["train_loss"]
+        return AutoModel.from_pretrained(output_dir).state_dict(), loss
+
+    whole, whole_loss = train(tmp_path / "whole")
+    # 8 sentences in batches of 2: 4 steps an epoch
+    assert sorted(path.name for path in (tmp_path / "whole").glob("checkpoint-*")) == [
+        "checkpoint-12",
+        "checkpoint-4",
+        "checkpoint-8",
+    ]
+    resumed, resumed_loss = train(
+        tmp_path / "resumed", "--resume_from_checkpoint", str(tmp_path / "whole" / "checkpoint-4")
+    )
+    assert all(torch.equal(whole[name], resumed[name]) for name in whole)
+    state = json.loads((tmp_path / "whole" / "checkpoint-12" / "trainer_state.json").read_text())
+    losses = {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
+    assert sorted(losses) == list(range(1, 13))
+    assert whole_loss == pytest.approx(sum(losses.values()) / 12, abs=1e-3)
+    assert resumed_loss == pytest.approx(sum(losses[step] for step in range(5, 13)) / 8, abs=1e-3)
+
+
 @pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate's launcher is not on PATH")
 def test_train_script_under_accelerate_with_two_processes(bert_dir, conll_file, tmp_path):
     output_dir = tmp_path / "out"
@@ -319,3 +356,47 @@ def test_seq2seq_script_on_real_cadec(bert_dir, shared_data, tmp_path):
     assert reloaded(text) == reloaded([text])[0]
     card = (output / "README.md").read_text()
     assert "trained on cadec" in card and "| dev | discontinuous |" in card
+
+
+def test_a_training_resumed_from_a_checkpoint_ends_as_the_uninterrupted_one(bert_dir, tmp_path):
+    """--save_strategy epoch, then --resume_from_checkpoint (a checkpoint folder, or `last`): the resumed training
+    ends with the uninterrupted one's weights and its whole dev curve, the first epoch's point read back from the
+    checkpoint, and records the share of the schedule it trained. A folder that is no checkpoint, or `last` where
+    there is none, is refused before any training."""
+    from conftest import RELATIONS
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    import train_joint_er
+
+    data = tmp_path / "relations.jsonl"
+    data.write_text("".join(json.dumps(example) + "\n" for example in RELATIONS * 3))
+    arguments = ["--train_file", str(data), "--validation_file", str(data), "--data_format", "jsonl"]
+    arguments += ["--encoder", bert_dir, "--num_train_epochs", "2", "--per_device_train_batch_size", "4"]
+    arguments += ["--score_each_epoch", "--save_strategy", "epoch"]
+    whole = train_joint_er.main(arguments + ["--output_dir", str(tmp_path / "whole")])
+    assert sorted(path.name for path in (tmp_path / "whole").glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-6"]
+    assert "resumed" not in whole
+    # the first epoch's checkpoint, its dev point marked: a resumed training reads it, one from scratch recomputes it
+    checkpoint = tmp_path / "interrupted" / "checkpoint-3"
+    shutil.copytree(tmp_path / "whole" / "checkpoint-3", checkpoint)
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    [entry] = [entry for entry in state["log_history"] if "dev_curve" in entry]
+    assert entry["dev_curve"] == whole["dev_curve"][0]
+    entry["dev_curve"]["read_back"] = True
+    (checkpoint / "trainer_state.json").write_text(json.dumps(state))
+    resumed = train_joint_er.main(
+        arguments + ["--output_dir", str(tmp_path / "interrupted"), "--resume_from_checkpoint", "last"]
+    )
+    assert resumed["resumed"] == {"from": str(checkpoint), "trained_share": 0.5}
+    assert resumed["dev_curve"] == [{**whole["dev_curve"][0], "read_back": True}, whole["dev_curve"][1]]
+    assert resumed["scores"] == whole["scores"]
+    weights = [AutoModel.from_pretrained(tmp_path / name).state_dict() for name in ("whole", "interrupted")]
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+    with pytest.raises(ValueError, match="no checkpoint-N folder in --output_dir"):
+        train_joint_er.parse_args(
+            arguments + ["--output_dir", str(tmp_path / "new"), "--resume_from_checkpoint", "last"]
+        )
+    with pytest.raises(ValueError, match="not a checkpoint the Trainer wrote"):
+        train_joint_er.parse_args(
+            arguments + ["--output_dir", str(tmp_path), "--resume_from_checkpoint", str(tmp_path)]
+        )
