@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     dev_curve = []
     callbacks = [epoch_scores_callback(lambda model: headline(score(model)), dev_curve)]
-    unrepresentable, train_seconds, trained_share = train_on_examples(
+    unrepresentable, training = train_on_examples(
         model,
         processor,
         JointErDataCollator,
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict:
             "relation_threshold": calibration.relation_threshold,
             "reasons": calibration.reasons,
         },
-        "train_seconds": round(train_seconds, 1),
+        **training,
         "predict_seconds": round(predict_seconds, 1),
         "validation_examples": len(validation),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -295,8 +295,6 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if dev_curve:
         results["dev_curve"] = dev_curve
-    if training_args.resume_from_checkpoint:  # train_seconds covers only the part this run trained
-        results["resumed"] = {"from": training_args.resume_from_checkpoint, "trained_share": round(trained_share, 4)}
     return write_results(training_args.output_dir, "examples/train_joint_er.py", argv, results)
 
 

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     dev_curve = []
     callbacks = [epoch_scores_callback(lambda model: headline(score(model)["scores"]), dev_curve)]
-    unrepresentable, train_seconds, trained_share = train_on_examples(
+    unrepresentable, training = train_on_examples(
         model,
         processor,
         Seq2SeqNerDataCollator,
@@ -208,16 +208,11 @@ def main(argv: list[str] | None = None) -> dict:
         "unrepresentable": unrepresentable,
         "train_examples": len(train),
         "validation_examples": len(validation),
-        "train_seconds": round(train_seconds, 1),
-        "train_sentences_per_second": round(
-            len(train) * training_args.num_train_epochs * trained_share / train_seconds, 1
-        ),
+        **training,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     if dev_curve:
         results["dev_curve"] = dev_curve
-    if training_args.resume_from_checkpoint:  # train_seconds covers only the part this run trained
-        results["resumed"] = {"from": training_args.resume_from_checkpoint, "trained_share": round(trained_share, 4)}
     if model.addition_gates is not None:  # how much each layer reads of the type (ETA) and relation (TRA) vectors
         results["gates"] = {
             "type": [round(value, 4) for value in model.addition_gates[:, 0].tanh().tolist()],

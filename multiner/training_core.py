@@ -281,8 +281,9 @@ def train_on_examples(
 ):
     """The joint and seq2seq scripts' training: `examples` preprocessed into windows (once, on the main process
     first), the unrepresentable gold items counted, the stock Trainer with the two learning rates (and `callbacks`).
-    Returns the unrepresentable counts per reason, the training seconds and the share of the training schedule
-    those seconds ran (1.0; less when resumed from a checkpoint: `resume_checkpoint`)."""
+    Returns the unrepresentable counts per reason and the training's record for `results.json`: its seconds, the
+    training sentences per second, and, when it resumed from a checkpoint (`resume_checkpoint`), which one and the
+    share of the schedule this run trained (the seconds cover only that part)."""
     import json
     import time
     from pathlib import Path
@@ -310,8 +311,15 @@ def train_on_examples(
     if checkpoint:
         first_step = json.loads(Path(checkpoint, "trainer_state.json").read_text())["global_step"]
     trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.time() - started
     share = (trainer.state.global_step - first_step) / max(trainer.state.max_steps, 1)
-    return unrepresentable, time.time() - started, share
+    record = {
+        "train_seconds": round(seconds, 1),
+        "train_sentences_per_second": round(len(examples) * training_args.num_train_epochs * share / seconds, 1),
+    }
+    if checkpoint:
+        record["resumed"] = {"from": checkpoint, "trained_share": round(share, 4)}
+    return unrepresentable, record
 
 
 __all__ = [
