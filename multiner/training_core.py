@@ -243,24 +243,35 @@ def epoch_scores_callback(score: Callable[[torch.nn.Module], dict], curve: list)
 
 def resume_checkpoint(training_args) -> str | None:
     """The checkpoint `--resume_from_checkpoint` names, checked (None when not given): a checkpoint folder the
-    Trainer wrote (`--save_strategy epoch` or `steps`), or `last` for the newest one in `--output_dir`. The stock
-    Trainer leaves this field to the script; every training script here resumes from it (weights, optimizer,
-    schedule, random state and data order; a `--score_each_epoch` curve too). `parse_script_arguments` calls it."""
+    Trainer wrote (`--save_strategy epoch` or `steps`), or `last` for the newest complete one in `--output_dir` (the
+    Trainer writes `trainer_state.json` last, so a folder without it, from a run stopped while saving, is passed
+    over, with a warning). The stock Trainer leaves this field to the script; every training script here resumes
+    from it (weights, optimizer, schedule, random state and data order; a `--score_each_epoch` curve too).
+    `parse_script_arguments` calls it."""
+    import re
+    import warnings
     from pathlib import Path
-
-    from transformers.trainer_utils import get_last_checkpoint
 
     checkpoint = training_args.resume_from_checkpoint
     if checkpoint is None:
         return None
     if checkpoint == "last":
-        found = get_last_checkpoint(training_args.output_dir) if Path(training_args.output_dir).is_dir() else None
-        if found is None:
+        folder = Path(training_args.output_dir)
+        numbered = [path for path in folder.glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", path.name)]
+        numbered.sort(key=lambda path: int(path.name.split("-")[1]), reverse=True)
+        complete = [path for path in numbered if (path / "trainer_state.json").is_file()]
+        if not complete:
             raise ValueError(
-                f"--resume_from_checkpoint last: no checkpoint-N folder in --output_dir {training_args.output_dir}; "
-                "save them with --save_strategy epoch (or steps), or name a checkpoint folder."
+                f"--resume_from_checkpoint last: no complete checkpoint-N folder in --output_dir {folder}; save them "
+                "with --save_strategy epoch (or steps), or name a checkpoint folder."
             )
-        return found
+        if complete[0] != numbered[0]:
+            warnings.warn(
+                f"{numbered[0]} has no trainer_state.json (a run stopped while saving it): resuming from "
+                f"{complete[0].name}.",
+                stacklevel=2,
+            )
+        return str(complete[0])
     if not Path(checkpoint, "trainer_state.json").is_file():
         raise ValueError(
             f"--resume_from_checkpoint {checkpoint}: not a checkpoint the Trainer wrote (no trainer_state.json "

@@ -392,7 +392,14 @@ def test_a_training_resumed_from_a_checkpoint_ends_as_the_uninterrupted_one(bert
     assert resumed["scores"] == whole["scores"]
     weights = [AutoModel.from_pretrained(tmp_path / name).state_dict() for name in ("whole", "interrupted")]
     assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
-    with pytest.raises(ValueError, match="no checkpoint-N folder in --output_dir"):
+    # a checkpoint whose saving was cut short (no trainer_state.json, which the Trainer writes last) is passed over
+    (tmp_path / "interrupted" / "checkpoint-9").mkdir()
+    with pytest.warns(UserWarning, match="checkpoint-9 has no trainer_state.json"):
+        last = train_joint_er.parse_args(
+            arguments + ["--output_dir", str(tmp_path / "interrupted")] + ["--resume_from_checkpoint", "last"]
+        )
+    assert last[2].resume_from_checkpoint == str(tmp_path / "interrupted" / "checkpoint-6")
+    with pytest.raises(ValueError, match="no complete checkpoint-N folder in --output_dir"):
         train_joint_er.parse_args(
             arguments + ["--output_dir", str(tmp_path / "new"), "--resume_from_checkpoint", "last"]
         )
