@@ -317,10 +317,10 @@ def train_on_examples(
         callbacks=callbacks,
     )
     checkpoint = training_args.resume_from_checkpoint  # checked by parse_script_arguments
-    started = time.time()
     first_step = 0
     if checkpoint:
         first_step = json.loads(Path(checkpoint, "trainer_state.json").read_text())["global_step"]
+    started = time.time()
     trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.time() - started
     share = (trainer.state.global_step - first_step) / max(trainer.state.max_steps, 1)
