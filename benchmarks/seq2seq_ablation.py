@@ -58,6 +58,24 @@ def spread(values: list[float]) -> str:
     return f"{min(opened):+.4f}…{max(opened):+.4f}" if opened else "–"
 
 
+def training_minutes(record: dict) -> tuple[float, bool]:
+    """A run's training minutes, and whether they are an estimate: a run resumed from a checkpoint timed only the
+    share of the schedule it trained (`resumed.trained_share`), so its minutes are that part's, scaled to the whole.
+
+    Example:
+        >>> training_minutes({"train_seconds": 1800.0})
+        (30.0, False)
+        >>> training_minutes({"train_seconds": 1800.0, "resumed": {"trained_share": 0.375}})
+        (80.0, True)
+    """
+    share = record.get("resumed", {}).get("trained_share", 1.0)
+    return record["train_seconds"] / share / 60, share < 1.0
+
+
+def minutes_text(minutes: float, estimated: bool) -> str:
+    return f"≈{minutes:.1f}" if estimated else f"{minutes:.1f}"
+
+
 def report() -> None:
     records = [json.loads(path.read_text()) for path in sorted(RECORDS.glob("*.json"))]
     runs = []
@@ -75,7 +93,7 @@ def report() -> None:
                 "disc": scores["discontinuous"],
                 "type_gates": spread(gates.get("type", [])),
                 "relation_gates": spread(gates.get("relation", [])),
-                "minutes": record["train_seconds"] / 60,
+                "minutes": training_minutes(record),
             }
         )
     runs.sort(key=lambda run: (run["name"] != "Baseline", run["name"], run["seed"]))
@@ -87,7 +105,8 @@ def report() -> None:
         "(strict: type and every fragment). RP = the word-pair task, TRA = token-relation attention, ETA =",
         "entity-type attention (both behind gates that start closed). Gates: `tanh` of each attention layer's",
         "learned gate, lowest…highest over the layers whose gate left 0 (a run without the addition, and the layers",
-        "that read no relation vectors, keep theirs at exactly 0; –: no gate left 0). Written by",
+        "that read no relation vectors, keep theirs at exactly 0; –: no gate left 0). Train min ≈: a run resumed from",
+        "a checkpoint, whose timed part is scaled to the whole schedule. Written by",
         "`python benchmarks/seq2seq_ablation.py` from the records in `benchmarks/results/seq2seq_targets/`.",
         "",
         "| run | seed | F1 | P | R | disc. F1 (P / R) | disc. written (right) | type gates | relation gates | "
@@ -100,7 +119,8 @@ def report() -> None:
         lines.append(
             f"| {run['name']} | {run['seed']} | {run['f1']:.2f} | {run['precision']:.2f} | {run['recall']:.2f} | "
             f"{100 * disc['f1']:.2f} ({100 * disc['precision']:.2f} / {100 * disc['recall']:.2f}) | "
-            f"{disc['predicted']} ({right}) | {run['type_gates']} | {run['relation_gates']} | {run['minutes']:.1f} |"
+            f"{disc['predicted']} ({right}) | {run['type_gates']} | {run['relation_gates']} | "
+            f"{minutes_text(*run['minutes'])} |"
         )
     names = list(dict.fromkeys(run["name"] for run in runs))
     baseline = [run for run in runs if run["name"] == "Baseline"]
@@ -117,11 +137,15 @@ def report() -> None:
         group = [run for run in runs if run["name"] == name]
         f1 = statistics.mean(run["f1"] for run in group)
         disc = statistics.mean(100 * run["disc"]["f1"] for run in group)
-        minutes = statistics.mean(run["minutes"] for run in group)
+        minutes = statistics.mean(run["minutes"][0] for run in group)
+        estimated = any(run["minutes"][1] for run in group)
         seeds = ", ".join(str(run["seed"]) for run in group)
         versus = f"{f1 - base_f1:+.2f}" if base_f1 is not None and name != "Baseline" else "–"
         versus_disc = f"{disc - base_disc:+.2f}" if base_disc is not None and name != "Baseline" else "–"
-        lines.append(f"| {name} | {seeds} | {f1:.2f} | {versus} | {disc:.2f} | {versus_disc} | {minutes:.1f} |")
+        lines.append(
+            f"| {name} | {seeds} | {f1:.2f} | {versus} | {disc:.2f} | {versus_disc} | "
+            f"{minutes_text(minutes, estimated)} |"
+        )
     lines += ["", "Commands, one per record:", ""]
     lines += [f"- `{record['command']}`" for record in records]
     machines = sorted({record.get("machine", UNRECORDED_MACHINE) for record in records})

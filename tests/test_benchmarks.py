@@ -106,3 +106,11 @@ def test_seq2seq_ablation_names_each_run_by_what_its_command_switches_on():
     )
     assert seq2seq_ablation.spread([0.0, -0.25, 0.125]) == "-0.2500…+0.1250"
     assert seq2seq_ablation.spread([]) == "–"
+    # the resume flags change neither the configuration nor the seed; a resumed run's minutes are an estimate
+    resumed = f"{full} --seed 43 --save_strategy epoch --output_dir d --resume_from_checkpoint last"
+    assert seq2seq_ablation.configuration(resumed) == ("RP & TRA & ETA", "entity base", 43)
+    assert seq2seq_ablation.training_minutes({"train_seconds": 600.0}) == (10.0, False)
+    assert seq2seq_ablation.training_minutes({"train_seconds": 600.0, "resumed": {"trained_share": 0.25}}) == (
+        40.0,
+        True,
+    )
