@@ -81,6 +81,7 @@ def report() -> None:
     runs = []
     for record in records:
         additions, variant, seed = configuration(record["command"])
+        minutes, estimated = training_minutes(record)
         scores = record["evaluations"]["beams_1"]["scores"]
         gates = record.get("gates", {})
         runs.append(
@@ -93,7 +94,8 @@ def report() -> None:
                 "disc": scores["discontinuous"],
                 "type_gates": spread(gates.get("type", [])),
                 "relation_gates": spread(gates.get("relation", [])),
-                "minutes": training_minutes(record),
+                "minutes": minutes,
+                "estimated": estimated,
             }
         )
     runs.sort(key=lambda run: (run["name"] != "Baseline", run["name"], run["seed"]))
@@ -120,7 +122,7 @@ def report() -> None:
             f"| {run['name']} | {run['seed']} | {run['f1']:.2f} | {run['precision']:.2f} | {run['recall']:.2f} | "
             f"{100 * disc['f1']:.2f} ({100 * disc['precision']:.2f} / {100 * disc['recall']:.2f}) | "
             f"{disc['predicted']} ({right}) | {run['type_gates']} | {run['relation_gates']} | "
-            f"{minutes_text(*run['minutes'])} |"
+            f"{minutes_text(run['minutes'], run['estimated'])} |"
         )
     names = list(dict.fromkeys(run["name"] for run in runs))
     baseline = [run for run in runs if run["name"] == "Baseline"]
@@ -137,8 +139,8 @@ def report() -> None:
         group = [run for run in runs if run["name"] == name]
         f1 = statistics.mean(run["f1"] for run in group)
         disc = statistics.mean(100 * run["disc"]["f1"] for run in group)
-        minutes = statistics.mean(run["minutes"][0] for run in group)
-        estimated = any(run["minutes"][1] for run in group)
+        minutes = statistics.mean(run["minutes"] for run in group)
+        estimated = any(run["estimated"] for run in group)
         seeds = ", ".join(str(run["seed"]) for run in group)
         versus = f"{f1 - base_f1:+.2f}" if base_f1 is not None and name != "Baseline" else "–"
         versus_disc = f"{disc - base_disc:+.2f}" if base_disc is not None and name != "Baseline" else "–"
