@@ -91,7 +91,10 @@ def f1_columns(result: dict) -> list[float]:
 
 def report(notes: str = "") -> None:
     """Print the table and write it, with the commands and machines, into BENCHMARKS.md (section joint_er)."""
-    results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    # The folder also holds records of examples/train_joint_er.py run directly (no "run" name), which later sections
+    # of BENCHMARKS.md report; this table is the named runs'.
+    records = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    results = [record for record in records if "run" in record]
     lines = [
         "## Joint entity and relation extraction (issue: deeper task-specificity, seeds/003)",
         "",
