@@ -112,6 +112,8 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
         overrides["positive_weight"] = rarity_positive_weights(train, types, args.positive_weight)
     if args.no_casing_features:
         overrides["casing_features"] = False
+    if args.char_features:
+        overrides["char_features"] = True
     model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)
     processor = MultiNerProcessor.from_model(model)
     held_out = []
@@ -152,6 +154,7 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
     record = {
         "positive_weight": model.config.positive_weight,
         "casing_features": model.config.casing_features,
+        "char_features": model.config.char_features,
         "decision_threshold": calibration.threshold if calibration else None,
         "calibration_confidence": calibration.confidence if calibration else None,
         "predicted_at_0.5": found.get(0.5),
@@ -245,6 +248,7 @@ def run(args) -> None:
         "head_learning_rate": args.head_learning_rate,
         "positive_weight": record.get("positive_weight"),
         "casing_features": record.get("casing_features"),
+        "char_features": record.get("char_features"),
         "calibration_fraction": args.calibration_fraction,
         "decision_threshold": record.get("decision_threshold"),
         "calibration_confidence": record.get("calibration_confidence"),
@@ -278,6 +282,7 @@ def run(args) -> None:
     suffix += f"-pw{args.positive_weight:g}" if args.positive_weight is not None else ""
     suffix += "-rarity" if args.rarity_weights else ""
     suffix += "-casing" if result["casing_features"] else ""
+    suffix += "-chars" if result.get("char_features") else ""
     suffix += f"-seed{args.seed}" if args.seed != 42 else ""
     write_result(RESULTS / f"{args.dataset}-{args.system}{suffix}.json", result, echo=True)
 
@@ -302,6 +307,8 @@ def recipe(result: dict) -> str:
         words.append(f"positive weight {weight:g}")
     if result.get("casing_features"):
         words.append("casing")
+    if result.get("char_features"):
+        words.append("characters")
     if result.get("calibration_fraction"):
         threshold, confidence = result.get("decision_threshold"), result.get("calibration_confidence")
         held = f"{100 * result['calibration_fraction']:g}% held out"
@@ -371,6 +378,9 @@ def main() -> None:
     one.add_argument("--save_model", action="store_true", help="save a Multi-NER model under results/work/")
     one.add_argument(
         "--no_casing_features", action="store_true", help="Multi-NER without casing_features (on by default)"
+    )
+    one.add_argument(
+        "--char_features", action="store_true", help="Multi-NER with char_features (a character BiLSTM per word)"
     )
     one.add_argument("--encoder", default=None, help="encoder folder (default: the packaged MiniLM)")
     commands.add_parser("report")

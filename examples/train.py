@@ -88,6 +88,10 @@ class ModelArguments(EncoderArguments):
         default=True,
         metadata={"help": "Give the heads each word's casing class (the packaged encoder is uncased). False: off."},
     )
+    char_features: bool = field(
+        default=MultiNerConfig.char_features,
+        metadata={"help": "Give the heads a character BiLSTM embedding of each word (seeds/003's; it sees the case)."},
+    )
 
 
 @dataclass
@@ -225,6 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
             "max_span_length",
             "head_dropout",
             "casing_features",
+            "char_features",
         )
     }
     if model_args.rarity_weights:

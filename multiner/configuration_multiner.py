@@ -22,7 +22,7 @@ MULTINER_TASK = "multi-ner"
 REMOTE_MULTINER_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
-BERT_MRC = {"share_heads": True, "type_attention": "none", "casing_features": False}
+BERT_MRC = {"share_heads": True, "type_attention": "none", "casing_features": False, "char_features": False}
 # The decision threshold of a model that was not calibrated.
 DEFAULT_THRESHOLD = 0.5
 
@@ -85,6 +85,13 @@ class MultiNerConfig(PreTrainedConfig):
             learned vector added to its states; the vectors start at zero (the model without them). The packaged
             encoder is uncased: this is how capital letters reach the heads. The processor writes `casing_ids`.
             Configs saved before this field existed load as `False`; `BERT_MRC` turns it off (the paper's model).
+        char_features (`bool`, defaults to `False`):
+            Give the heads seeds/003's character-level embedding of each context token's whole word (a character
+            BiLSTM, `modeling_core.CharBiRnn`, which sees the original case and spelling), projected to the hidden
+            size and added to its states; the projection starts at zero (the model without it). The processor
+            writes `char_ids`.
+        char_embedding_size (`int`, defaults to 25), char_hidden_size (`int`, defaults to 25): the character
+            BiLSTM's sizes (seeds/003's) with `char_features`.
         encoder_name (`str`, *optional*):
             The name or path the encoder was loaded from (`from_encoder` sets it); model cards cite it.
         query_mode (`str`, defaults to `"per_type"`):
@@ -124,6 +131,9 @@ class MultiNerConfig(PreTrainedConfig):
     positive_weight: float | list[float] = 5.0
     decision_threshold: float | None = None
     casing_features: bool | None = None
+    char_features: bool = False
+    char_embedding_size: int = 25
+    char_hidden_size: int = 25
     query_mode: str = "per_type"
     encoder_name: str | None = None
 
@@ -176,7 +186,14 @@ class MultiNerConfig(PreTrainedConfig):
         check_field_values(
             self,
             choices,
-            positive_ints=("type_attention_heads", "span_hidden_size", "max_span_length", "max_span_candidates"),
+            positive_ints=(
+                "type_attention_heads",
+                "span_hidden_size",
+                "max_span_length",
+                "max_span_candidates",
+                "char_embedding_size",
+                "char_hidden_size",
+            ),
             fractions=("type_attention_dropout", "head_dropout"),
             non_negative=("start_loss_weight", "end_loss_weight", "span_loss_weight"),
         )

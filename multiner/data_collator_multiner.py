@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .processing_core import PaddingCollator, pad_sequences, pad_triples
+from .processing_core import PaddingCollator, pad_sequences, pad_triples, pad_words
 from .query_modes_multiner import query_mode_of
 
 # Fields of every query mode besides the context masks and labels: padded sequences.
@@ -21,10 +21,11 @@ class MultiNerDataCollator(PaddingCollator):
     a query mode (from the query-mode registry), nothing of the processor.
 
     Every row has `input_ids` (optionally `token_type_ids`), `start_mask` / `end_mask` (and with casing features
-    `casing_ids`) [context], optionally `labels` as (type, first, last) token triples and `input_signature`; the
-    query mode adds its own fields (per type: sequences [types][seq] and `context_start` [types]; packed: one
-    sequence [seq], the query block and `query_spans` [types][2]). Sequences are padded to the longest in the batch,
-    contexts likewise, gold entities with -100; `attention_mask` and `context_mask` come from the lengths.
+    `casing_ids`) [context], with character features `char_ids` [context][characters], optionally `labels` as
+    (type, first, last) token triples and `input_signature`; the query mode adds its own fields (per type: sequences
+    [types][seq] and `context_start` [types]; packed: one sequence [seq], the query block and `query_spans`
+    [types][2]). Sequences are padded to the longest in the batch, contexts likewise (`char_ids` with 0), gold
+    entities with -100; `attention_mask` and `context_mask` come from the lengths.
 
     Args:
         pad_token_id: the tokenizer's padding id.
@@ -80,6 +81,8 @@ class MultiNerDataCollator(PaddingCollator):
         padded["end_mask"] = pad_sequences([feature["end_mask"] for feature in features])[0]
         if "casing_ids" in features[0]:
             padded["casing_ids"] = pad_sequences([feature["casing_ids"] for feature in features])[0]
+        if "char_ids" in features[0]:
+            padded["char_ids"] = pad_words([feature["char_ids"] for feature in features])
         if "labels" in features[0]:
             padded["labels"] = pad_triples([feature["labels"] for feature in features])
         return padded

@@ -18,6 +18,8 @@ from torch import nn
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 
+from .word_features import CHAR_VOCABULARY
+
 # Label of a padding position (and of the placeholder row of an example without entities): ignored by every loss.
 LABEL_PAD = -100
 
@@ -438,6 +440,35 @@ class SpanHeads(nn.Module):
         return (span_hidden * output_weight[type_pos]).sum(-1) + output_bias[type_pos]
 
 
+class CharBiRnn(nn.Module):
+    """seeds/003's character-level word embedding: each word's characters (`word_features.word_chars` ids)
+    embedded and read by one BiLSTM; the word is the last states of both directions. Joint ER reads it per word,
+    Multi-NER per context token (the characters of the token's whole word)."""
+
+    def __init__(self, embedding_size: int, hidden_size: int):
+        super().__init__()
+        self.embedding = nn.Embedding(CHAR_VOCABULARY, embedding_size, padding_idx=0)
+        self.rnn = nn.LSTM(embedding_size, hidden_size, batch_first=True, bidirectional=True)
+        self.output_size = 2 * hidden_size
+
+    def forward(self, char_ids: torch.Tensor, words: int) -> torch.Tensor:
+        """`[batch, words', characters]` (0 pads) -> `[batch, words, output_size]`, zeros for words without
+        characters; `words'` is padded or cut to `words`."""
+        char_ids = F.pad(char_ids, (0, 0, 0, max(0, words - char_ids.shape[1])))[:, :words]
+        batch, _, chars = char_ids.shape
+        flat = char_ids.reshape(batch * words, chars)
+        lengths = (flat > 0).sum(dim=1)
+        states = flat.new_zeros(batch * words, self.output_size, dtype=self.embedding.weight.dtype)
+        real = lengths > 0
+        if real.any():
+            packed = nn.utils.rnn.pack_padded_sequence(
+                self.embedding(flat[real]), lengths[real].cpu(), batch_first=True, enforce_sorted=False
+            )
+            last = self.rnn(packed)[1][0]  # [2 directions, real words, hidden]
+            states[real] = torch.cat([last[0], last[1]], dim=-1)
+        return states.view(batch, words, self.output_size)
+
+
 def masked_bce(
     logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, positive_weight: float | torch.Tensor = 1.0
 ) -> torch.Tensor:
@@ -449,6 +480,7 @@ def masked_bce(
 
 
 __all__ = [
+    "CharBiRnn",
     "LABEL_PAD",
     "both_ends",
     "MASKED_LOGIT",

@@ -23,13 +23,14 @@ from .heads_joint_er import (
 from .hub_folders import SavesPipelineCode
 from .modeling_core import (
     LABEL_PAD,
+    CharBiRnn,
     ChecksLoading,
     SpanHeads,
     check_input_signature,
     check_switch_input,
     weighted_bce,
 )
-from .word_features import CASING_CLASSES, CHAR_VOCABULARY
+from .word_features import CASING_CLASSES
 
 
 @dataclass
@@ -89,37 +90,6 @@ class BiRnnStack(nn.Module):
                 0
             ]
         return words
-
-
-class CharBiRnn(nn.Module):
-    """seeds/003's character-level word embedding: each word's characters embedded and read by one BiLSTM; the word
-    is the last states of both directions."""
-
-    def __init__(self, config: JointErConfig):
-        super().__init__()
-        self.embedding = nn.Embedding(CHAR_VOCABULARY, config.char_embedding_size, padding_idx=0)
-        self.rnn = nn.LSTM(config.char_embedding_size, config.char_hidden_size, batch_first=True, bidirectional=True)
-        self.output_size = 2 * config.char_hidden_size
-
-    def forward(self, char_ids: torch.Tensor, words: int) -> torch.Tensor:
-        """`[batch, words', characters]` (0 pads) -> `[batch, words, 2 * char_hidden_size]`, zeros for words without
-        characters; `words'` is padded or cut to `words`."""
-        char_ids = F.pad(char_ids, (0, 0, 0, max(0, words - char_ids.shape[1])))[:, :words]
-        batch, _, chars = char_ids.shape
-        flat = char_ids.reshape(batch * words, chars)
-        lengths = (flat > 0).sum(dim=1)
-        states = flat.new_zeros(batch * words, self.output_size, dtype=self.embedding.weight.dtype)
-        real = lengths > 0
-        if real.any():
-            packed = nn.utils.rnn.pack_padded_sequence(
-                self.embedding(flat[real]), lengths[real].cpu(), batch_first=True, enforce_sorted=False
-            )
-            last = self.rnn(packed)[1][0]  # [2 directions, real words, hidden]
-            states[real] = torch.cat([last[0], last[1]], dim=-1)
-        return states.view(batch, words, self.output_size)
-
-
-# ------------------------------------------------------------------------------------------------------ NER heads
 
 
 # ----------------------------------------------------------------------------------------------------- RE scorer
@@ -259,7 +229,9 @@ class JointErModel(JointErPreTrainedModel):
             )
         self.encoder = encoder if encoder is not None else build_encoder(config.encoder_config)
         # seeds/003's token representation: the encoder's word state, a character-level embedding, a casing vector
-        self.char_rnn = CharBiRnn(config) if config.char_features else None
+        self.char_rnn = None
+        if config.char_features:
+            self.char_rnn = CharBiRnn(config.char_embedding_size, config.char_hidden_size)
         extra = (len(CASING_CLASSES) if config.casing_features else 0) + (
             self.char_rnn.output_size if self.char_rnn else 0
         )

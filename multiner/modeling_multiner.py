@@ -18,6 +18,7 @@ from .encoders import build_encoder, load_encoder
 from .hub_folders import SavesPipelineCode
 from .modeling_core import (
     MASKED_LOGIT,
+    CharBiRnn,
     ChecksLoading,
     SpanHeads,
     both_ends,
@@ -72,8 +73,10 @@ class MultiNerPreTrainedModel(ChecksLoading, SavesPipelineCode, PreTrainedModel)
         std = self.config.encoder_config.initializer_range
         if isinstance(module, SpanHeads):
             module.initialize(std)
-        elif module is getattr(self, "casing_embedding", None):
-            init.zeros_(module.weight)  # casing vectors start at zero: the model without them
+        elif module is getattr(self, "casing_embedding", None) or module is getattr(self, "char_projection", None):
+            init.zeros_(module.weight)  # word features start at zero: the model without them
+        elif module is getattr(self.char_rnn, "embedding", None):
+            init.normal_(module.weight, mean=0.0, std=std)
         elif isinstance(module, (MaskedSelfAttention, QueryAttention)):
             for linear in module.children():
                 if isinstance(linear, nn.Linear):
@@ -115,6 +118,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
         self.casing_embedding = None
         if config.casing_features:
             self.casing_embedding = nn.Embedding(len(CASING_CLASSES), config.encoder_config.hidden_size)
+        self.char_rnn = self.char_projection = None
+        if config.char_features:
+            self.char_rnn = CharBiRnn(config.char_embedding_size, config.char_hidden_size)
+            self.char_projection = nn.Linear(self.char_rnn.output_size, config.encoder_config.hidden_size, bias=False)
         self.heads = SpanHeads(
             1 if config.share_heads else len(config.entity_types),
             config.hidden_size,
@@ -165,6 +172,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
         query_spans: torch.LongTensor | None = None,
         span_threshold: float | None = None,
         casing_ids: torch.LongTensor | None = None,
+        char_ids: torch.LongTensor | None = None,
         input_signature: torch.LongTensor | None = None,
         return_dict: bool | None = None,
     ) -> MultiNerOutput | tuple:
@@ -193,6 +201,8 @@ class MultiNerModel(MultiNerPreTrainedModel):
                 for much less work. The pipeline passes its threshold. Ignored when `labels` are given.
             casing_ids (`torch.LongTensor` of shape `[batch, context]`): each context token's casing class; required
                 with `config.casing_features` (the processor writes it), 0 on padding.
+            char_ids (`torch.LongTensor` of shape `[batch, context, characters]`): the character ids of each context
+                token's whole word (`word_features.word_chars`), 0 padding; required with `config.char_features`.
             input_signature (`torch.LongTensor` of shape `[batch]`, *optional*): the processor's
                 `config.input_signature()`; inputs built for other entity types (or their order), another query mode
                 or span length are refused.
@@ -215,6 +225,10 @@ class MultiNerModel(MultiNerPreTrainedModel):
         check_switch_input(self.config, "casing_features", casing_ids, "casing_ids", "MultiNerProcessor")
         if self.casing_embedding is not None:
             hidden = hidden + self.casing_embedding(casing_ids)[:, None]
+        check_switch_input(self.config, "char_features", char_ids, "char_ids", "MultiNerProcessor")
+        if self.char_rnn is not None:
+            chars = self.char_rnn(char_ids, hidden.shape[2]).to(hidden.dtype)  # [batch, context, 2 * char hidden]
+            hidden = hidden + self.char_projection(chars)[:, None]
         types = hidden.shape[1]
         every_type = entity_type_ids is None  # every type in the config's order: type t reads head set t
         entity_type_ids = self._check_entity_type_ids(entity_type_ids, types, input_ids.device)

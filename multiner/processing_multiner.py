@@ -24,6 +24,7 @@ from .text_core import (
     make_windows,
     merge_window_spans,
 )
+from .word_features import token_word_chars
 
 # Annotation-guideline queries (BERT-MRC, Li et al. 2020) for the CoNLL-2003 and GENIA label sets.
 DEFAULT_QUERIES = {
@@ -307,6 +308,7 @@ class MultiNerProcessor(WindowedProcessor):
     def model_input_names(self) -> list[str]:
         names = ["input_ids", "attention_mask", "context_mask", "start_mask", "end_mask", "input_signature"]
         names += ["casing_ids"] if self.model_config.casing_features else []
+        names += ["char_ids"] if self.model_config.char_features else []
         type_ids = ["token_type_ids"] if self._uses_token_type_ids else []
         mode_names = query_mode_of(self.query_mode).input_names
         if not self._uses_token_type_ids:
@@ -348,6 +350,11 @@ class MultiNerProcessor(WindowedProcessor):
             "start_mask": [int(flag) for flag in context.word_first[window.start : window.stop]],
             "end_mask": [int(flag) for flag in context.word_last[window.start : window.stop]],
             **self._casing_features(context, window),
+            **(
+                {"char_ids": token_word_chars(context, window.start, window.stop)}
+                if self.model_config.char_features
+                else {}
+            ),
             "input_signature": self._input_signature,
         }
 

@@ -1,8 +1,12 @@
 """Word features beside the encoder's states, for the packaged encoder is uncased: each word's casing class (the
 one-hot casing vector of seeds/003, read by Multi-NER and joint ER with `casing_features`) and its character ids
-(joint ER's character-level word embedding, `char_features`). The processors write them; the models read them."""
+(the character-level word embedding of seeds/003, `char_features`: joint ER per word, Multi-NER per token). The
+processors write them; the models read them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from .text_core import Context, Window
 
@@ -38,13 +42,18 @@ def casing_class(word: str) -> int:
 def token_casing(context: Context, start: int = 0, stop: int | None = None) -> list[int]:
     """The casing class of the word each token of `context` (or of its tokens `start`..`stop`, a window) belongs to:
     of its whole word, so `McDonald` is mixed in each of its sub-tokens, also where a window cuts the word."""
+    return per_token(casing_class, context, start, stop)
+
+
+def per_token(feature: Callable[[str], Any], context: Context, start: int = 0, stop: int | None = None) -> list:
+    """`feature(word)` of the whole word each token of `context` (or of its tokens `start`..`stop`) belongs to."""
     stop = len(context.ids) if stop is None else stop
-    casing, position = [], start
+    values, position = [], start
     while position < stop:
         word, last = word_at(context, position)
-        casing += [casing_class(word)] * (min(last + 1, stop) - position)
+        values += [feature(word)] * (min(last + 1, stop) - position)
         position = last + 1
-    return casing
+    return values
 
 
 def word_at(context: Context, position: int) -> tuple[str, int]:
@@ -57,22 +66,38 @@ def word_at(context: Context, position: int) -> tuple[str, int]:
     return context.fragment(context.offsets[first][0], context.offsets[last][1]), last
 
 
-# Characters of the character-level word embedding (joint ER, seeds/003): ids 1..CHAR_VOCABULARY - 1 (Latin-1 as
-# is, other code points folded onto them), 0 pads; a word gives its first MAX_WORD_CHARS characters.
+# Characters of the character-level word embedding (seeds/003): ids 1..CHAR_VOCABULARY - 1 (Latin-1 as is, other
+# code points folded onto them), 0 pads; a word gives its first MAX_WORD_CHARS characters.
 CHAR_VOCABULARY = 256
 MAX_WORD_CHARS = 20
 
 
+def word_chars(word: str) -> list[int]:
+    """The character ids of one word (its first `MAX_WORD_CHARS` characters).
+
+    Example:
+        >>> word_chars("Hi")
+        [73, 106]
+    """
+    return [1 + ord(character) % (CHAR_VOCABULARY - 1) for character in word[:MAX_WORD_CHARS]]
+
+
 def window_word_chars(context: Context, window: Window) -> list[list[int]]:
-    """The character ids of each word that starts in `window` (window word order), of the whole word.
+    """The character ids of each word that starts in `window` (window word order), of the whole word: joint ER's
+    `char_ids`.
 
     Example:
         >>> window_word_chars(tokenize_context(tokenizer, "Hi Bo", 0), Window(0, 0, 2, False, False))  # doctest: +SKIP
         [[73, 106], [67, 112]]
     """
     starts = [position for position in range(window.start, window.stop) if context.word_first[position]]
-    words = [word_at(context, position)[0] for position in starts]
-    return [[1 + ord(character) % (CHAR_VOCABULARY - 1) for character in word[:MAX_WORD_CHARS]] for word in words]
+    return [word_chars(word_at(context, position)[0]) for position in starts]
+
+
+def token_word_chars(context: Context, start: int = 0, stop: int | None = None) -> list[list[int]]:
+    """The character ids of the whole word each token of `context` (or of its tokens `start`..`stop`, a window)
+    belongs to: Multi-NER's `char_ids`, one row per context token, like `token_casing`."""
+    return per_token(word_chars, context, start, stop)
 
 
 __all__ = [
@@ -80,7 +105,10 @@ __all__ = [
     "CHAR_VOCABULARY",
     "MAX_WORD_CHARS",
     "casing_class",
+    "per_token",
     "token_casing",
+    "token_word_chars",
     "window_word_chars",
+    "word_chars",
     "word_at",
 ]

@@ -311,38 +311,10 @@ def seq2seq_inputs():
     }
 
 
-def offline_joint_results(folder, texts, tmp_path) -> list:
-    """Run a saved joint ER folder's pipeline in a fresh interpreter where multiner cannot be imported
-    (`trust_remote_code`, offline); per text `[[[label, word], ...], [[type, head word, tail word], ...]]`."""
-    import json
-    import subprocess
-    import sys
-    import textwrap
-
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        sys.modules["multiner"] = None
-        from transformers import pipeline
-        extract = pipeline(model={str(folder)!r}, trust_remote_code=True)
-        assert type(extract).__module__.startswith("transformers_modules"), type(extract).__module__
-        found = extract({list(texts)!r})
-        print("RESULTS " + json.dumps([
-            [[[e["entity_group"], e["word"]] for e in f["entities"]],
-             [[r["type"], f["entities"][r["head"]]["word"], f["entities"][r["tail"]]["word"]]
-              for r in f["relations"]]] for f in found]))
-        """
-    )
-    environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
-    return json.loads(line[len("RESULTS ") :])
-
-
-def offline_fragments(folder, texts, tmp_path, **call_options) -> list:
-    """Run a saved seq2seq folder's pipeline in a fresh interpreter where multiner cannot be imported
-    (`trust_remote_code`, offline) and return per text `[[label, [[start, end], ...]], ...]`."""
+def offline_results(folder, texts, tmp_path, summary: str, **call_options) -> list:
+    """Run a saved folder's pipeline on `texts` in a fresh interpreter where multiner cannot be imported
+    (`trust_remote_code`, offline) and return `summary`, a Python expression over the pipeline's outputs `found`,
+    as JSON."""
     import json
     import subprocess
     import sys
@@ -356,8 +328,7 @@ def offline_fragments(folder, texts, tmp_path, **call_options) -> list:
         extract = pipeline(model={str(folder)!r}, trust_remote_code=True)
         assert type(extract).__module__.startswith("transformers_modules"), type(extract).__module__
         found = extract({list(texts)!r}, **{call_options!r})
-        print("RESULTS " + json.dumps(
-            [[[e["entity_group"], [[f["start"], f["end"]] for f in e["fragments"]]] for e in f] for f in found]))
+        print("RESULTS " + json.dumps({summary}))
         """
     )
     environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
@@ -365,3 +336,18 @@ def offline_fragments(folder, texts, tmp_path, **call_options) -> list:
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS "))
     return json.loads(line[len("RESULTS ") :])
+
+
+def offline_joint_results(folder, texts, tmp_path) -> list:
+    """A joint ER folder's `offline_results`: per text `[[[label, word], ...], [[type, head, tail word], ...]]`."""
+    summary = """[
+        [[[e["entity_group"], e["word"]] for e in f["entities"]],
+         [[r["type"], f["entities"][r["head"]]["word"], f["entities"][r["tail"]]["word"]] for r in f["relations"]]]
+        for f in found]"""
+    return offline_results(folder, texts, tmp_path, " ".join(summary.split()))
+
+
+def offline_fragments(folder, texts, tmp_path, **call_options) -> list:
+    """A seq2seq folder's `offline_results`: per text `[[label, [[start, end], ...]], ...]`."""
+    summary = '[[[e["entity_group"], [[f["start"], f["end"]] for f in e["fragments"]]] for e in f] for f in found]'
+    return offline_results(folder, texts, tmp_path, summary, **call_options)

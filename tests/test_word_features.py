@@ -1,7 +1,7 @@
 """Word features beside the uncased encoder's states: casing (`casing_features`: the word-shape classes of the core,
 the processors' `casing_ids`, the two families that read them — Multi-NER: learned vectors that start at zero; joint
-ER: seeds/003's one-hot vector before the shared BiRNN) and joint ER's character-level word embedding
-(`char_features`), through saved models and their pipelines."""
+ER: seeds/003's one-hot vector before the shared BiRNN) and the character-level word embedding (`char_features`:
+joint ER per word, Multi-NER per token, projected from zero), through saved models and their pipelines."""
 
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from conftest import (
     joint_model,
     memorise,
     offline_joint_results,
+    offline_results,
     processor_for,
     tiny_config,
     train_tiny_joint_model,
@@ -19,10 +20,18 @@ from conftest import (
 from transformers import AutoTokenizer, pipeline
 
 import multiner
-from multiner.modeling_joint_er import CharBiRnn
+from multiner.modeling_core import CharBiRnn
 from multiner.processing_core import pad_words
 from multiner.text_core import Window, tokenize_context
-from multiner.word_features import CASING_CLASSES, MAX_WORD_CHARS, casing_class, token_casing, window_word_chars
+from multiner.word_features import (
+    CASING_CLASSES,
+    MAX_WORD_CHARS,
+    casing_class,
+    token_casing,
+    token_word_chars,
+    window_word_chars,
+    word_chars,
+)
 
 
 def names(classes):
@@ -121,10 +130,7 @@ def test_each_window_word_gives_its_whole_words_characters():
 
 def test_char_birnn_reads_each_word_alone_and_pads_with_zeros():
     torch.manual_seed(0)
-    config = multiner.JointErConfig(
-        encoder_config={"model_type": "bert", "hidden_size": 8}, entity_types=["A"], relation_types=["R"]
-    )
-    rnn = CharBiRnn(config).eval()
+    rnn = CharBiRnn(25, 25).eval()
     char_ids = torch.tensor(pad_words([[[5, 6, 7], [8]], [[9, 10]]]))
     states = rnn(char_ids, words=3)
     assert states.shape == (2, 3, 50)
@@ -164,10 +170,44 @@ def test_joint_model_joins_seeds_003_word_features_and_saves_them(bert_dir, tmp_
         assert [len(relations) for _, relations in loaded] == [len(result["relations"]) for result in found]
 
 
-def test_multiner_pipeline_of_a_casing_model_round_trips(bert_dir, tmp_path):
+def test_a_tokens_characters_are_its_whole_words_in_every_window():
+    tokenizer = AutoTokenizer.from_pretrained(multiner.default_encoder_path())
+    context = tokenize_context(tokenizer, "McDonald's iPhone3s met NASA", 0)
+    whole = token_word_chars(context)
+    tokens = tokenizer.convert_ids_to_tokens(context.ids)
+    assert len(whole) == len(tokens) and whole[tokens.index("iphone")] == word_chars("iPhone3s") == whole[-3]
+    assert whole[-1] == [1 + ord(c) for c in "NASA"]  # the original case, which the uncased encoder never sees
+    for start in range(len(whole)):
+        for stop in range(start + 1, len(whole) + 1):  # also windows that cut a word
+            assert token_word_chars(context, start, stop) == whole[start:stop]
+
+
+def test_multiner_char_features_start_as_the_model_without_them(bert_dir):
+    torch.manual_seed(0)
+    with_chars = multiner.MultiNerModel.from_encoder(
+        bert_dir, entity_types=["PER", "LOC"], query_mode="packed", char_features=True, max_span_length=4
+    ).eval()
+    assert with_chars.char_rnn.output_size == 50 and not with_chars.char_projection.weight.any()
+    plain_config = multiner.MultiNerConfig(**{**with_chars.config.to_dict(), "char_features": False})
+    without = multiner.MultiNerModel(plain_config)
+    without.load_state_dict({k: v for k, v in with_chars.state_dict().items() if not k.startswith("char_")})
+    processor = multiner.MultiNerProcessor.from_model(with_chars)
+    inputs = processor(["Ada Lovelace lived in London.", "Bob met NASA's iPhone3s team"])
+    assert inputs["char_ids"].shape[:2] == inputs["start_mask"].shape and inputs["char_ids"].shape[2] == 8
+    with pytest.raises(ValueError, match="char_ids"):
+        with_chars(**{key: value for key, value in inputs.items() if key != "char_ids"})
+    with torch.no_grad():
+        featured = with_chars(**inputs)
+        plain = without.eval()(**{key: value for key, value in inputs.items() if key != "char_ids"})
+    for name in ("start_logits", "end_logits", "span_logits"):
+        assert torch.equal(getattr(featured, name), getattr(plain, name)), name
+
+
+@pytest.mark.parametrize("features", [{"casing_features": True}, {"casing_features": True, "char_features": True}])
+def test_multiner_pipeline_of_a_word_features_model_round_trips(bert_dir, tmp_path, features):
     torch.manual_seed(0)
     model = multiner.MultiNerModel.from_encoder(
-        bert_dir, entity_types=["PER", "LOC", "ORG"], casing_features=True, max_span_length=8, head_dropout=0.0
+        bert_dir, entity_types=["PER", "LOC", "ORG"], max_span_length=8, head_dropout=0.0, **features
     )
     processor = multiner.MultiNerProcessor.from_model(model)
     examples = [
@@ -177,11 +217,13 @@ def test_multiner_pipeline_of_a_casing_model_round_trips(bert_dir, tmp_path):
     folder = memorise(model, processor, multiner.MultiNerDataCollator, "multi-ner", examples, 120, tmp_path)
     ner = pipeline("multi-ner", model=folder)
     assert ner.model.config.casing_features and ner.model.casing_embedding.weight.any()
-    found = ner([example["text"] for example in examples])
-    assert [[(e["start"], e["end"], e["entity_group"]) for e in result] for result in found] == [
-        [(0, 12, "PER")],
-        [(0, 3, "PER")],
-    ]
+    texts = [example["text"] for example in examples]
+    found = [[(e["start"], e["end"], e["entity_group"]) for e in result] for result in ner(texts)]
+    assert found == [[(0, 12, "PER")], [(0, 3, "PER")]]
+    if features.get("char_features"):  # learned, and the Hub folder's own code, without the package, finds the same
+        assert ner.model.char_projection.weight.any()
+        summary = '[[[e["start"], e["end"], e["entity_group"]] for e in f] for f in found]'
+        assert offline_results(folder, texts, tmp_path, summary) == [[list(e) for e in f] for f in found]
 
 
 def test_joint_configs_have_word_features_by_default_and_old_ones_load_without():
