@@ -1,6 +1,6 @@
 """What the three families' models share: the label padding value, the input signature (a digest of the settings a
 processor's inputs depend on, and the model's check of it), the checks every config makes of its own fields, the
-weighted binary cross-entropy and window shifting."""
+weighted binary cross-entropy, window shifting, the span heads and seeds/003's character BiLSTM."""
 
 from __future__ import annotations
 
