@@ -114,6 +114,8 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
         overrides["casing_features"] = False
     if args.char_features:
         overrides["char_features"] = True
+    if args.shared_boundary_head:
+        overrides["shared_boundary_head"] = True
     model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)
     processor = MultiNerProcessor.from_model(model)
     held_out = []
@@ -155,6 +157,7 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
         "positive_weight": model.config.positive_weight,
         "casing_features": model.config.casing_features,
         "char_features": model.config.char_features,
+        "shared_boundary_head": model.config.shared_boundary_head,
         "decision_threshold": calibration.threshold if calibration else None,
         "calibration_confidence": calibration.confidence if calibration else None,
         "predicted_at_0.5": found.get(0.5),
@@ -249,6 +252,7 @@ def run(args) -> None:
         "positive_weight": record.get("positive_weight"),
         "casing_features": record.get("casing_features"),
         "char_features": record.get("char_features"),
+        "shared_boundary_head": record.get("shared_boundary_head"),
         "calibration_fraction": args.calibration_fraction,
         "decision_threshold": record.get("decision_threshold"),
         "calibration_confidence": record.get("calibration_confidence"),
@@ -283,6 +287,7 @@ def run(args) -> None:
     suffix += "-rarity" if args.rarity_weights else ""
     suffix += "-casing" if result["casing_features"] else ""
     suffix += "-chars" if result.get("char_features") else ""
+    suffix += "-sharedbounds" if result.get("shared_boundary_head") else ""
     suffix += f"-seed{args.seed}" if args.seed != 42 else ""
     write_result(RESULTS / f"{args.dataset}-{args.system}{suffix}.json", result, echo=True)
 
@@ -309,6 +314,8 @@ def recipe(result: dict) -> str:
         words.append("casing")
     if result.get("char_features"):
         words.append("characters")
+    if result.get("shared_boundary_head"):
+        words.append("shared boundary head")
     if result.get("calibration_fraction"):
         threshold, confidence = result.get("decision_threshold"), result.get("calibration_confidence")
         held = f"{100 * result['calibration_fraction']:g}% held out"
@@ -381,6 +388,11 @@ def main() -> None:
     )
     one.add_argument(
         "--char_features", action="store_true", help="Multi-NER with char_features (a character BiLSTM per word)"
+    )
+    one.add_argument(
+        "--shared_boundary_head",
+        action="store_true",
+        help="Multi-NER with shared_boundary_head (one start/end pair every type adds to its own)",
     )
     one.add_argument("--encoder", default=None, help="encoder folder (default: the packaged MiniLM)")
     commands.add_parser("report")

@@ -64,6 +64,10 @@ class ModelArguments(EncoderArguments):
     )
     type_attention_heads: int = MultiNerConfig.type_attention_heads
     share_heads: bool = MultiNerConfig.share_heads
+    shared_boundary_head: bool = field(
+        default=MultiNerConfig.shared_boundary_head,
+        metadata={"help": "Add one start/end head shared by every type to each type's own (learnt from all types)."},
+    )
     span_candidates: str = field(default=MultiNerConfig.span_candidates, metadata={"help": "pred_and_gold or all."})
     span_features: str = field(
         default="interior", metadata={"help": "interior (ends, mean, width, veto) or boundaries (the two ends)."}
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
             "query_mode",
             "type_attention_heads",
             "share_heads",
+            "shared_boundary_head",
             "span_candidates",
             "span_features",
             "start_loss_weight",

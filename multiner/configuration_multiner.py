@@ -48,6 +48,10 @@ class MultiNerConfig(PreTrainedConfig):
             Dropout on the type attention's output before the residual.
         share_heads (`bool`, defaults to `False`):
             One set of start / end / span heads for all types (BERT-MRC) instead of one set per type.
+        shared_boundary_head (`bool`, defaults to `False`):
+            Beside each type's own start and end heads, one start / end pair shared by every type and added to
+            each type's: what marks an entity's boundary in general is learnt from every type's examples, which a
+            rare type's own head sees few of. It starts at zero (the model without it).
         span_hidden_size (`int`, *optional*):
             Hidden size of the span-match MLP; defaults to the encoder's hidden size.
         head_dropout (`float`, defaults to 0.1):
@@ -119,6 +123,7 @@ class MultiNerConfig(PreTrainedConfig):
     type_attention_heads: int = 4
     type_attention_dropout: float = 0.1
     share_heads: bool = False
+    shared_boundary_head: bool = False
     span_hidden_size: int | None = None
     head_dropout: float = 0.1
     max_span_length: int = 32

@@ -272,7 +272,8 @@ class SpanHeads(nn.Module):
     [seq, seq, 2·hidden] tensor is built, and only spans with `j - i < max_span_length` are scored, so memory grows
     linearly with the context length. With `interior` the first layer also gets `C · mean(h_i..h_j)`
     (from prefix sums) and a width embedding `W[j - i]`, and the logit loses `max(g · h_m + c)` over the span's tokens
-    m: one token that cannot lie inside an entity vetoes every span across it.
+    m: one token that cannot lie inside an entity vetoes every span across it. With `shared_boundary` every set's
+    start and end weights get one shared pair added (starting at zero), which learns from every set's examples.
     """
 
     def __init__(
@@ -283,12 +284,15 @@ class SpanHeads(nn.Module):
         max_span_length: int,
         interior: bool = True,
         dropout: float = 0.1,
+        shared_boundary: bool = False,
     ):
         super().__init__()
         hidden, span_hidden = hidden_size, span_hidden_size
         self.max_span_length = max_span_length
         self.boundary_weight = nn.Parameter(torch.empty(head_sets, 2, hidden))  # start and end
         self.boundary_bias = nn.Parameter(torch.empty(head_sets, 2))
+        # A start and end direction every head set adds to its own: learnt from every set's examples.
+        self.shared_boundary_weight = nn.Parameter(torch.empty(2, hidden)) if shared_boundary else None
         self.span_start_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
         self.span_end_weight = nn.Parameter(torch.empty(head_sets, hidden, span_hidden))
         self.span_hidden_bias = nn.Parameter(torch.empty(head_sets, span_hidden))
@@ -320,6 +324,8 @@ class SpanHeads(nn.Module):
             init.normal_(weight, mean=0.0, std=std)
         for bias in (self.boundary_bias, self.span_hidden_bias, self.span_output_bias):
             init.zeros_(bias)
+        if self.shared_boundary_weight is not None:
+            init.zeros_(self.shared_boundary_weight)  # the heads without it, until it learns
         if self.interior:
             for weight in (self.span_interior_weight, self.span_width_embedding, self.span_break_weight):
                 init.normal_(weight, mean=0.0, std=std)
@@ -332,7 +338,10 @@ class SpanHeads(nn.Module):
         uses set t, every set in order).
 
         Returns start and end logits [batch, context, types]."""
-        boundary = torch.einsum("btch,tkh->bctk", hidden, self._of(self.boundary_weight, head_index))
+        weight = self._of(self.boundary_weight, head_index)
+        if self.shared_boundary_weight is not None:
+            weight = weight + self.shared_boundary_weight
+        boundary = torch.einsum("btch,tkh->bctk", hidden, weight)
         boundary = boundary + self._of(self.boundary_bias, head_index)
         return boundary[..., 0], boundary[..., 1]
 

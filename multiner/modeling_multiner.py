@@ -129,6 +129,7 @@ class MultiNerModel(MultiNerPreTrainedModel):
             config.max_span_length,
             interior=config.span_features == "interior",
             dropout=config.head_dropout,
+            shared_boundary=config.shared_boundary_head,
         )
         self.post_init()
 

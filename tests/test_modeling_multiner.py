@@ -110,6 +110,35 @@ def test_full_type_attention_in_row_chunks_equals_one_pass(monkeypatch):
     torch.testing.assert_close(attention(hidden, mask), whole)
 
 
+def test_shared_boundary_head_starts_as_the_model_without_it_and_learns_from_every_type(bert_dir, tmp_path):
+    shared, processor = build(bert_dir, shared_boundary_head=True, head_dropout=0.0, type_attention_dropout=0.0)
+    assert shared.heads.shared_boundary_weight.shape == (2, shared.config.hidden_size)
+    plain_config = multiner.MultiNerConfig(**{**shared.config.to_dict(), "shared_boundary_head": False})
+    plain = MultiNerModel(plain_config).eval()
+    plain.load_state_dict({k: v for k, v in shared.state_dict().items() if "shared_boundary" not in k})
+    batch = processor(TEXTS)
+    with torch.no_grad():
+        for name in ("start_logits", "end_logits", "span_logits"):
+            assert torch.equal(getattr(shared(**batch), name), getattr(plain(**batch), name)), name
+    # one PER example moves the shared pair, and with it the boundary logits of every type
+    row = processor.preprocess({"text": TEXTS[0], "entities": [{"start": 0, "end": 12, "label": "PER"}]})
+    shared.train()
+    shared(**MultiNerDataCollator.from_processor(processor)([row])).loss.backward()
+    gradient = shared.heads.shared_boundary_weight.grad
+    assert gradient is not None and gradient.abs().sum() > 0
+    with torch.no_grad():
+        shared.heads.shared_boundary_weight -= gradient
+    shared.eval().save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        moved, before, reloaded = shared(**batch), plain(**batch), loaded(**batch)
+    valid = batch["start_mask"].bool()
+    moved_starts, starts_before = moved.start_logits[valid], before.start_logits[valid]  # [starts, types]
+    for type_position in range(len(TYPES)):
+        assert not torch.equal(moved_starts[:, type_position], starts_before[:, type_position])
+    torch.testing.assert_close(reloaded.start_logits, moved.start_logits)
+
+
 def test_loss_only_with_labels_and_it_trains(bert_dir):
     model, processor = build(bert_dir, head_dropout=0.0, type_attention_dropout=0.0)
     model.train()
