@@ -114,9 +114,9 @@ def run_mrc(args, train: list[dict], dev: list[dict], types: list[str]) -> tuple
         overrides["casing_features"] = False
     if args.char_features:
         overrides["char_features"] = True
-    if args.shared_boundary_head:
-        overrides["shared_boundary_head"] = True
-    model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **SYSTEMS[args.system], **overrides)
+    if args.no_shared_boundary_head:
+        overrides["shared_boundary_head"] = False
+    model = MultiNerModel.from_encoder(args.encoder, entity_types=types, **{**SYSTEMS[args.system], **overrides})
     processor = MultiNerProcessor.from_model(model)
     held_out = []
     if args.calibration_fraction:  # as examples/train.py: the last fraction of the training sentences
@@ -390,9 +390,9 @@ def main() -> None:
         "--char_features", action="store_true", help="Multi-NER with char_features (a character BiLSTM per word)"
     )
     one.add_argument(
-        "--shared_boundary_head",
+        "--no_shared_boundary_head",
         action="store_true",
-        help="Multi-NER with shared_boundary_head (one start/end pair every type adds to its own)",
+        help="Multi-NER without shared_boundary_head (one start/end pair every type adds to its own; on by default)",
     )
     one.add_argument("--encoder", default=None, help="encoder folder (default: the packaged MiniLM)")
     commands.add_parser("report")

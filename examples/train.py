@@ -65,8 +65,11 @@ class ModelArguments(EncoderArguments):
     type_attention_heads: int = MultiNerConfig.type_attention_heads
     share_heads: bool = MultiNerConfig.share_heads
     shared_boundary_head: bool = field(
-        default=MultiNerConfig.shared_boundary_head,
-        metadata={"help": "Add one start/end head shared by every type to each type's own (learnt from all types)."},
+        default=True,
+        metadata={
+            "help": "Add one start/end head shared by every type to each type's own (learnt from all types). "
+            "False: per-type heads only."
+        },
     )
     span_candidates: str = field(default=MultiNerConfig.span_candidates, metadata={"help": "pred_and_gold or all."})
     span_features: str = field(

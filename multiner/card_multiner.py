@@ -35,7 +35,7 @@ each type's view of the text comes from attention to its own query){% else %}
 Each entity type is asked as a natural-language query: the model reads `[CLS] query [SEP] text [SEP]` once per type
 (all types in one batched encoder call){% endif %}{% if type_attention != "none" %}, lets the per-type representations attend to
 each other ("{{ type_attention }}" cross-type attention){% endif %}, and scores entity starts, ends and spans with
-{{ "one set of heads shared by all types" if share_heads else "per-type heads" }}. It finds flat and **nested**
+{{ "one set of heads shared by all types" if share_heads else "per-type heads" }}{{ " (with a start / end pair every type shares)" if shared_boundary_head else "" }}. It finds flat and **nested**
 entities and works on texts of any length (overlapping windows).
 
 ## Entity types and their queries
@@ -85,7 +85,7 @@ with torch.no_grad():
 | encoder | {{ base_model or "see config.json" }} |
 | query mode | {{ query_mode }} |
 | type attention | {{ type_attention }} |
-| heads | {{ "shared (BERT-MRC)" if share_heads else "per type" }} |
+| heads | {{ "shared (BERT-MRC)" if share_heads else "per type" }}{{ ", plus a shared start / end pair" if shared_boundary_head else "" }} |
 | longest entity | {{ max_span_length }} sub-word tokens |
 | window | {{ max_length }} tokens, stride {{ stride }} |
 | decision threshold | {{ threshold_text }} |
@@ -182,6 +182,7 @@ def generate_multiner_card(config, processor, card_data: MultiNerCardData | None
         type_attention=config.type_attention,
         query_mode=config.query_mode,
         share_heads=config.share_heads,
+        shared_boundary_head=config.shared_boundary_head,
         max_span_length=config.max_span_length,
         threshold_text=threshold_text(config),
     )

@@ -22,7 +22,13 @@ MULTINER_TASK = "multi-ner"
 REMOTE_MULTINER_TASK = "multi-ner-remote"
 
 # The BERT-MRC baseline (Li et al., 2020) as a set of switches on this config.
-BERT_MRC = {"share_heads": True, "type_attention": "none", "casing_features": False, "char_features": False}
+BERT_MRC = {
+    "share_heads": True,
+    "type_attention": "none",
+    "shared_boundary_head": False,
+    "casing_features": False,
+    "char_features": False,
+}
 # The decision threshold of a model that was not calibrated.
 DEFAULT_THRESHOLD = 0.5
 
@@ -48,10 +54,11 @@ class MultiNerConfig(PreTrainedConfig):
             Dropout on the type attention's output before the residual.
         share_heads (`bool`, defaults to `False`):
             One set of start / end / span heads for all types (BERT-MRC) instead of one set per type.
-        shared_boundary_head (`bool`, defaults to `False`):
+        shared_boundary_head (`bool`, defaults to `True`):
             Beside each type's own start and end heads, one start / end pair shared by every type and added to
             each type's: what marks an entity's boundary in general is learnt from every type's examples, which a
-            rare type's own head sees few of. It starts at zero (the model without it).
+            rare type's own head sees few of. It starts at zero (the model without it). Configs saved before this
+            field existed load as `False`; `BERT_MRC` turns it off (its one head set is already shared).
         span_hidden_size (`int`, *optional*):
             Hidden size of the span-match MLP; defaults to the encoder's hidden size.
         head_dropout (`float`, defaults to 0.1):
@@ -123,7 +130,7 @@ class MultiNerConfig(PreTrainedConfig):
     type_attention_heads: int = 4
     type_attention_dropout: float = 0.1
     share_heads: bool = False
-    shared_boundary_head: bool = False
+    shared_boundary_head: bool | None = None
     span_hidden_size: int | None = None
     head_dropout: float = 0.1
     max_span_length: int = 32
@@ -153,6 +160,8 @@ class MultiNerConfig(PreTrainedConfig):
             self.span_features = "boundaries" if is_saved_config(self) else "interior"
         if self.casing_features is None:
             self.casing_features = not is_saved_config(self)
+        if self.shared_boundary_head is None:
+            self.shared_boundary_head = not is_saved_config(self)
         self._check_fields()
 
     @property

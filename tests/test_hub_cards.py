@@ -55,6 +55,7 @@ def test_card_metadata_parses_and_body_has_every_section(bert_dir):
     assert "| PER | 0.9500 | 0.9000 | 0.9243 |" in text
     assert "| **all (micro)** | **0.9000** | **0.8000** | **0.8471** |" in text
     assert "| learning_rate | 0.0003 |" in text
+    assert "| heads | per type, plus a shared start / end pair |" in text
     # as published, the model loads with its own code: no package to install (there is no `pip install multiner`)
     assert 'pipeline(model="someone/multiner-conll", trust_remote_code=True)' in text
     assert 'AutoModel.from_pretrained("someone/multiner-conll", trust_remote_code=True)' in text
@@ -67,7 +68,8 @@ def test_bert_mrc_card_and_card_without_evaluation(bert_dir):
     processor = processor_for(bert_dir, entity_types=TYPES)
     text = generate_multiner_card(config, processor)
     assert ModelCard(text).data.eval_results is None
-    assert "# BERT-MRC on custom data" in text and "shared (BERT-MRC)" in text and "## Evaluation" not in text
+    assert "# BERT-MRC on custom data" in text and "| heads | shared (BERT-MRC) |" in text
+    assert "## Evaluation" not in text and "start / end pair" not in text
 
 
 def test_hub_id_of_encoder(tmp_path):

@@ -111,8 +111,12 @@ def test_full_type_attention_in_row_chunks_equals_one_pass(monkeypatch):
 
 
 def test_shared_boundary_head_starts_as_the_model_without_it_and_learns_from_every_type(bert_dir, tmp_path):
-    shared, processor = build(bert_dir, shared_boundary_head=True, head_dropout=0.0, type_attention_dropout=0.0)
+    shared, processor = build(bert_dir, head_dropout=0.0, type_attention_dropout=0.0)  # on by default
     assert shared.heads.shared_boundary_weight.shape == (2, shared.config.hidden_size)
+    # configs saved before the field existed, and BERT-MRC's, load without it
+    saved = {key: value for key, value in shared.config.to_dict().items() if key != "shared_boundary_head"}
+    assert multiner.MultiNerConfig.from_dict(saved).shared_boundary_head is False
+    assert multiner.MultiNerConfig.from_dict({**saved, **BERT_MRC}).shared_boundary_head is False
     plain_config = multiner.MultiNerConfig(**{**shared.config.to_dict(), "shared_boundary_head": False})
     plain = MultiNerModel(plain_config).eval()
     plain.load_state_dict({k: v for k, v in shared.state_dict().items() if "shared_boundary" not in k})
