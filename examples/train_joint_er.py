@@ -86,6 +86,13 @@ class ModelArguments(EncoderArguments):
         default=True, metadata={"help": "seeds/003's one-hot casing vector per word (the encoder is uncased)."}
     )
     char_features: bool = field(default=True, metadata={"help": "seeds/003's character-level BiLSTM word vector."})
+    shared_boundary_head: bool = field(
+        default=True,
+        metadata={
+            "help": "start_end_span head: add one start/end head shared by every type to each type's own (learnt "
+            "from all types). False: per-type heads only."
+        },
+    )
 
 
 @dataclass
@@ -200,6 +207,7 @@ def main(argv: list[str] | None = None) -> dict:
         relation_context=model_args.relation_context,
         casing_features=model_args.casing_features,
         char_features=model_args.char_features,
+        shared_boundary_head=model_args.shared_boundary_head,
         **({} if model_args.positive_weight is None else {"positive_weight": model_args.positive_weight}),
         **{**ABLATIONS[model_args.ablation], **layers},
     )

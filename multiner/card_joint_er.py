@@ -27,7 +27,7 @@ through {{ config.num_shared_layers }} shared {{ config.rnn_type | upper }} BiRN
 {% if config.ner_head == "bio_crf" %}
 Entities: BIO tags with a linear-chain CRF (Viterbi decoding); entities cannot overlap.
 {% elif config.ner_head == "start_end_span" %}
-Entities: Multi-NER's start, end and span heads per type (spans of up to {{ config.max_span_length }} words; an entity where all three probabilities exceed {{ config.entity_threshold }}){% if config.overlapping_entities %}; overlapping and nested entities are kept{% else %}; of overlapping predicted spans the most probable is kept (flat entities){% endif %}.
+Entities: Multi-NER's start, end and span heads per type{{ ", plus a start / end pair every type shares" if config.shared_boundary_head else "" }} (spans of up to {{ config.max_span_length }} words; an entity where all three probabilities exceed {{ config.entity_threshold }}){% if config.overlapping_entities %}; overlapping and nested entities are kept{% else %}; of overlapping predicted spans the most probable is kept (flat entities){% endif %}.
 {% else %}
 Entities: a score per (span of up to {{ config.max_span_length }} words, type){% if config.overlapping_entities %}; overlapping and nested entities are kept{% else %}; of overlapping predicted spans the most probable is kept (flat entities){% endif %}.
 {% endif %}

@@ -72,6 +72,11 @@ class JointErConfig(PreTrainedConfig):
         bio_constraints (`bool`, defaults to `True`): the CRF forbids I-X after anything but B-X / I-X, in training
             and decoding.
         max_span_length (`int`, defaults to 16): longest entity in words the span heads score.
+        shared_boundary_head (`bool`, defaults to `True`): `start_end_span` head: beside each type's start and end
+            heads, one start / end pair every type adds to its own (Multi-NER's `shared_boundary_head`), learnt from
+            every type's examples and starting at zero. The types read the same NER word states here, so the pair is
+            what marks an entity's boundary whatever its type. (Configs saved before this field existed load with it
+            off.)
         entity_threshold (`float`, defaults to 0.5): span heads: probability a (span, type) must exceed (with
             `start_end_span`, each of its start, end and span probabilities).
         overlapping_entities (`bool`, defaults to `True`): span heads: keep every (span, type) above the threshold, so
@@ -134,6 +139,7 @@ class JointErConfig(PreTrainedConfig):
     ner_activation: str = "relu"
     bio_constraints: bool = True
     max_span_length: int = 16
+    shared_boundary_head: bool | None = None
     entity_threshold: float = 0.5
     overlapping_entities: bool = True
     label_embedding_size: int = 32
@@ -152,7 +158,7 @@ class JointErConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         self.entity_types = checked_names(self, "entity_types")
         self.relation_types = checked_names(self, "relation_types")
-        for switch in ("casing_features", "char_features", "relation_context"):
+        for switch in ("casing_features", "char_features", "relation_context", "shared_boundary_head"):
             if getattr(self, switch) is None:  # unset in a saved config: it predates the switch (trained off)
                 setattr(self, switch, not is_saved_config(self))
         self._check_fields()

@@ -231,10 +231,11 @@ class SpanHead(nn.Module):
 
 class StartEndSpanHead(nn.Module):
     """Multi-NER's entity machinery over the NER word states (`modeling_core.SpanHeads`, one head set per entity type,
-    interior span features): a start, an end and a span-match score per (span of up to `max_span_length` words, type).
-    Trained as Multi-NER trains: binary cross-entropies over every word's start and end, and over the candidate spans'
-    match (both ends predicted, or both gold), positives weighing `positive_weight`. A (span, type) is an entity when
-    all three probabilities exceed the threshold; its score is their geometric mean.
+    interior span features, with `config.shared_boundary_head` a start / end pair every type adds to its own): a
+    start, an end and a span-match score per (span of up to `max_span_length` words, type). Trained as Multi-NER
+    trains: binary cross-entropies over every word's start and end, and over the candidate spans' match (both ends
+    predicted, or both gold), positives weighing `positive_weight`. A (span, type) is an entity when all three
+    probabilities exceed the threshold; its score is their geometric mean.
 
     Its logits `[batch, words, 2 + max_span_length, types]` hold the start logits at `[:, :, 0]`, the end logits at
     `[:, :, 1]` and the span logits of span `i..i+k` at `[:, i, 2 + k]`.
@@ -250,6 +251,7 @@ class StartEndSpanHead(nn.Module):
             config.max_span_length,
             interior=True,
             dropout=config.rnn_dropout,
+            shared_boundary=config.shared_boundary_head,
         )
 
     def forward(

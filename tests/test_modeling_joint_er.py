@@ -424,3 +424,29 @@ def test_relation_context_starts_at_the_scorer_without_it_and_learns():
     targets[0, 0, 2, 1] = 1.0
     F.binary_cross_entropy_with_logits(with_context, targets).backward()
     assert context[-1].weight.grad.abs().sum() > 0  # it learns from the first step
+
+
+def test_shared_boundary_pair_starts_at_the_head_without_it_and_learns_from_every_type(bert_dir):
+    """The start_end_span head's shared start / end pair (Multi-NER's): on by default for new models, off for configs
+    saved before the field; zero at first (the same logits as without it), then moved by any type's gold entity, which
+    moves every type's start logits."""
+    torch.manual_seed(0)
+    shared = joint_model(bert_dir, ner_head="start_end_span", max_span_length=2).eval()
+    pair = shared.ner_head.heads.shared_boundary_weight
+    assert shared.config.shared_boundary_head is True and not pair.any()
+    saved = {key: value for key, value in shared.config.to_dict().items() if key != "shared_boundary_head"}
+    assert JointErConfig.from_dict(saved).shared_boundary_head is False
+    plain = JointErModel(JointErConfig.from_dict(saved)).eval()
+    assert plain.ner_head.heads.shared_boundary_weight is None
+    plain.load_state_dict({k: v for k, v in shared.state_dict().items() if "shared_boundary" not in k})
+    batch = three_words_two_entities()
+    with torch.no_grad():
+        before = shared(**batch).ner_logits
+        assert torch.equal(before, plain(**batch).ner_logits)
+    shared(**batch).ner_loss.backward()
+    assert pair.grad.abs().sum() > 0
+    with torch.no_grad():
+        pair -= pair.grad
+        after = shared(**batch).ner_logits
+    moved = (after[0, :, 0] - before[0, :, 0]).abs().amax(dim=0)  # start logits, per type
+    assert (moved > 1e-4).all()

@@ -123,7 +123,8 @@ def test_start_end_span_head_learns_and_its_folder_predicts_without_multiner(ber
         [list(ents), list(rels)] for ents, rels in map(summary, results)
     ]
     card = (Path(folder) / "README.md").read_text()
-    assert "Multi-NER's start, end and span heads" in card and "words-between's mean states" in card
+    assert "Multi-NER's start, end and span heads per type, plus a start / end pair every type shares" in card
+    assert "words-between's mean states" in card
     assert "casing vector" not in card  # the tiny model has no word features, and its card says none
 
 
