@@ -34,6 +34,7 @@ SYSTEMS = {
         "char_features": False,
     },
 }
+DEFAULT, OLD = SYSTEMS
 
 
 def build(kwargs: dict, examples: list[dict], seed: int):
@@ -71,18 +72,20 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int) -> dict:
     for name, kwargs in SYSTEMS.items():
         model, processor, features = build(kwargs, train, seed)
         optimizer = head_optimizer(model, 5e-5, 1e-3, fused=True)  # the Trainer's default AdamW
-        runs[name] = {"model": model, "processor": processor, "features": features, "optimizer": optimizer}
+        collate = JointErDataCollator.from_processor(processor)
+        runs[name] = {
+            "model": model.train(),
+            "processor": processor,
+            "features": features,
+            "optimizer": optimizer,
+            "collate": collate,
+        }
     order = [index for _ in range(epochs) for index in random.Random(seed).sample(range(len(train)), len(train))]
     batches = [order[start : start + 8] for start in range(0, len(order), 8)]
     train_seconds = {name: [] for name in runs}
     for first in range(0, len(batches), chunk):
         for name, run in runs.items():
-            model, optimizer, collate = (
-                run["model"],
-                run["optimizer"],
-                JointErDataCollator.from_processor(run["processor"]),
-            )
-            model.train()
+            model, optimizer, collate = run["model"], run["optimizer"], run["collate"]
             started = time.perf_counter()
             for batch in batches[first : first + chunk]:
                 loss = model(**collate([run["features"][index] for index in batch])).loss
@@ -105,7 +108,6 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int) -> dict:
                 predict_seconds[name].append(time.perf_counter() - started)
     sentences = [len(batch) for batch in batches]
     chunk_sentences = [sum(sentences[first : first + chunk]) for first in range(0, len(batches), chunk)]
-    default, old = "default", "0.5 default"
     return {
         "dataset": "conll04",
         "epochs": epochs,
@@ -116,7 +118,7 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int) -> dict:
         "train_sentences_per_second": {
             name: round(sum(sentences) / sum(times), 2) for name, times in train_seconds.items()
         },
-        "train_chunk_ratios": [round(a / b, 3) for a, b in zip(train_seconds[default], train_seconds[old])],
+        "train_chunk_ratios": [round(a / b, 3) for a, b in zip(train_seconds[DEFAULT], train_seconds[OLD])],
         "train_chunk_sentences": chunk_sentences,
         "predict_seconds": {name: [round(t, 2) for t in times] for name, times in predict_seconds.items()},
         "predict_sentences_per_second": {
@@ -132,9 +134,8 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int) -> dict:
 
 
 def report(result: dict) -> str:
-    default, old = "default", "0.5 default"
     ratios = result["train_chunk_ratios"]
-    train_ratio = result["train_seconds"][default] / result["train_seconds"][old]
+    train_ratio = result["train_seconds"][DEFAULT] / result["train_seconds"][OLD]
     predict = result["predict_sentences_per_second"]
     rows = [
         "| system | train s | train sentences/s | predict sentences/s (median of rounds) | parameters outside the "
@@ -153,15 +154,15 @@ def report(result: dict) -> str:
             f"CoNLL04 training, {result['epochs']} epochs ({result['train_sentences']} sentences) of batches of 8, "
             f"both models on the same batches in alternating chunks of {result['chunk_steps']} steps; then the "
             f"{result['dev_sentences']} development texts through each pipeline, alternating, "
-            f"{len(result['predict_seconds'][default])} rounds. {result['date']}.",
+            f"{len(result['predict_seconds'][DEFAULT])} rounds. {result['date']}.",
             "",
             *rows,
             "",
             f"Training, default / 0.5's: **{train_ratio:.3f}** over the run; per chunk {min(ratios):.3f}–"
             f"{max(ratios):.3f} (median {statistics.median(ratios):.3f}). Prediction, sentences/s default / 0.5's: "
-            f"**{predict[default] / predict[old]:.3f}** (rounds, s: default "
-            f"{', '.join(map(str, result['predict_seconds'][default]))}; 0.5's "
-            f"{', '.join(map(str, result['predict_seconds'][old]))}).",
+            f"**{predict[DEFAULT] / predict[OLD]:.3f}** (rounds, s: default "
+            f"{', '.join(map(str, result['predict_seconds'][DEFAULT]))}; 0.5's "
+            f"{', '.join(map(str, result['predict_seconds'][OLD]))}).",
             "",
             f"Command: `{result['command']}`. Machine: {result['machine']}. Record "
             "`benchmarks/results/joint_speed/conll04.json`.",
