@@ -26,6 +26,7 @@ from .modeling_core import (
     CharBiRnn,
     ChecksLoading,
     SpanHeads,
+    bidirectional_rnn,
     check_input_signature,
     check_switch_input,
     weighted_bce,
@@ -81,14 +82,10 @@ class BiRnnStack(nn.Module):
         self.output_size = sizes[-1]
 
     def forward(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """`[batch, words, input]` -> `[batch, words, output_size]`; padding stays out of both directions."""
+        """`[batch, words, input]` -> `[batch, words, output_size]`; padding stays out of both directions (each layer
+        as a packed sequence would run it, on the padded rows: `modeling_core.bidirectional_rnn`)."""
         for layer in self.layers:
-            packed = nn.utils.rnn.pack_padded_sequence(
-                self.dropout(words), lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            words = nn.utils.rnn.pad_packed_sequence(layer(packed)[0], batch_first=True, total_length=words.shape[1])[
-                0
-            ]
+            words = bidirectional_rnn(layer, self.dropout(words), lengths)
         return words
 
 

@@ -1,5 +1,5 @@
 """What the three families' models share, tested once: the input signature and its check, the weighted binary
-cross-entropy, window shifting, the span heads' head sets."""
+cross-entropy, window shifting, the span heads' head sets, the bidirectional RNN over padded rows."""
 
 import json
 import math
@@ -13,7 +13,9 @@ from transformers import AutoModel, pipeline
 
 import multiner
 from multiner.modeling_core import (
+    CharBiRnn,
     SpanHeads,
+    bidirectional_rnn,
     check_input_signature,
     shifted_windows,
     signature_digest,
@@ -246,3 +248,50 @@ def test_a_tokenizer_larger_than_the_encoder_vocabulary_is_refused_naming_both_f
     tokenizer.save_pretrained(folder)  # another model's tokenizer in the folder
     with pytest.raises(ValueError, match=message):
         pipeline(family, model=str(folder))
+
+
+def packed_reference(rnn: torch.nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple:
+    """PyTorch's own packed-sequence run: outputs `[batch, steps, 2 · hidden]` (zeros past each row) and h_n."""
+    packed = torch.nn.utils.rnn.pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    outputs, last = rnn(packed)
+    outputs = torch.nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])[0]
+    return outputs, last[0] if isinstance(last, tuple) else last
+
+
+@pytest.mark.parametrize("kind", [torch.nn.LSTM, torch.nn.GRU])
+def test_bidirectional_rnn_is_the_packed_sequence_run_forward_and_backward(kind):
+    torch.manual_seed(0)
+    rnn = kind(5, 4, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([3, 7, 1, 5])
+    inputs = torch.randn(4, 7, 5)
+    inputs[torch.arange(7)[None, :] >= lengths[:, None]] = 100.0  # padding must change nothing
+    runs = {}
+    for name, run in (
+        ("padded", lambda x: bidirectional_rnn(rnn, x, lengths)),
+        ("packed", lambda x: packed_reference(rnn, x, lengths)[0]),
+    ):
+        rnn.zero_grad()
+        leaf = inputs.clone().requires_grad_()
+        outputs = run(leaf)
+        (outputs * torch.linspace(-1, 1, outputs.numel()).view_as(outputs)).sum().backward()
+        runs[name] = (outputs.detach(), leaf.grad, [p.grad.clone() for p in rnn.parameters()])
+    (outputs, input_grad, grads), (expected, expected_input_grad, expected_grads) = runs["padded"], runs["packed"]
+    assert torch.allclose(outputs, expected, atol=1e-5)
+    assert not outputs[2, 1:].any()  # zeros past a row's end
+    assert torch.allclose(input_grad, expected_input_grad, atol=1e-5)
+    assert not input_grad[0, 3:].any()  # no gradient reaches padding
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        assert torch.allclose(grad, expected_grad, atol=1e-5)
+    with pytest.raises(ValueError, match="one bidirectional"):
+        bidirectional_rnn(kind(5, 4, batch_first=True), inputs, lengths)
+
+
+def test_char_birnn_word_is_the_last_state_of_each_direction():
+    torch.manual_seed(0)
+    rnn = CharBiRnn(6, 3).eval()
+    char_ids = torch.tensor([[[5, 6, 7, 0], [8, 0, 0, 0]], [[9, 10, 11, 12], [0, 0, 0, 0]]])
+    states = rnn(char_ids, words=2)
+    real = char_ids.view(4, 4)[[0, 1, 2]]
+    _, last = packed_reference(rnn.rnn, rnn.embedding(real), (real > 0).sum(dim=1))  # h_n: [2 directions, words, 3]
+    assert torch.allclose(states.view(4, 6)[[0, 1, 2]], torch.cat([last[0], last[1]], dim=-1), atol=1e-6)
+    assert not states[1, 1].any()
