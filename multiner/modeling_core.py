@@ -1,6 +1,7 @@
 """What the three families' models share: the label padding value, the input signature (a digest of the settings a
 processor's inputs depend on, and the model's check of it), the checks every config makes of its own fields, the
-weighted binary cross-entropy, window shifting, the span heads and seeds/003's character BiLSTM."""
+weighted binary cross-entropy, window shifting, the span heads, bidirectional RNN layers over padded rows and
+seeds/003's character BiLSTM."""
 
 from __future__ import annotations
 
@@ -454,8 +455,8 @@ def bidirectional_rnn(rnn: nn.LSTM | nn.GRU, inputs: torch.Tensor, lengths: torc
     `[batch]` -> `[batch, steps, 2 · hidden]` (forward then backward states), zeros past each row's end: what a packed
     sequence gives, computed on the padded rows. The forward direction reads each row as it is (its padding comes
     after it), the backward direction reads it reversed within its length. A packed sequence keeps PyTorch's CPU
-    RNNs off their fused (oneDNN) kernel; this form takes it, in both directions and in the backward pass, 2-3x
-    faster per layer on CPU (BENCHMARKS.md "joint_speed").
+    RNNs off their fused (oneDNN) kernel; this form takes it, in both directions and in the backward pass: about 3x
+    faster per layer in training on CPU, 1.1-1.6x at inference (BENCHMARKS.md "joint_speed").
 
     Example:
         >>> rnn = nn.LSTM(3, 2, batch_first=True, bidirectional=True)
