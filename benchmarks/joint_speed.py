@@ -122,6 +122,10 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int, revision: s
             process.start()
             processes.append(process)
             built[name] = connections[name].recv()  # one build at a time, nothing else running
+            if not built[name]["package"].startswith(codes[code]):  # another copy of the package came first
+                raise RuntimeError(
+                    f"{name!r} imported multiner from {built[name]['package']}, not from {codes[code]}."
+                )
 
         def in_turn(command: str, argument, turn: int) -> dict[str, float]:
             names = list(SYSTEMS)[turn % len(SYSTEMS) :] + list(SYSTEMS)[: turn % len(SYSTEMS)]
@@ -132,7 +136,7 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int, revision: s
             return seconds
 
         train_seconds = {name: [] for name in SYSTEMS}
-        for turn, _ in enumerate(range(0, built[DEFAULT]["steps"], chunk)):
+        for turn in range(-(-built[DEFAULT]["steps"] // chunk)):  # chunks, the last one maybe shorter
             for name, seconds in in_turn("train", chunk, turn).items():
                 train_seconds[name].append(seconds)
         in_turn("predict", 16, 0)  # warm-up
