@@ -2,10 +2,10 @@
 0.5.0 shipped it (its own code, from git) and as this code runs it (its switches: BIO-CRF, no word features, no pair
 context). Each system lives in a process of its own; all train on the same CoNLL04 batches in the same order, in
 chunks of steps taken in turn (the order rotating each chunk), so that a change of the machine's speed during the run
-falls on all; then each predicts the development texts through the pipeline, in turn again. Sentences per second,
-and the ratios per chunk.
+falls on all; then each predicts the development texts through the pipeline, in turn again, a slice of three
+batches at a time. Sentences per second, and the ratios per chunk and per round.
 
-    python benchmarks/joint_speed.py [--epochs 2] [--chunk 20] [--predict_rounds 5] [--baseline_revision e6cfdd1]
+    python benchmarks/joint_speed.py [--epochs 2] [--chunk 20] [--predict_rounds 10] [--baseline_revision e6cfdd1]
 
 Each model starts from the packaged encoder (the same seed), trains with the recipe's batch of 8 and its two rates
 (5e-5 encoder, 1e-3 the rest; constant, no warm-up; the Trainer's fused AdamW), so its span candidates and entity
@@ -37,11 +37,14 @@ OLD_SWITCHES = {"ner_head": "bio_crf", "relation_context": False, "casing_featur
 SYSTEMS = {"default": (None, {}), "0.5 default": (None, OLD_SWITCHES), "0.5.0's code": ("baseline", {})}
 DEFAULT, OLD, BASELINE = SYSTEMS
 BATCH = 8
+PREDICT_BATCH = 16
+PREDICT_SLICE = 3 * PREDICT_BATCH  # development texts per turn in prediction
 
 
 def worker(connection, code: str, switches: dict, seed: int, epochs: int) -> None:
     """One system in a process of its own, with the package of `code` first on the path: builds the model and its
-    training batches, then runs what the parent sends ("train", n steps; "predict"; "stop"), answering seconds."""
+    training batches, then runs what the parent sends ("train", n steps; "predict", (first, stop) of the development
+    texts shortest first; "stop"), answering seconds."""
     sys.path.insert(0, code)
     import random
 
@@ -55,7 +58,8 @@ def worker(connection, code: str, switches: dict, seed: int, epochs: int) -> Non
     from multiner.training_core import head_optimizer
 
     train = [words_to_text(e) for e in read_spert_json(DATA / "conll04" / "train_triples.json")]
-    dev = [words_to_text(e)["text"] for e in read_spert_json(DATA / "conll04" / "dev_triples.json")]
+    # shortest first, as the pipeline orders a list: a slice of whole batches is run as the whole list would run it
+    dev = sorted((words_to_text(e)["text"] for e in read_spert_json(DATA / "conll04" / "dev_triples.json")), key=len)
     set_seed(seed)
     model = JointErModel.from_encoder(
         entity_types=sorted({e["label"] for example in train for e in example["entities"]}),
@@ -97,7 +101,7 @@ def worker(connection, code: str, switches: dict, seed: int, epochs: int) -> Non
         else:
             model.eval()
             with torch.inference_mode():
-                extract(dev if argument is None else dev[:argument], batch_size=16)
+                extract(dev[slice(*argument)], batch_size=PREDICT_BATCH)
         connection.send(time.perf_counter() - started)
 
 
@@ -139,11 +143,15 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int, revision: s
         for turn in range(-(-built[DEFAULT]["steps"] // chunk)):  # chunks, the last one maybe shorter
             for name, seconds in in_turn("train", chunk, turn).items():
                 train_seconds[name].append(seconds)
-        in_turn("predict", 16, 0)  # warm-up
-        predict_seconds = {name: [] for name in SYSTEMS}
-        for turn in range(predict_rounds):
-            for name, seconds in in_turn("predict", None, turn).items():
-                predict_seconds[name].append(seconds)
+        in_turn("predict", (0, PREDICT_BATCH), 0)  # warm-up
+        # a round is every slice, each taken in turn: the systems run the same texts seconds apart
+        dev = built[DEFAULT]["dev_sentences"]
+        slices = [(first, first + PREDICT_SLICE) for first in range(0, dev, PREDICT_SLICE)]
+        predict_seconds = {name: [0.0] * predict_rounds for name in SYSTEMS}
+        for round_ in range(predict_rounds):
+            for turn, texts in enumerate(slices):
+                for name, seconds in in_turn("predict", texts, round_ * len(slices) + turn).items():
+                    predict_seconds[name][round_] += seconds
         for connection in connections.values():
             connection.send(("stop", None))
         for process in processes:
@@ -170,9 +178,15 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int, revision: s
         },
         "train_chunk_seconds": {name: [round(t, 2) for t in times] for name, times in train_seconds.items()},
         "train_chunk_ratios": ratios,
-        "predict_seconds": {name: [round(t, 2) for t in times] for name, times in predict_seconds.items()},
+        "predict_batch": PREDICT_BATCH,
+        "predict_slice_texts": PREDICT_SLICE,
+        "predict_round_seconds": {name: [round(t, 3) for t in times] for name, times in predict_seconds.items()},
+        "predict_round_ratios": {
+            f"{DEFAULT} / {other}": [round(a / b, 3) for a, b in zip(predict_seconds[DEFAULT], predict_seconds[other])]
+            for other in (BASELINE, OLD)
+        },
         "predict_sentences_per_second": {
-            name: round(dev / statistics.median(times), 1) for name, times in predict_seconds.items()
+            name: round(dev * len(times) / sum(times), 1) for name, times in predict_seconds.items()
         },
         "parameters_outside_encoder": {name: built[name]["parameters_outside_encoder"] for name in SYSTEMS},
         **provenance(),
@@ -182,24 +196,26 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int, revision: s
 def report(result: dict) -> str:
     seconds, predict = result["train_seconds"], result["predict_sentences_per_second"]
     rows = [
-        "| system | code | train s | train sentences/s | predict sentences/s (median of rounds) | parameters outside "
-        "the encoder |",
-        "|---|---|---|---|---|---|",
+        "| system | code | train s | train sentences/s | predict s (all rounds) | predict sentences/s | parameters "
+        "outside the encoder |",
+        "|---|---|---|---|---|---|---|",
         *(
             f"| {name} | {system['code']} | {seconds[name]} | {result['train_sentences_per_second'][name]} | "
-            f"{predict[name]} | {result['parameters_outside_encoder'][name]:,} |"
+            f"{sum(result['predict_round_seconds'][name]):.1f} | {predict[name]} | "
+            f"{result['parameters_outside_encoder'][name]:,} |"
             for name, system in result["systems"].items()
         ),
     ]
     comparisons = []
     for other in (BASELINE, OLD):
         ratios = result["train_chunk_ratios"][f"{DEFAULT} / {other}"]
+        rounds = result["predict_round_ratios"][f"{DEFAULT} / {other}"]
         comparisons.append(
             f"- Default against {other}: training time **{seconds[DEFAULT] / seconds[other]:.3f}** over the run "
             f"(per chunk {min(ratios):.3f}–{max(ratios):.3f}, median {statistics.median(ratios):.3f}); prediction "
-            f"time **{predict[other] / predict[DEFAULT]:.3f}** (median rounds; s: "
-            f"{', '.join(map(str, result['predict_seconds'][DEFAULT]))} against "
-            f"{', '.join(map(str, result['predict_seconds'][other]))})."
+            f"time **{predict[other] / predict[DEFAULT]:.3f}** over all rounds (per round {min(rounds):.3f}–"
+            f"{max(rounds):.3f}, median {statistics.median(rounds):.3f}; {sum(r <= 1 for r in rounds)} of "
+            f"{len(rounds)} rounds at most 1)."
         )
     return "\n".join(
         [
@@ -208,8 +224,10 @@ def report(result: dict) -> str:
             f"CoNLL04 training, {result['epochs']} epochs ({result['train_sentences']} sentences) of batches of "
             f"{BATCH}, every system on the same batches, each in a process of its own, chunks of "
             f"{result['chunk_steps']} steps taken in turn (the order rotating); then the {result['dev_sentences']} "
-            f"development texts through each pipeline (batch 16), in turn, {len(result['predict_seconds'][DEFAULT])} "
-            f'rounds. "0.5.0\'s code" is the package at {result["baseline_revision"]} (version 0.5.0, what the issue '
+            f"development texts through each pipeline (batch {result['predict_batch']}, shortest first as the "
+            f"pipeline orders them), {len(result['predict_round_seconds'][DEFAULT])} rounds, each system taking "
+            f"{result['predict_slice_texts']} texts in turn (the order rotating). "
+            f'"0.5.0\'s code" is the package at {result["baseline_revision"]} (version 0.5.0, what the issue '
             f'measured) with its own default; "0.5 default" is that default\'s switches in this code. '
             f"{result['date']}.",
             "",
@@ -227,7 +245,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=20, help="training steps per system before the next one's turn")
-    parser.add_argument("--predict_rounds", type=int, default=5)
+    parser.add_argument("--predict_rounds", type=int, default=10, help="passes over the development texts")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--baseline_revision", default=BASELINE_REVISION, help="git revision of the baseline's code")
     parser.add_argument("--report", action="store_true", help="only rewrite the section from the saved record")
