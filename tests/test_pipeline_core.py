@@ -71,6 +71,30 @@ def test_a_stream_gives_every_result_before_its_bad_item_then_the_error(family_p
             assert without_scores(result) == without_scores(expected[0])
 
 
+def test_a_list_runs_in_groups_of_about_as_many_tokens_results_in_its_order(family_pipeline):
+    """A list is sorted by tokens, not characters, before it is cut into groups of `batch_size` (the least padding);
+    results come back in the caller's order, as each text gives alone (scores move with the batch's padding)."""
+    texts = [
+        "a b c d e f g h i j",
+        "Ada met Alan.",
+        "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        "Grace Hopper met Ada.",
+    ]
+    tokens = [len(family_pipeline.tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
+    by_tokens = sorted(texts, key=lambda text: tokens[texts.index(text)])
+    assert by_tokens != sorted(texts, key=len)  # the two orders differ here, or the test proves nothing
+    groups, preprocess = [], family_pipeline.preprocess
+    family_pipeline.preprocess = lambda group, **options: (groups.append(list(group)), preprocess(group, **options))[1]
+    found = family_pipeline(texts, batch_size=2)
+    assert groups == [by_tokens[:2], by_tokens[2:]]
+    alone = [family_pipeline(text) for text in texts]
+    assert without_scores(found) == without_scores(alone)
+    assert scores_of(found) == pytest.approx(scores_of(alone), abs=1e-4)
+    groups.clear()
+    family_pipeline([text.split() for text in texts], is_split_into_words=True, batch_size=2)
+    assert groups == [[tuple(text.split()) for text in by_tokens[:2]], [tuple(text.split()) for text in by_tokens[2:]]]
+
+
 def entities_of(found) -> list[dict]:
     return found["entities"] if isinstance(found, dict) else found
 
