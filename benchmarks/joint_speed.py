@@ -159,7 +159,7 @@ def measure(epochs: int, chunk: int, predict_rounds: int, seed: int, revision: s
             connection.send(("stop", None))
         for process in processes:
             process.join()
-    sentences, dev = built[DEFAULT]["train_sentences"], built[DEFAULT]["dev_sentences"]
+    sentences = built[DEFAULT]["train_sentences"]
     ratios = {
         f"{DEFAULT} / {other}": [round(a / b, 3) for a, b in zip(train_seconds[DEFAULT], train_seconds[other])]
         for other in (BASELINE, OLD)

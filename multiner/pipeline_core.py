@@ -147,15 +147,15 @@ def run_grouped(
     inputs: Any,
     size: int,
     run: Callable[[list, list[int]], list],
+    lengths: Callable[[list], Sequence[int]],
     check: Callable[[Any, int], None] | None = None,
-    lengths: Callable[[list], Sequence[int]] | None = None,
 ) -> Iterator:
     """Results of `run(texts, indices)` over groups of `size` inputs, one result per input, in the inputs' order.
 
-    A list is run shortest first (by `lengths(inputs)`, one per item; characters by default), so that a group holds
-    texts of similar length and little padding; datasets and generators stream in their own order, each item passed
-    to `check(item, index)` as it comes: when it raises, the items before it are run and their results given first,
-    then the error (nothing before a bad item is lost). `indices` are the texts' positions in the caller's inputs."""
+    A list is run shortest first (by `lengths(inputs)`, one per item), so that a group holds texts of similar length
+    and little padding; datasets and generators stream in their own order, each item passed to `check(item, index)`
+    as it comes: when it raises, the items before it are run and their results given first, then the error (nothing
+    before a bad item is lost). `indices` are the texts' positions in the caller's inputs."""
     if not isinstance(inputs, (list, tuple)):
         group: list = []
         start = 0
@@ -174,21 +174,13 @@ def run_grouped(
         if group:
             yield from run(group, list(range(start, start + len(group))))
         return
-    keys = list(lengths(inputs)) if lengths is not None else [_length(item) for item in inputs]
+    keys = list(lengths(inputs))
     order = sorted(range(len(inputs)), key=keys.__getitem__)
     results: list = [None] * len(inputs)
     for positions in chunks(order, size):
         for position, result in zip(positions, run([inputs[i] for i in positions], positions)):
             results[position] = result
     yield from results
-
-
-def _length(item: Any) -> int:
-    """Characters of a text or of a word list (a list's items are checked before it is sorted; 0 for anything
-    else)."""
-    if isinstance(item, str):
-        return len(item)
-    return sum(map(len, item)) if isinstance(item, Words) else 0
 
 
 COUNT_CHUNK = 256  # inputs whose tokens are counted in one tokenizer call, before a list is sorted
@@ -287,8 +279,8 @@ class WindowedPipeline(Pipeline):
             inputs,
             size,
             lambda texts, indices: self._run(texts, indices, size, *params),
-            check=lambda text, index: check_pipeline_item(name, text, index),
             lengths=self._token_counts,
+            check=lambda text, index: check_pipeline_item(name, text, index),
         )
 
     def _token_counts(self, inputs: list) -> list[int]:
